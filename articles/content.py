@@ -1,0 +1,109 @@
+"""Markdown bodies: paragraphs, links, sanitized HTML and plain-text previews.
+
+A *paragraph* is a block of the body separated from the next by one or more blank lines,
+numbered from 0. Links sold to customers are written ``[anchor](<url>){rel="sponsored"}``
+(markdown-it attrs syntax), so the published text itself records which links are paid.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+from mdit_py_plugins.attrs import attrs_plugin
+
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+ALLOWED_REL_VALUES = frozenset({"sponsored", "nofollow", "ugc", "noopener", "noreferrer"})
+_ALLOWED_TAGS = {
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "a", "em", "strong", "code", "pre", "blockquote",
+    "ul", "ol", "li", "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "img",
+}  # fmt: skip
+LINK_MARK = re.compile(r"\[\[([^\[\]\n]+)\]\]")
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str
+    text: str
+    rel: str
+
+
+@lru_cache(maxsize=1)
+def _md() -> MarkdownIt:
+    # Raw HTML in Markdown is never rendered: html=False escapes it.
+    return MarkdownIt("commonmark", {"html": False}).use(attrs_plugin, allowed=["rel"]).enable("table")
+
+
+def split_paragraphs(body: str) -> list[str]:
+    text = body.replace("\r\n", "\n").strip("\n")
+    return [block for block in _BLANK_LINES.split(text) if block.strip()]
+
+
+def join_paragraphs(paragraphs: list[str]) -> str:
+    return "\n\n".join(paragraphs) + "\n"
+
+
+def normalize_href(url: str) -> str:
+    """The href markdown-it produces for ``url`` (percent-encoding, punycode)."""
+    return str(_md().normalizeLink(url))
+
+
+def paid_link_markdown(*, anchor_text: str, target_url: str, rel: str) -> str:
+    return f'[{anchor_text}](<{target_url}>){{rel="{rel}"}}'
+
+
+def fill_link_mark(paragraph: str, *, anchor_text: str, target_url: str, rel: str) -> str:
+    """Turn the model's ``[[anchor]]`` mark into the real link; the model never writes URLs."""
+    return paragraph.replace(
+        f"[[{anchor_text}]]", paid_link_markdown(anchor_text=anchor_text, target_url=target_url, rel=rel), 1
+    )
+
+
+def extract_links(markdown: str) -> list[Link]:
+    """Every link in the body, in order, with its visible text and rel."""
+    links: list[Link] = []
+    for token in _md().parse(markdown):
+        open_link: dict[str, str] | None = None
+        for child in token.children or []:
+            if child.type == "link_open":
+                open_link = {"href": str(child.attrs.get("href", "")), "rel": str(child.attrs.get("rel", "")), "text": ""}
+            elif child.type == "link_close" and open_link is not None:
+                links.append(Link(href=open_link["href"], text=open_link["text"], rel=open_link["rel"]))
+                open_link = None
+            elif open_link is not None and child.type in {"text", "code_inline"}:
+                open_link["text"] += child.content
+    return links
+
+
+def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
+    if tag == "a" and attr == "rel":
+        kept = [part for part in value.split() if part in ALLOWED_REL_VALUES]
+        return " ".join(kept) or None
+    return value
+
+
+def render_html(markdown: str) -> str:
+    """Markdown to HTML, then through nh3 so nothing unsafe reaches a browser or an email."""
+    raw = _md().render(markdown)
+    return nh3.clean(
+        raw,
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "rel", "title"}, "img": {"src", "alt", "title"}, "th": {"align"}, "td": {"align"}},
+        attribute_filter=_filter_attribute,
+        link_rel=None,
+        url_schemes={"http", "https", "mailto"},
+    )
+
+
+def plain_text(markdown: str, *, limit: int | None = None) -> str:
+    """Readable text without markup, for previews and excerpts."""
+    text = nh3.clean(_md().render(markdown), tags=set())
+    text = re.sub(r"\s+", " ", html.unescape(text)).strip()
+    if limit is not None and len(text) > limit:
+        cut = text[:limit].rsplit(" ", 1)[0]
+        return cut.rstrip(" ,.;:") + "…"
+    return text

@@ -1,0 +1,89 @@
+"""Articles and their versions. An article's published text is the source of truth."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.core.validators import MinValueValidator
+from django.db import models
+
+if TYPE_CHECKING:
+    from purchases.models import Order  # noqa: F401
+
+
+class Article(models.Model):
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=200, unique=True)
+    published_version = models.OneToOneField(
+        "articles.ArticleVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="published_in",
+        help_text="The one version readers see. Older versions stay as history.",
+    )
+    backlink_price = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("49.00"), validators=[MinValueValidator(Decimal("0.50"))]
+    )
+    currency = models.CharField(max_length=3, default="usd")
+    max_backlinks = models.PositiveSmallIntegerField(
+        default=3, help_text="How many paid backlinks this article may carry."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_version_id is not None
+
+
+class ArticleVersion(models.Model):
+    class Kind(models.TextChoices):
+        ORIGINAL = "original", "Original (editorial)"
+        EDIT = "edit", "Editorial edit"
+        BACKLINK = "backlink", "Customer backlink integration"
+        GENERATED = "generated", "Generated article"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(help_text="1, 2, 3… within the article.")
+    title = models.CharField(max_length=300)
+    body_markdown = models.TextField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    base_version = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derived_versions"
+    )
+    order = models.ForeignKey(
+        "purchases.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="versions"
+    )
+    # Which job run of the order produced it; (order, run) is unique so a job that runs twice
+    # stores one version.
+    run = models.PositiveIntegerField(null=True, blank=True)
+    backlink_metadata = models.JSONField(default=dict, blank=True)
+    qc_report = models.JSONField(default=dict, blank=True)
+    llm_model = models.CharField(max_length=120, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["article_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "number"], name="version_number_unique_per_article"),
+            models.UniqueConstraint(
+                fields=["order", "run"], condition=models.Q(order__isnull=False), name="one_version_per_order_run"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} v{self.number} ({self.kind})"
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens

@@ -1,0 +1,93 @@
+"""Adapter for the OpenAI Chat Completions API (or any OpenAI-compatible server).
+
+It never touches the ORM. Errors are sorted into two kinds the caller can act on:
+``LLMUnavailable`` (rate limit, 5xx, timeout, connection: try again later) and ``LLMRejected``
+(bad request, auth, refusal: trying again will not help).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LLMReply:
+    content: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class LLMUnavailable(Exception):
+    """Transient: the server is overloaded, rate-limited or unreachable."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LLMRejected(Exception):
+    """Final: the request itself was refused; retrying the same request will not help."""
+
+
+def _client() -> openai.OpenAI:
+    return openai.OpenAI(
+        api_key=settings.OPENAI_API_KEY,
+        base_url=settings.OPENAI_BASE_URL,
+        timeout=settings.OPENAI_TIMEOUT_SECONDS,
+        max_retries=0,
+    )
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    raw = exc.response.headers.get("retry-after")
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def chat_json(*, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]) -> LLMReply:
+    """One Chat Completions call whose reply must follow ``schema`` (structured outputs)."""
+    model = settings.OPENAI_MODEL
+    try:
+        completion = _client().chat.completions.create(
+            model=model,
+            messages=messages,  # type: ignore[arg-type]
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": schema_name, "strict": True, "schema": schema},
+            },
+            temperature=0.7,
+        )
+    except openai.RateLimitError as exc:
+        raise LLMUnavailable(f"rate limited: {exc}", retry_after=_retry_after(exc)) from exc
+    except openai.InternalServerError as exc:
+        raise LLMUnavailable(f"server error {exc.status_code}", retry_after=_retry_after(exc)) from exc
+    except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+        raise LLMUnavailable(f"connection: {exc}") from exc
+    except openai.APIStatusError as exc:
+        raise LLMRejected(f"HTTP {exc.status_code}: {exc.message}") from exc
+
+    choice = completion.choices[0]
+    if getattr(choice.message, "refusal", None):
+        raise LLMRejected(f"model refused: {choice.message.refusal}")
+    usage = completion.usage
+    reply = LLMReply(
+        content=choice.message.content or "",
+        model=completion.model or model,
+        prompt_tokens=usage.prompt_tokens if usage else 0,
+        completion_tokens=usage.completion_tokens if usage else 0,
+    )
+    logger.info(
+        "openai completion",
+        extra={"model": reply.model, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens},
+    )
+    return reply

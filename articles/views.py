@@ -1,0 +1,24 @@
+"""Public article pages: what readers (and search engines) see."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from articles.content import render_html
+from articles.selectors import article_catalog, article_get_published
+
+
+def article_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "articles/index.html", {"articles": article_catalog()})
+
+
+def article_page(request: HttpRequest, slug: str) -> HttpResponse:
+    article = article_get_published(slug=slug)
+    if article is None or article.published_version is None:
+        raise Http404("No such article")
+    return render(
+        request,
+        "articles/article.html",
+        {"article": article, "body_html": render_html(article.published_version.body_markdown)},
+    )

@@ -1,0 +1,47 @@
+"""The one place settings read the process environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+class Env:
+    """Typed access to environment variables with explicit defaults."""
+
+    def str(self, name: str, default: str = "") -> str:
+        """An empty value counts as unset, so compose's ``VAR=${VAR:-}`` keeps the default."""
+        return os.environ.get(name, "").strip() or default
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        raw = os.environ.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        value = raw.strip().lower()
+        if value in {"1", "true", "yes", "on"}:
+            return True
+        if value in {"0", "false", "no", "off"}:
+            return False
+        raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+    def int(self, name: str, default: int) -> int:
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+    def list(self, name: str, default: list[str]) -> list[str]:
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            return default
+        return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+env = Env()

@@ -1,0 +1,11 @@
+"""OpenAI (or any OpenAI-compatible server). With no OPENAI_API_KEY the offline writer is used."""
+
+from blogorder.settings.env import env
+
+OPENAI_API_KEY = env.str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL") or None
+OPENAI_MODEL = env.str("OPENAI_MODEL", "gpt-4o-mini")
+OPENAI_TIMEOUT_SECONDS = env.int("OPENAI_TIMEOUT_SECONDS", 60)
+# USD per 1M tokens, for the cost estimate shown to staff.
+OPENAI_PRICE_INPUT_PER_MTOK = env.str("OPENAI_PRICE_INPUT_PER_MTOK", "0.15")
+OPENAI_PRICE_OUTPUT_PER_MTOK = env.str("OPENAI_PRICE_OUTPUT_PER_MTOK", "0.60")

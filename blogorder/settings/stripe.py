@@ -1,0 +1,10 @@
+"""Stripe. With no STRIPE_SECRET_KEY the local, plainly labelled test-payment page replaces Checkout."""
+
+from blogorder.settings.env import env
+
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY")
+# Local test mode signs its simulated events with this secret when none is configured.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", "whsec_local_test_mode_only")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE")
+STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", "2026-10-28.endive")
+STRIPE_LOCAL_TEST_MODE = not STRIPE_SECRET_KEY

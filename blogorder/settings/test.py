@@ -1,0 +1,19 @@
+"""Tests: PostgreSQL and Redis from DATABASE_URL / REDIS_URL (CI), fast hashing, locmem email."""
+
+from blogorder.settings.base import *  # noqa: F403
+from blogorder.settings.env import env
+
+REDIS_URL = env.str("REDIS_URL", "redis://127.0.0.1:6379/15")
+RQ_QUEUES = {
+    "article-generation": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120},
+    "backlink-integration": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120},
+}
+RQ_RETRY_INTERVALS = [0, 0, 0]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SITE_URL = "http://testserver"
+STRIPE_SECRET_KEY = ""
+STRIPE_LOCAL_TEST_MODE = True
+STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
+OPENAI_API_KEY = ""
+OPENAI_TIMEOUT_SECONDS = 5

@@ -1,0 +1,117 @@
+"""Purchase API: checkout, Stripe webhook, order status and content. Thin: parse, call, shape."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from articles.content import render_html
+from blogorder.api_errors import error_body
+from purchases import stripe_api
+from purchases.errors import NoContent
+from purchases.models import Order
+from purchases.selectors import order_customer_actions, order_get_for_customer, order_preview
+from purchases.serializers import (
+    CheckoutInSerializer,
+    CheckoutOutSerializer,
+    ContentSerializer,
+    OrderStatusSerializer,
+)
+from purchases.services.checkout import order_checkout_create
+from purchases.services.webhooks import stripe_webhook_handle
+from queueing.progress import order_queue_state
+
+logger = logging.getLogger(__name__)
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class OrderApi(APIView):
+    """Base for endpoints that need ``Authorization: Bearer <orderToken>``."""
+
+    def get_order(self, request: Request, order_id: object) -> Order:
+        return order_get_for_customer(order_id=order_id, token=bearer_token(request))
+
+
+class CheckoutApi(APIView):
+    @extend_schema(request=CheckoutInSerializer, responses={201: CheckoutOutSerializer}, summary="Buy a backlink")
+    def post(self, request: Request) -> Response:
+        serializer = CheckoutInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order, token = order_checkout_create(
+            article_id=data["articleId"],
+            target_url=data["targetUrl"],
+            anchor_text=data["anchorText"],
+            customer_notes=data["customerNotes"],
+            customer_email=data["customerEmail"],
+        )
+        body = {"orderId": order.id, "orderToken": token, "checkoutUrl": order.checkout_url}
+        return Response(CheckoutOutSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class StripeWebhookApi(APIView):
+    parser_classes: list = []
+
+    @extend_schema(request=None, responses={200: OpenApiResponse(description="Event accepted")},
+                   summary="Stripe webhook (Stripe-Signature required)")
+    def post(self, request: Request) -> Response:
+        try:
+            outcome = stripe_webhook_handle(
+                payload=request.body, signature_header=request.headers.get("Stripe-Signature")
+            )
+        except stripe_api.InvalidSignature as exc:
+            logger.warning("stripe webhook rejected", extra={"reason": str(exc)})
+            return Response(error_body("invalid_signature", "Stripe signature verification failed."), status=400)
+        return Response({"received": True, "outcome": outcome})
+
+
+class OrderStatusApi(OrderApi):
+    @extend_schema(responses={200: OrderStatusSerializer}, summary="Order status (poll while PROCESSING)")
+    def get(self, request: Request, order_id: str) -> Response:
+        order = self.get_order(request, order_id)
+        body = {
+            "orderId": order.id,
+            "kind": order.kind,
+            "status": order.status,
+            "queue": order_queue_state(order),
+            "preview": order_preview(order),
+            "regenerationCount": order.regeneration_count,
+            "actions": order_customer_actions(order),
+            "failureReason": order.failure_reason,
+            "updatedAt": order.updated_at,
+        }
+        return Response(OrderStatusSerializer(body).data)
+
+
+class OrderContentApi(OrderApi):
+    @extend_schema(responses={200: ContentSerializer}, summary="The order's current version in full")
+    def get(self, request: Request, order_id: str) -> Response:
+        order = self.get_order(request, order_id)
+        version = order.current_version
+        if version is None:
+            raise NoContent("There is no draft yet; poll the status endpoint until it is ready.")
+        body = {
+            "orderId": order.id,
+            "versionId": version.pk,
+            "versionNumber": version.number,
+            "title": version.title,
+            "bodyMarkdown": version.body_markdown,
+            "bodyHtml": render_html(version.body_markdown),
+            "backlinkMetadata": version.backlink_metadata,
+            "createdAt": version.created_at,
+        }
+        return Response(ContentSerializer(body).data)
+

@@ -1,0 +1,206 @@
+"""Orders, their guarded status machine, and the records that make webhooks and email idempotent."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "PENDING_PAYMENT", "Pending payment"
+    PROCESSING = "PROCESSING", "Processing"
+    QUALITY_CHECK = "QUALITY_CHECK", "Ready for customer review"
+    ADMIN_REVIEW = "ADMIN_REVIEW", "Waiting for editor"
+    PUBLISHED = "PUBLISHED", "Published"
+    FAILED = "FAILED", "Failed"
+    REFUNDED = "REFUNDED", "Refunded"
+
+
+S = OrderStatus
+# Every allowed move, written once. Anything else raises IllegalTransition.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING_PAYMENT: frozenset({S.PROCESSING, S.FAILED, S.REFUNDED}),
+    S.PROCESSING: frozenset({S.QUALITY_CHECK, S.FAILED, S.REFUNDED}),
+    S.QUALITY_CHECK: frozenset({S.PROCESSING, S.ADMIN_REVIEW, S.FAILED, S.REFUNDED}),
+    S.ADMIN_REVIEW: frozenset({S.PUBLISHED, S.QUALITY_CHECK, S.PROCESSING, S.REFUNDED}),
+    S.PUBLISHED: frozenset({S.REFUNDED}),
+    S.FAILED: frozenset({S.PROCESSING, S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+}
+# Paid orders that still hold (or used) an article's backlink slot.
+SLOT_HOLDING_PAID = (S.PROCESSING, S.QUALITY_CHECK, S.ADMIN_REVIEW, S.PUBLISHED)
+
+
+class IllegalTransition(Exception):
+    """A status move not listed in ALLOWED_TRANSITIONS; nothing was changed."""
+
+    def __init__(self, order_id: uuid.UUID, from_status: str, to_status: str) -> None:
+        super().__init__(f"Order {order_id}: {from_status} -> {to_status} is not allowed")
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+class Order(models.Model):
+    class Kind(models.TextChoices):
+        BACKLINK = "backlink", "Backlink in a published article"
+        ARTICLE = "article", "New sponsored article"
+
+    Status: ClassVar[type[OrderStatus]] = OrderStatus
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BACKLINK)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=S.PENDING_PAYMENT)
+    article = models.ForeignKey("articles.Article", on_delete=models.PROTECT, related_name="orders")
+    customer_email = models.EmailField()
+    target_url = models.URLField(max_length=2000)
+    anchor_text = models.CharField(max_length=100)
+    customer_notes = models.TextField(blank=True, max_length=1000)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    checkout_url = models.URLField(max_length=2000, blank=True)
+    checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    current_version = models.ForeignKey(
+        "articles.ArticleVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    regeneration_count = models.PositiveIntegerField(default=0)
+    # Job runs requested so far; run N has the deterministic job id "<kind>-<order id>-run-<N>".
+    job_runs = models.PositiveIntegerField(default=0)
+    queue_job_id = models.CharField(max_length=200, blank=True)
+    failure_reason = models.TextField(blank=True)
+    # The order token is a signature over the id salted with this; rotating it revokes old links.
+    token_salt = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["article", "status"]), models.Index(fields=["status", "updated_at"])]
+        permissions = [("publish_order", "Can approve and publish orders")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.id} ({self.status})"
+
+    def can_move_to(self, to_status: str) -> bool:
+        return to_status in ALLOWED_TRANSITIONS[self.status]
+
+    def move_to(self, to_status: str) -> str:
+        """Change status in memory if allowed; the caller saves and records. Returns the old status."""
+        if not self.can_move_to(to_status):
+            raise IllegalTransition(self.id, self.status, to_status)
+        previous = self.status
+        self.status = to_status
+        return previous
+
+    @property
+    def amount_minor(self) -> int:
+        return to_minor_units(self.amount, self.currency)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.paid_at is not None
+
+    def holds_slot(self, now: datetime | None = None) -> bool:
+        if self.status in SLOT_HOLDING_PAID:
+            return True
+        now = now or timezone.now()
+        return (
+            self.status == S.PENDING_PAYMENT
+            and self.checkout_expires_at is not None
+            and self.checkout_expires_at > now
+        )
+
+
+ZERO_DECIMAL_CURRENCIES = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx",
+                                     "vnd", "vuv", "xaf", "xof", "xpf"})
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    if currency.lower() in ZERO_DECIMAL_CURRENCIES:
+        return int(amount)
+    return int((amount * 100).quantize(Decimal("1")))
+
+
+class OrderTransition(models.Model):
+    """Who moved an order from which status to which, when and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    to_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    source = models.CharField(max_length=20, help_text="customer, stripe, worker, staff or system")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} -> {self.to_status} by {self.actor or self.source}"
+
+
+class StripeEvent(models.Model):
+    """Each Stripe event handled once: its id is unique, so a redelivery changes nothing."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=255, blank=True, db_index=True)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="stripe_events")
+    outcome = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class EmailKind(models.TextChoices):
+    BACKLINK_INTEGRATED = "backlink_integrated", "Backlink integrated"
+    REVISION_READY = "revision_ready", "Revision ready"
+    ARTICLE_READY = "article_ready", "Article ready"
+    ORDER_FAILED = "order_failed", "Order failed"
+
+
+class EmailRecord(models.Model):
+    """One row per email the customer should get; (order, kind, key) is unique so it goes out once."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=40, choices=EmailKind.choices)
+    # The version id the email is about, or another discriminator (e.g. "final").
+    key = models.CharField(max_length=100)
+    to = models.EmailField()
+    subject = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["order", "kind", "key"], name="one_email_per_order_kind_key")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to}"
+
+
+def slot_holding_q(*, now: datetime, prefix: str = "") -> models.Q:
+    """Backlink orders holding an article slot: paid and alive, or an unpaid checkout not yet expired.
+
+    ``prefix`` lets the same rule filter Order rows (``""``) or an Article's ``orders__``.
+    """
+    p = prefix
+    return models.Q(**{f"{p}kind": Order.Kind.BACKLINK}) & (
+        models.Q(**{f"{p}status__in": SLOT_HOLDING_PAID})
+        | models.Q(**{f"{p}status": S.PENDING_PAYMENT, f"{p}checkout_expires_at__gt": now})
+    )

@@ -1,0 +1,115 @@
+"""Request and response shapes for the purchase API (camelCase, as the frontend sends them)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.core.validators import URLValidator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+# Host names that never resolve publicly (RFC 2606 / 6761 and common private suffixes).
+_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".test", ".example", ".invalid", ".lan", ".home", ".corp",
+                     ".intranet", ".onion")
+_ANCHOR_FORBIDDEN = re.compile(r"[\[\]{}<>*_~`\\|\x00-\x1f\x7f]")
+
+
+def validate_public_url(value: str) -> str:
+    """An absolute http(s) URL to a public host name (no IP, no credentials), normalized to ASCII."""
+    value = value.strip()
+    if len(value) > 2000:
+        raise serializers.ValidationError("Must be at most 2,000 characters.")
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError("Must be an absolute http(s) URL.") from exc
+    parts = urlsplit(value)
+    host = (parts.hostname or "").rstrip(".")
+    if parts.username or parts.password:
+        raise serializers.ValidationError("Must not contain a user name or password.")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise serializers.ValidationError("Must use a public host name, not an IP address.")
+    if "." not in host or host == "localhost" or host.endswith(_PRIVATE_SUFFIXES):
+        raise serializers.ValidationError("Must use a public host name.")
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise serializers.ValidationError("Host name is not valid.") from exc
+    netloc = ascii_host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, parts.fragment))
+
+
+def validate_anchor_text(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise serializers.ValidationError("Must not be blank.")
+    if _ANCHOR_FORBIDDEN.search(value):
+        raise serializers.ValidationError("Must be plain text: no brackets, braces, <, >, *, _, ~, `, \\ or |.")
+    return value
+
+
+class CheckoutInSerializer(serializers.Serializer):
+    articleId = serializers.IntegerField(min_value=1)
+    targetUrl = serializers.CharField(max_length=2000, trim_whitespace=True)
+    anchorText = serializers.CharField(max_length=100)
+    customerNotes = serializers.CharField(max_length=1000, required=False, allow_blank=True, allow_null=True,
+                                          default="")
+    customerEmail = serializers.EmailField(max_length=254)
+
+    def validate_targetUrl(self, value: str) -> str:  # noqa: N802
+        return validate_public_url(value)
+
+    def validate_anchorText(self, value: str) -> str:  # noqa: N802
+        return validate_anchor_text(value)
+
+    def validate_customerNotes(self, value: str | None) -> str:  # noqa: N802
+        return (value or "").strip()
+
+
+class CheckoutOutSerializer(serializers.Serializer):
+    orderId = serializers.UUIDField()
+    orderToken = serializers.CharField()
+    checkoutUrl = serializers.URLField()
+
+
+class QueueSerializer(serializers.Serializer):
+    jobId = serializers.CharField(allow_null=True)
+    state = serializers.ChoiceField(choices=["queued", "started", "retrying", "finished", "failed"], allow_null=True)
+    position = serializers.IntegerField(allow_null=True)
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    stage = serializers.CharField(allow_null=True)
+    attempts = serializers.IntegerField()
+
+
+class OrderStatusSerializer(serializers.Serializer):
+    orderId = serializers.UUIDField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    queue = QueueSerializer()
+    preview = serializers.CharField(allow_blank=True)
+    regenerationCount = serializers.IntegerField()
+    actions = serializers.ListField(child=serializers.CharField())
+    failureReason = serializers.CharField(allow_blank=True)
+    updatedAt = serializers.DateTimeField()
+
+
+class ContentSerializer(serializers.Serializer):
+    orderId = serializers.UUIDField()
+    versionId = serializers.IntegerField()
+    versionNumber = serializers.IntegerField()
+    title = serializers.CharField()
+    bodyMarkdown = serializers.CharField()
+    bodyHtml = serializers.CharField()
+    backlinkMetadata = serializers.DictField()
+    createdAt = serializers.DateTimeField()
+
+
+def serializer_field_errors(errors: dict[str, Any]) -> dict[str, list[str]]:
+    return {key: [str(msg) for msg in value] for key, value in errors.items()}

@@ -1,0 +1,88 @@
+"""Checkout: reserve an article slot with a PENDING_PAYMENT order and open a Stripe Checkout Session."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from articles.models import Article
+from articles.selectors import article_slots_used
+from purchases import stripe_api, test_mode
+from purchases.errors import ArticleUnavailable, PaymentProviderError, SoldOut
+from purchases.models import Order
+from purchases.tokens import make_order_token, new_token_salt
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def _order_reserve(
+    *, article_id: int, target_url: str, anchor_text: str, customer_notes: str, customer_email: str
+) -> Order:
+    """Create the unpaid order under a lock on the article row, so two checkouts cannot oversell it."""
+    article = Article.objects.select_for_update().get(pk=article_id)
+    if not article.is_published:
+        raise ArticleUnavailable("This article is not published, so it cannot carry a backlink.")
+    if article_slots_used(article_id=article.pk) >= article.max_backlinks:
+        raise SoldOut("This article has no backlink slots left.")
+    return Order.objects.create(
+        kind=Order.Kind.BACKLINK,
+        article=article,
+        customer_email=customer_email,
+        target_url=target_url,
+        anchor_text=anchor_text,
+        customer_notes=customer_notes,
+        amount=article.backlink_price,
+        currency=article.currency,
+        checkout_expires_at=timezone.now() + timedelta(minutes=settings.CHECKOUT_EXPIRY_MINUTES),
+        token_salt=new_token_salt(),
+    )
+
+
+def order_checkout_create(
+    *, article_id: int, target_url: str, anchor_text: str, customer_email: str, customer_notes: str = ""
+) -> tuple[Order, str]:
+    """Reserve a slot and open a Checkout Session. Returns the order and its access token.
+
+    The Stripe call runs outside the reserving transaction (no row lock is held across the
+    network); its idempotency key is the order id. If Stripe fails, the reservation is released
+    at once and ``PaymentProviderError`` is raised.
+    """
+    order = _order_reserve(
+        article_id=article_id,
+        target_url=target_url,
+        anchor_text=anchor_text,
+        customer_notes=customer_notes,
+        customer_email=customer_email,
+    )
+    token = make_order_token(order_id=order.id, token_salt=order.token_salt)
+    order_page = settings.SITE_URL + reverse("purchases:order-page", kwargs={"order_id": order.id})
+    try:
+        if settings.STRIPE_LOCAL_TEST_MODE:
+            session = test_mode.checkout_session_create(order=order)
+        else:
+            session = stripe_api.checkout_session_create(
+                order_id=str(order.id),
+                product_name=f"Backlink in “{order.article.title}”",
+                amount_minor=order.amount_minor,
+                currency=order.currency,
+                customer_email=order.customer_email,
+                success_url=f"{order_page}?token={token}&paid=1",
+                cancel_url=f"{order_page}?token={token}&cancelled=1",
+                expires_at=order.checkout_expires_at or timezone.now(),
+            )
+    except stripe_api.StripeUnavailable as exc:
+        order.checkout_expires_at = timezone.now()
+        order.failure_reason = f"Checkout could not be opened: {exc}"
+        order.save(update_fields=["checkout_expires_at", "failure_reason", "updated_at"])
+        raise PaymentProviderError("The payment provider is unavailable; please try again in a minute.") from exc
+    order.stripe_checkout_session_id = session.id
+    order.checkout_url = session.url
+    order.save(update_fields=["stripe_checkout_session_id", "checkout_url", "updated_at"])
+    logger.info("checkout opened", extra={"order_id": str(order.id), "session_id": session.id})
+    return order, token

@@ -1,0 +1,37 @@
+"""Status changes of an order, each recorded with who did it and why."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from purchases.models import Order, OrderTransition
+
+logger = logging.getLogger(__name__)
+
+
+def order_transition(
+    *, order: Order, to_status: str, source: str, actor: Any = None, reason: str = "", extra_fields: tuple[str, ...] = ()
+) -> OrderTransition:
+    """Move ``order`` (already locked by the caller) and record the move; raises IllegalTransition.
+
+    The caller must hold the row lock (``select_for_update``) inside a transaction, so two
+    processes never both see the old status.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_transition must run inside a transaction holding the order row lock")
+    previous = order.move_to(to_status)
+    order.save(update_fields=["status", "updated_at", *extra_fields])
+    logger.info(
+        "order status changed",
+        extra={"order_id": str(order.id), "from": previous, "to": to_status, "source": source, "reason": reason[:200]},
+    )
+    return OrderTransition.objects.create(
+        order=order, from_status=previous, to_status=to_status, source=source, actor=actor, reason=reason
+    )
+
+
+def order_lock(*, order_id: Any) -> Order:
+    return Order.objects.select_for_update().select_related("article").get(pk=order_id)

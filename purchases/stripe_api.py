@@ -1,0 +1,98 @@
+"""Adapter for the Stripe API through the official stripe library. Never touches the ORM.
+
+The API version is pinned (``STRIPE_API_VERSION``); ``STRIPE_API_BASE`` points the library at
+another host (stripe-mock, or the fake server the tests run).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+
+
+class StripeUnavailable(Exception):
+    """Stripe could not be reached or refused the request."""
+
+
+class InvalidSignature(Exception):
+    """The webhook payload is not signed with our endpoint secret (or is stale)."""
+
+
+def _client() -> stripe.StripeClient:
+    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        stripe_version=settings.STRIPE_API_VERSION,
+        base_addresses=base,  # type: ignore[arg-type]
+        max_network_retries=2,
+    )
+
+
+def checkout_session_create(
+    *,
+    order_id: str,
+    product_name: str,
+    amount_minor: int,
+    currency: str,
+    customer_email: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: datetime,
+) -> CheckoutSession:
+    """A payment-mode Checkout Session; the idempotency key makes a retried call return the same one."""
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": amount_minor,
+                    "product_data": {"name": product_name[:250]},
+                },
+            }
+        ],
+        "client_reference_id": order_id,
+        "metadata": {"order_id": order_id},
+        "payment_intent_data": {"metadata": {"order_id": order_id}},
+        "customer_email": customer_email,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "expires_at": int(expires_at.timestamp()),
+    }
+    try:
+        session = _client().v1.checkout.sessions.create(
+            params=params,  # type: ignore[arg-type]
+            options={"idempotency_key": f"checkout-{order_id}"},
+        )
+    except stripe.StripeError as exc:
+        logger.warning("stripe checkout session failed", extra={"order_id": order_id, "error": str(exc)})
+        raise StripeUnavailable(str(exc)) from exc
+    logger.info("stripe checkout session created", extra={"order_id": order_id, "session_id": session.id})
+    return CheckoutSession(id=session.id, url=session.url or "")
+
+
+def webhook_event_verify(*, payload: bytes, signature_header: str | None) -> dict[str, Any]:
+    """Check ``Stripe-Signature`` against the raw body and return the event as a plain dict."""
+    if not signature_header:
+        raise InvalidSignature("missing Stripe-Signature header")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature_header, settings.STRIPE_WEBHOOK_SECRET)
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidSignature(str(exc)) from exc
+    except ValueError as exc:
+        raise InvalidSignature(f"payload is not a JSON event: {exc}") from exc
+    return event.to_dict()

@@ -1,0 +1,58 @@
+"""Putting order work on the RQ queues, only after the database transaction commits."""
+
+from __future__ import annotations
+
+import logging
+
+import django_rq
+from django.conf import settings
+from django.db import transaction
+from rq import Retry
+
+from purchases.models import Order
+
+logger = logging.getLogger(__name__)
+
+QUEUE_FOR_KIND = {Order.Kind.BACKLINK: "backlink-integration", Order.Kind.ARTICLE: "article-generation"}
+JOB_FOR_KIND = {
+    Order.Kind.BACKLINK: "queueing.jobs.backlink_integration_job",
+    Order.Kind.ARTICLE: "queueing.jobs.article_generation_job",
+}
+
+
+def job_id_for(*, order: Order, run: int) -> str:
+    """Deterministic: the same order and run always map to the same RQ job id."""
+    return f"{order.kind}-{order.id}-run-{run}"
+
+
+def order_job_enqueue(*, order: Order) -> str:
+    """Start the next job run for ``order``; the caller holds the row lock inside a transaction.
+
+    The run number and job id are saved with the caller's state change; the job reaches Redis
+    only when that transaction commits. If Redis is down at that moment the error is logged and
+    the order keeps its job id, so a later re-enqueue under the same id repairs it.
+    """
+    order.job_runs += 1
+    run = order.job_runs
+    job_id = job_id_for(order=order, run=run)
+    order.queue_job_id = job_id
+    order.save(update_fields=["job_runs", "queue_job_id", "updated_at"])
+    transaction.on_commit(lambda: job_put(order_id=str(order.id), kind=order.kind, run=run, job_id=job_id), robust=True)
+    return job_id
+
+
+def job_put(*, order_id: str, kind: str, run: int, job_id: str) -> None:
+    queue = django_rq.get_queue(QUEUE_FOR_KIND[Order.Kind(kind)], commit_mode="auto")
+    queue.enqueue(
+        JOB_FOR_KIND[Order.Kind(kind)],
+        order_id=order_id,
+        run=run,
+        job_id=job_id,
+        retry=Retry(max=3, interval=settings.RQ_RETRY_INTERVALS),
+        job_timeout=settings.RQ_JOB_TIMEOUT_SECONDS,
+        result_ttl=7 * 24 * 3600,
+        failure_ttl=30 * 24 * 3600,
+        meta={"stage": "queued", "progress": 0, "attempt": 0},
+        description=f"{kind} order {order_id} run {run}",
+    )
+    logger.info("job enqueued", extra={"order_id": order_id, "job_id": job_id, "run": run})

@@ -1,0 +1,93 @@
+"""Shared fixtures: real Redis (flushed per test), a real RQ worker in burst mode, fake Stripe/OpenAI servers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import django_rq
+import pytest
+from django.conf import settings
+from django.core import mail
+from rest_framework.test import APIClient
+from rq import SimpleWorker
+
+from tests.factories import make_published_article
+from tests.fakes import FakeOpenAI, FakeStripe, sign_stripe_payload
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis() -> Iterator[None]:
+    """Every test starts with an empty Redis database (tests use their own DB number)."""
+    connection = django_rq.get_connection("backlink-integration")
+    connection.flushdb()
+    yield
+    connection.flushdb()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def run_worker() -> Any:
+    """Run a real RQ worker in burst mode over both queues until they are empty."""
+
+    def _run() -> bool:
+        queues = [django_rq.get_queue(name) for name in ("article-generation", "backlink-integration")]
+        worker = SimpleWorker(queues, connection=queues[0].connection)
+        return bool(worker.work(burst=True, with_scheduler=True))
+
+    return _run
+
+
+@pytest.fixture
+def fake_openai(settings: Any) -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        settings.OPENAI_API_KEY = "sk-test-fake"
+        settings.OPENAI_BASE_URL = f"{fake.url}/v1"
+        settings.OPENAI_MODEL = "gpt-test"
+        yield fake
+
+
+@pytest.fixture
+def fake_stripe(settings: Any) -> Iterator[FakeStripe]:
+    with FakeStripe() as fake:
+        settings.STRIPE_SECRET_KEY = "sk_test_fake"
+        settings.STRIPE_LOCAL_TEST_MODE = False
+        settings.STRIPE_API_BASE = fake.url
+        yield fake
+
+
+@pytest.fixture
+def article(db: Any) -> Any:
+    return make_published_article()
+
+
+def signed_post(client: Any, payload: bytes, *, secret: str | None = None, header: str | None = None) -> Any:
+    signature = header if header is not None else sign_stripe_payload(payload, secret or settings.STRIPE_WEBHOOK_SECRET)
+    extra = {"HTTP_STRIPE_SIGNATURE": signature} if signature else {}
+    return client.post("/api/v1/purchase/webhook", data=payload, content_type="application/json", **extra)
+
+
+def checkout_event(order: Any, *, event_id: str = "evt_1", event_type: str = "checkout.session.completed",
+                   payment_status: str = "paid") -> bytes:
+    return json.dumps({
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "api_version": settings.STRIPE_API_VERSION,
+        "created": 1,
+        "livemode": False,
+        "data": {"object": {
+            "id": order.stripe_checkout_session_id, "object": "checkout.session", "payment_status": payment_status,
+            "client_reference_id": str(order.id), "metadata": {"order_id": str(order.id)},
+            "payment_intent": "pi_123", "amount_total": order.amount_minor, "currency": order.currency,
+        }},
+    }).encode()
+
+
+def outbox_for(order: Any) -> list[Any]:
+    return [m for m in mail.outbox if order.customer_email in m.to]
