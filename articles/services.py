@@ -30,7 +30,7 @@ def article_create(
     article.save()
     version = version_create(article=article, title=title, body_markdown=body_markdown, kind=ArticleVersion.Kind.ORIGINAL)
     if publish:
-        version_publish(version=version)
+        article = version_publish(version=version)
     return article
 
 

@@ -13,6 +13,12 @@ class ApplicationError(Exception):
         self.fields = fields or {}
 
 
+class InvalidField(ApplicationError):
+    """Input that passed its own checks but names something that does not exist."""
+
+    code = "invalid"
+
+
 class NotFound(ApplicationError):
     status_code = 404
     code = "not_found"

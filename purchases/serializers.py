@@ -7,8 +7,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from django.core.validators import URLValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from rest_framework import serializers
 
 # Host names that never resolve publicly (RFC 2606 / 6761 and common private suffixes).
@@ -47,20 +47,30 @@ def validate_public_url(value: str) -> str:
 
 
 def validate_anchor_text(value: str) -> str:
+    if _ANCHOR_FORBIDDEN.search(value):
+        raise serializers.ValidationError(
+            "Must be plain text on one line: no brackets, braces, <, >, *, _, ~, `, \\ or |."
+        )
     value = " ".join(value.split())
     if not value:
         raise serializers.ValidationError("Must not be blank.")
-    if _ANCHOR_FORBIDDEN.search(value):
-        raise serializers.ValidationError("Must be plain text: no brackets, braces, <, >, *, _, ~, `, \\ or |.")
     return value
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of turning them into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
 
 
 class CheckoutInSerializer(serializers.Serializer):
     articleId = serializers.IntegerField(min_value=1)
-    targetUrl = serializers.CharField(max_length=2000, trim_whitespace=True)
-    anchorText = serializers.CharField(max_length=100)
-    customerNotes = serializers.CharField(max_length=1000, required=False, allow_blank=True, allow_null=True,
-                                          default="")
+    targetUrl = StrictCharField(max_length=2000, trim_whitespace=True)
+    anchorText = StrictCharField(max_length=100)
+    customerNotes = StrictCharField(max_length=1000, required=False, allow_blank=True, allow_null=True, default="")
     customerEmail = serializers.EmailField(max_length=254)
 
     def validate_targetUrl(self, value: str) -> str:  # noqa: N802
@@ -111,5 +121,3 @@ class ContentSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField()
 
 
-def serializer_field_errors(errors: dict[str, Any]) -> dict[str, list[str]]:
-    return {key: [str(msg) for msg in value] for key, value in errors.items()}

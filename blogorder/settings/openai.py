@@ -9,3 +9,8 @@ OPENAI_TIMEOUT_SECONDS = env.int("OPENAI_TIMEOUT_SECONDS", 60)
 # USD per 1M tokens, for the cost estimate shown to staff.
 OPENAI_PRICE_INPUT_PER_MTOK = env.str("OPENAI_PRICE_INPUT_PER_MTOK", "0.15")
 OPENAI_PRICE_OUTPUT_PER_MTOK = env.str("OPENAI_PRICE_OUTPUT_PER_MTOK", "0.60")
+# Rate limits, 5xx and timeouts are retried inside one QC attempt (they do not use one up):
+# jittered exponential backoff from this base, or the server's Retry-After, capped.
+LLM_TRANSIENT_RETRIES = env.int("LLM_TRANSIENT_RETRIES", 4)
+LLM_BACKOFF_BASE_SECONDS = float(env.str("LLM_BACKOFF_BASE_SECONDS", "1.0"))
+LLM_MAX_WAIT_SECONDS = float(env.str("LLM_MAX_WAIT_SECONDS", "60"))

@@ -13,7 +13,7 @@ from django.utils import timezone
 from articles.models import Article
 from articles.selectors import article_slots_used
 from purchases import stripe_api, test_mode
-from purchases.errors import ArticleUnavailable, PaymentProviderError, SoldOut
+from purchases.errors import ArticleUnavailable, InvalidField, PaymentProviderError, SoldOut
 from purchases.models import Order
 from purchases.tokens import make_order_token, new_token_salt
 
@@ -25,7 +25,9 @@ def _order_reserve(
     *, article_id: int, target_url: str, anchor_text: str, customer_notes: str, customer_email: str
 ) -> Order:
     """Create the unpaid order under a lock on the article row, so two checkouts cannot oversell it."""
-    article = Article.objects.select_for_update().get(pk=article_id)
+    article = Article.objects.select_for_update().filter(pk=article_id).first()
+    if article is None:
+        raise InvalidField("Invalid input: articleId.", fields={"articleId": ["No article with this id."]})
     if not article.is_published:
         raise ArticleUnavailable("This article is not published, so it cannot carry a backlink.")
     if article_slots_used(article_id=article.pk) >= article.max_backlinks:

@@ -41,7 +41,7 @@ def order_email_queue(*, order: Order, kind: str, key: str) -> EmailRecord:
         order=order, kind=kind, key=key, defaults={"to": order.customer_email, "subject": SUBJECTS[EmailKind(kind)]}
     )
     if created:
-        transaction.on_commit(lambda: email_record_deliver(record_id=record.pk))
+        transaction.on_commit(lambda: email_record_deliver(record_id=record.pk), robust=True)
     return record
 
 
@@ -65,7 +65,7 @@ def _render(record: EmailRecord) -> tuple[str, str]:
 def email_record_deliver(*, record_id: int) -> bool:
     """Send one recorded email unless it already went out. Returns True when this call sent it."""
     with transaction.atomic():
-        record = EmailRecord.objects.select_for_update().select_related("order__article", "order__current_version").get(
+        record = EmailRecord.objects.select_for_update(of=("self",)).select_related("order__article", "order__current_version").get(
             pk=record_id
         )
         if record.sent_at is not None:

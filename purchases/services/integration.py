@@ -27,8 +27,6 @@ from purchases.services.orders import order_lock, order_transition
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-TRANSIENT_RETRIES = 4
-TRANSIENT_MAX_WAIT_SECONDS = 60.0
 
 
 @dataclass
@@ -52,15 +50,17 @@ def _ask_writer(brief: BacklinkBrief, failures: list[list[str]]) -> openai_api.L
         logger.info("using the OFFLINE writer (OPENAI_API_KEY is unset)")
         return offline_writer.write(brief)
     messages = build_messages(brief, failures)
-    for retry in range(TRANSIENT_RETRIES + 1):
+    retries = settings.LLM_TRANSIENT_RETRIES
+    for retry in range(retries + 1):
         try:
             return openai_api.chat_json(messages=messages, schema_name="backlink_paragraph", schema=REPLY_SCHEMA)
         except openai_api.LLMUnavailable as exc:
-            if retry == TRANSIENT_RETRIES:
+            if retry == retries:
                 raise
-            wait = exc.retry_after if exc.retry_after is not None else min(2**retry, 30) * random.uniform(0.5, 1.5)
+            backoff = settings.LLM_BACKOFF_BASE_SECONDS * min(2**retry, 30) * random.uniform(0.5, 1.5)
+            wait = min(exc.retry_after if exc.retry_after is not None else backoff, settings.LLM_MAX_WAIT_SECONDS)
             logger.warning("LLM unavailable, waiting", extra={"wait_seconds": wait, "error": str(exc)})
-            time.sleep(min(wait, TRANSIENT_MAX_WAIT_SECONDS))
+            time.sleep(wait)
     raise AssertionError("unreachable")
 
 

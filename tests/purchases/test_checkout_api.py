@@ -1,0 +1,139 @@
+"""POST /api/v1/purchase/checkout: validation, slots, and the Stripe Checkout Session it opens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from purchases.models import Order, OrderStatus
+from tests.factories import make_order, make_published_article
+
+pytestmark = pytest.mark.django_db
+
+
+def body(article: Any, **overrides: Any) -> dict[str, Any]:
+    data = {
+        "articleId": article.pk,
+        "targetUrl": "https://www.example-store.com/pillows",
+        "anchorText": "memory foam pillows",
+        "customerEmail": "buyer@example.com",
+        "customerNotes": "Please keep it subtle.",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not ...}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("articleId", ...), ("articleId", "abc"), ("articleId", 0), ("articleId", None),
+        ("targetUrl", ...), ("targetUrl", ""), ("targetUrl", "ftp://files.example-store.com/x"),
+        ("targetUrl", "example-store.com/no-scheme"), ("targetUrl", "http://localhost:8000/admin"),
+        ("targetUrl", "http://127.0.0.1/x"), ("targetUrl", "http://10.0.0.5/x"), ("targetUrl", "http://[::1]/x"),
+        ("targetUrl", "https://intranet/x"), ("targetUrl", "https://printer.local/x"),
+        ("targetUrl", "https://user:pw@example-store.com/x"), ("targetUrl", "https://example-store.com/" + "a" * 2000),
+        ("targetUrl", 42), ("targetUrl", "javascript:alert(1)"),
+        ("anchorText", ...), ("anchorText", ""), ("anchorText", "   "), ("anchorText", "a" * 101),
+        ("anchorText", "<b>bold</b>"), ("anchorText", "[x](https://evil.example.com)"), ("anchorText", "line\nbreak"),
+        ("customerNotes", "n" * 1001), ("customerNotes", 12.5),
+        ("customerEmail", ...), ("customerEmail", "not-an-email"), ("customerEmail", ""),
+    ],
+)
+def test_each_invalid_field_answers_400_naming_it_and_creates_nothing(api: Any, article: Any, field: str,
+                                                                        value: Any) -> None:
+    response = api.post("/api/v1/purchase/checkout", body(article, **{field: value}), format="json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert list(error["fields"]) == [field]
+    assert Order.objects.count() == 0
+
+
+def test_malformed_json_is_a_400_in_the_error_shape(api: Any, article: Any) -> None:
+    response = api.post("/api/v1/purchase/checkout", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+
+
+def test_a_json_array_body_is_a_400_not_a_500(api: Any, article: Any) -> None:
+    response = api.post("/api/v1/purchase/checkout", data="[1, 2]", content_type="application/json")
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+def test_an_unknown_article_is_a_400_on_article_id(api: Any, db: Any) -> None:
+    response = api.post("/api/v1/purchase/checkout", body(type("A", (), {"pk": 999999})()), format="json")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["articleId"]
+
+
+def test_local_test_mode_creates_a_pending_order_and_a_test_checkout_page(api: Any, article: Any) -> None:
+    response = api.post("/api/v1/purchase/checkout", body(article), format="json")
+    assert response.status_code == 201, response.content
+    data = response.json()
+    order = Order.objects.get(pk=data["orderId"])
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert order.target_url == "https://www.example-store.com/pillows"
+    assert len(data["orderToken"]) >= 43
+    assert data["checkoutUrl"].startswith("http://testserver/purchase/test-checkout/cs_test_local_")
+    page = api.get(data["checkoutUrl"].removeprefix("http://testserver"))
+    assert b"TEST MODE" in page.content
+
+
+def test_the_token_is_not_stored_anywhere_on_the_order(api: Any, article: Any) -> None:
+    data = api.post("/api/v1/purchase/checkout", body(article), format="json").json()
+    order = Order.objects.get(pk=data["orderId"])
+    stored = [str(getattr(order, f.attname)) for f in Order._meta.fields]
+    assert all(data["orderToken"] not in value for value in stored)
+
+
+def test_real_mode_opens_a_stripe_checkout_session_with_the_order_id(api: Any, article: Any, fake_stripe: Any) -> None:
+    response = api.post("/api/v1/purchase/checkout", body(article), format="json")
+    assert response.status_code == 201, response.content
+    data = response.json()
+    (session,) = fake_stripe.sessions.values()
+    assert data["checkoutUrl"] == session["url"]
+    assert session["client_reference_id"] == data["orderId"]
+    assert session["metadata"] == {"order_id": data["orderId"]}
+    assert session["mode"] == "payment"
+    assert session["amount_total"] == 4900
+    assert session["success_url"].startswith("http://testserver/orders/")
+    (request,) = [r for r in fake_stripe.requests if r.method == "POST"]
+    assert request.headers["idempotency-key"] == f"checkout-{data['orderId']}"
+    assert Order.objects.get(pk=data["orderId"]).stripe_checkout_session_id == session["id"]
+
+
+def test_stripe_down_answers_503_and_releases_the_slot(api: Any, fake_stripe: Any, db: Any) -> None:
+    article = make_published_article(max_backlinks=1)
+    fake_stripe.fail_next(500, n=5, headers={"Stripe-Should-Retry": "false"})
+    response = api.post("/api/v1/purchase/checkout", body(article), format="json")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "payment_provider_unavailable"
+    assert api.get(f"/api/v1/articles/{article.pk}/").json()["slotsLeft"] == 1
+
+
+def test_a_sold_out_article_answers_409(api: Any, db: Any) -> None:
+    article = make_published_article(max_backlinks=1)
+    make_order(article)
+    response = api.post("/api/v1/purchase/checkout", body(article), format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "sold_out"
+    assert Order.objects.count() == 1
+
+
+def test_an_unpublished_article_answers_409(api: Any, db: Any) -> None:
+    article = make_published_article(publish=False)
+    response = api.post("/api/v1/purchase/checkout", body(article), format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "article_unavailable"
+
+
+def test_expired_unpaid_checkouts_free_their_slot(api: Any, db: Any) -> None:
+    from django.utils import timezone
+
+    article = make_published_article(max_backlinks=1)
+    order, _ = make_order(article)
+    Order.objects.filter(pk=order.pk).update(checkout_expires_at=timezone.now())
+    response = api.post("/api/v1/purchase/checkout", body(article), format="json")
+    assert response.status_code == 201

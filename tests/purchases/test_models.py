@@ -1,0 +1,25 @@
+import pytest
+from django.db import transaction
+
+from purchases.models import ALLOWED_TRANSITIONS, IllegalTransition, Order, OrderStatus, OrderTransition
+from purchases.services.orders import order_transition
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("from_status", list(OrderStatus))
+def test_every_move_not_listed_raises_and_changes_nothing(article: object, from_status: str) -> None:
+    order, _ = make_order(article)
+    Order.objects.filter(pk=order.pk).update(status=from_status)
+    for to_status in set(OrderStatus) - ALLOWED_TRANSITIONS[from_status]:
+        order.refresh_from_db()
+        with pytest.raises(IllegalTransition), transaction.atomic():
+            order_transition(order=order, to_status=to_status, source="test")
+        order.refresh_from_db()
+        assert order.status == from_status
+    assert not OrderTransition.objects.filter(order=order).exists()
+
+
+def test_refunded_is_final() -> None:
+    assert ALLOWED_TRANSITIONS[OrderStatus.REFUNDED] == frozenset()
