@@ -12,7 +12,7 @@ class VersionInline(admin.TabularInline):
     fk_name = "article"
     extra = 0
     can_delete = False
-    fields = ["number", "kind", "title", "order", "llm_model", "created_at"]
+    fields = ("number", "kind", "title", "order", "llm_model", "created_at")
     readonly_fields = fields
     show_change_link = True
 
@@ -22,7 +22,15 @@ class VersionInline(admin.TabularInline):
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
-    list_display = ["title", "slug", "published_version", "backlink_price", "currency", "max_backlinks", "created_at"]
+    list_display = [
+        "title",
+        "slug",
+        "published_version",
+        "backlink_price",
+        "currency",
+        "max_backlinks",
+        "created_at",
+    ]
     search_fields = ["title", "slug"]
     readonly_fields = ["published_version", "created_at", "updated_at"]
     inlines = [VersionInline]
@@ -30,7 +38,16 @@ class ArticleAdmin(admin.ModelAdmin):
 
 @admin.register(ArticleVersion)
 class ArticleVersionAdmin(admin.ModelAdmin):
-    list_display = ["article", "number", "kind", "order", "llm_model", "prompt_tokens", "completion_tokens", "created_at"]
+    list_display = [
+        "article",
+        "number",
+        "kind",
+        "order",
+        "llm_model",
+        "prompt_tokens",
+        "completion_tokens",
+        "created_at",
+    ]
     list_filter = ["kind"]
     search_fields = ["article__title", "order__id"]
     readonly_fields = [f.name for f in ArticleVersion._meta.fields]

@@ -51,7 +51,9 @@ class ArticleListApi(APIView):
     @extend_schema(responses={200: ArticleOutSerializer(many=True)}, summary="Published articles")
     def get(self, request: Request) -> Response:
         articles = article_catalog()
-        return Response(ArticleOutSerializer([_article_body(a, detail=False) for a in articles], many=True).data)
+        return Response(
+            ArticleOutSerializer([_article_body(a, detail=False) for a in articles], many=True).data
+        )
 
 
 class ArticleDetailApi(APIView):

@@ -70,7 +70,11 @@ def extract_links(markdown: str) -> list[Link]:
         open_link: dict[str, str] | None = None
         for child in token.children or []:
             if child.type == "link_open":
-                open_link = {"href": str(child.attrs.get("href", "")), "rel": str(child.attrs.get("rel", "")), "text": ""}
+                open_link = {
+                    "href": str(child.attrs.get("href", "")),
+                    "rel": str(child.attrs.get("rel", "")),
+                    "text": "",
+                }
             elif child.type == "link_close" and open_link is not None:
                 links.append(Link(href=open_link["href"], text=open_link["text"], rel=open_link["rel"]))
                 open_link = None
@@ -92,7 +96,12 @@ def render_html(markdown: str) -> str:
     return nh3.clean(
         raw,
         tags=_ALLOWED_TAGS,
-        attributes={"a": {"href", "rel", "title"}, "img": {"src", "alt", "title"}, "th": {"align"}, "td": {"align"}},
+        attributes={
+            "a": {"href", "rel", "title"},
+            "img": {"src", "alt", "title"},
+            "th": {"align"},
+            "td": {"align"},
+        },
         attribute_filter=_filter_attribute,
         link_rel=None,
         url_schemes={"http", "https", "mailto"},

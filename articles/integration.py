@@ -96,8 +96,8 @@ def build_messages(brief: BacklinkBrief, previous_failures: list[list[str]]) -> 
         numbered.append(f"<<{i}>>{tag}\n{text}")
     system = (
         "You are a careful editor adding one sponsored link to a published blog article. "
-        "Reply only with JSON: {\"paragraph_index\": int, \"mode\": \"replace\" | \"insert_after\", "
-        "\"paragraph\": string}. Either rewrite one existing prose paragraph (mode replace) keeping its "
+        'Reply only with JSON: {"paragraph_index": int, "mode": "replace" | "insert_after", '
+        '"paragraph": string}. Either rewrite one existing prose paragraph (mode replace) keeping its '
         "meaning, or write one new paragraph to insert after paragraph N (mode insert_after). The paragraph "
         "must contain the link mark [[ANCHOR]] exactly once, using the exact anchor text given, and no other "
         "link, URL, HTML, heading or list. Write natural prose of 2 to 5 sentences that fits the surrounding "
@@ -113,7 +113,9 @@ def build_messages(brief: BacklinkBrief, previous_failures: list[list[str]]) -> 
     ]
     if brief.previous:
         avoided = "\n".join(f"- at paragraph {i}: {p}" for i, p in brief.previous)
-        parts.append(f"Earlier drafts the customer asked to replace; use a different placement or wording:\n{avoided}")
+        parts.append(
+            f"Earlier drafts the customer asked to replace; use a different placement or wording:\n{avoided}"
+        )
     for n, failures in enumerate(previous_failures, start=1):
         parts.append(f"Attempt {n} was rejected by quality checks: " + "; ".join(failures) + ". Fix these.")
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
@@ -132,41 +134,92 @@ def evaluate_reply(brief: BacklinkBrief, content: str) -> AttemptResult:
     except (TypeError, ValueError):
         return AttemptResult(ok=False, failures=["reply_json: the reply was not valid JSON"])
     if not isinstance(data, dict) or set(data) != {"paragraph_index", "mode", "paragraph"}:
-        return AttemptResult(ok=False, failures=["reply_json: expected exactly paragraph_index, mode, paragraph"])
+        return AttemptResult(
+            ok=False, failures=["reply_json: expected exactly paragraph_index, mode, paragraph"]
+        )
     index, mode, paragraph = data["paragraph_index"], data["mode"], data["paragraph"]
-    if not isinstance(index, int) or isinstance(index, bool) or not isinstance(paragraph, str) or mode not in {
-        "replace",
-        "insert_after",
-    }:
-        return AttemptResult(ok=False, failures=["reply_json: wrong types for paragraph_index, mode or paragraph"])
+    if (
+        not isinstance(index, int)
+        or isinstance(index, bool)
+        or not isinstance(paragraph, str)
+        or mode
+        not in {
+            "replace",
+            "insert_after",
+        }
+    ):
+        return AttemptResult(
+            ok=False, failures=["reply_json: wrong types for paragraph_index, mode or paragraph"]
+        )
 
     base = brief.paragraphs
-    result = AttemptResult(ok=False, failures=[], paragraph_index=index, mode=mode, paragraph=paragraph.strip())
+    result = AttemptResult(
+        ok=False, failures=[], paragraph_index=index, mode=mode, paragraph=paragraph.strip()
+    )
     if not 0 <= index < len(base):
         result.failures.append(f"paragraph_index: {index} is not a paragraph number (0 to {len(base) - 1})")
         return result
     if mode == "replace" and not can_replace(base[index]):
-        result.failures.append(f"mode: paragraph {index} may not be replaced (heading, list, code or it holds a link)")
+        result.failures.append(
+            f"mode: paragraph {index} may not be replaced (heading, list, code or it holds a link)"
+        )
         return result
 
     new_text = paragraph.strip()
     checks = result.checks
-    _check(checks, result.failures, "link_mark", _marks_ok(new_text, brief.anchor_text), (
-        f"link_mark: the paragraph must contain [[{brief.anchor_text}]] exactly once and no other [[...]] mark"
-    ))
-    _check(checks, result.failures, "no_raw_html", not _RAW_HTML.search(new_text), "no_raw_html: HTML tags are not allowed")
-    _check(checks, result.failures, "no_urls", not _URL.search(new_text), "no_urls: do not write URLs, only the [[mark]]")
+    _check(
+        checks,
+        result.failures,
+        "link_mark",
+        _marks_ok(new_text, brief.anchor_text),
+        (
+            f"link_mark: the paragraph must contain [[{brief.anchor_text}]] exactly once and no other [[...]] mark"
+        ),
+    )
+    _check(
+        checks,
+        result.failures,
+        "no_raw_html",
+        not _RAW_HTML.search(new_text),
+        "no_raw_html: HTML tags are not allowed",
+    )
+    _check(
+        checks,
+        result.failures,
+        "no_urls",
+        not _URL.search(new_text),
+        "no_urls: do not write URLs, only the [[mark]]",
+    )
     chatter = [p.pattern for p in _CHATTER if p.search(new_text)]
-    _check(checks, result.failures, "no_chatter", not chatter, "no_chatter: remove assistant chatter or placeholders")
-    _check(checks, result.failures, "paragraph_shape", _shape_ok(new_text), (
-        f"paragraph_shape: write one prose paragraph of {MIN_WORDS}-{MAX_WORDS} words (max {MAX_CHARS} characters), "
-        "no blank lines, headings or lists, ending with a full stop"
-    ))
+    _check(
+        checks,
+        result.failures,
+        "no_chatter",
+        not chatter,
+        "no_chatter: remove assistant chatter or placeholders",
+    )
+    _check(
+        checks,
+        result.failures,
+        "paragraph_shape",
+        _shape_ok(new_text),
+        (
+            f"paragraph_shape: write one prose paragraph of {MIN_WORDS}-{MAX_WORDS} words (max {MAX_CHARS} characters), "
+            "no blank lines, headings or lists, ending with a full stop"
+        ),
+    )
     if brief.previous:
-        _check(checks, result.failures, "differs_from_previous", (index, new_text) not in brief.previous,
-               "differs_from_previous: this placement and wording were already proposed; vary one of them")
+        _check(
+            checks,
+            result.failures,
+            "differs_from_previous",
+            (index, new_text) not in brief.previous,
+            "differs_from_previous: this placement and wording were already proposed; vary one of them",
+        )
 
-    filled = fill_link_mark(new_text, anchor_text=brief.anchor_text, target_url=brief.target_url, rel=brief.rel)
+    filled = fill_link_mark(
+        new_text, anchor_text=brief.anchor_text, target_url=brief.target_url, rel=brief.rel
+    )
     assembled = list(base)
     if mode == "replace":
         assembled[index] = filled
@@ -175,10 +228,22 @@ def evaluate_reply(brief: BacklinkBrief, content: str) -> AttemptResult:
     body = join_paragraphs(assembled)
 
     links_ok, other_ok = _links_and_others(brief, base, body, index, mode)
-    _check(checks, result.failures, "link_once", links_ok[0], (
-        f"link_once: the article must link to the customer's page exactly once with the text '{brief.anchor_text}'"
-    ))
-    _check(checks, result.failures, "links_preserved", links_ok[1], "links_preserved: no other link may be added or removed")
+    _check(
+        checks,
+        result.failures,
+        "link_once",
+        links_ok[0],
+        (
+            f"link_once: the article must link to the customer's page exactly once with the text '{brief.anchor_text}'"
+        ),
+    )
+    _check(
+        checks,
+        result.failures,
+        "links_preserved",
+        links_ok[1],
+        "links_preserved: no other link may be added or removed",
+    )
     _check(checks, result.failures, "other_paragraphs_unchanged", other_ok, "other_paragraphs_unchanged")
     result.body = body
     result.ok = not result.failures
@@ -213,7 +278,9 @@ def _links_and_others(
     target = normalize_href(brief.target_url)
     new_links = extract_links(body)
     to_target = [link for link in new_links if link.href == target]
-    link_once = len(to_target) == 1 and to_target[0].text == brief.anchor_text and to_target[0].rel == brief.rel
+    link_once = (
+        len(to_target) == 1 and to_target[0].text == brief.anchor_text and to_target[0].rel == brief.rel
+    )
     before = Counter((link.href, link.text) for link in extract_links(join_paragraphs(base)))
     after = Counter((link.href, link.text) for link in new_links)
     after[(target, brief.anchor_text)] -= 1
@@ -231,8 +298,14 @@ def qc_report(attempts: list[AttemptResult], *, writer: str) -> dict[str, Any]:
         "passed": bool(last and last.ok),
         "writer": writer,
         "attempts": [
-            {"attempt": n, "ok": a.ok, "failures": a.failures, "checks": a.checks, "paragraph_index": a.paragraph_index,
-             "mode": a.mode}
+            {
+                "attempt": n,
+                "ok": a.ok,
+                "failures": a.failures,
+                "checks": a.checks,
+                "paragraph_index": a.paragraph_index,
+                "mode": a.mode,
+            }
             for n, a in enumerate(attempts, start=1)
         ],
         "checks": last.checks if last else {},

@@ -24,7 +24,10 @@ class Article(models.Model):
         help_text="The one version readers see. Older versions stay as history.",
     )
     backlink_price = models.DecimalField(
-        max_digits=10, decimal_places=2, default=Decimal("49.00"), validators=[MinValueValidator(Decimal("0.50"))]
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("49.00"),
+        validators=[MinValueValidator(Decimal("0.50"))],
     )
     currency = models.CharField(max_length=3, default="usd")
     max_backlinks = models.PositiveSmallIntegerField(
@@ -77,7 +80,9 @@ class ArticleVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["article", "number"], name="version_number_unique_per_article"),
             models.UniqueConstraint(
-                fields=["order", "run"], condition=models.Q(order__isnull=False), name="one_version_per_order_run"
+                fields=["order", "run"],
+                condition=models.Q(order__isnull=False),
+                name="one_version_per_order_run",
             ),
         ]
 

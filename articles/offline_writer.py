@@ -41,7 +41,9 @@ def write(brief: BacklinkBrief) -> LLMReply:
     shift = len(brief.previous)
     for step in range(len(candidates) * len(_TEMPLATES)):
         index = candidates[(seed + shift + step) % len(candidates)]
-        paragraph = _TEMPLATES[(seed // 7 + shift + step // len(candidates)) % len(_TEMPLATES)].format(anchor=brief.anchor_text)
+        paragraph = _TEMPLATES[(seed // 7 + shift + step // len(candidates)) % len(_TEMPLATES)].format(
+            anchor=brief.anchor_text
+        )
         if (index, paragraph) not in tried:
             break
     content = json.dumps({"paragraph_index": index, "mode": "insert_after", "paragraph": paragraph})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import openai
 from django.conf import settings
@@ -60,11 +60,14 @@ def chat_json(*, messages: list[dict[str, str]], schema_name: str, schema: dict[
     try:
         completion = _client().chat.completions.create(
             model=model,
-            messages=messages,  # type: ignore[arg-type]
-            response_format={
-                "type": "json_schema",
-                "json_schema": {"name": schema_name, "strict": True, "schema": schema},
-            },
+            messages=cast(Any, messages),
+            response_format=cast(
+                Any,
+                {
+                    "type": "json_schema",
+                    "json_schema": {"name": schema_name, "strict": True, "schema": schema},
+                },
+            ),
             temperature=0.7,
         )
     except openai.RateLimitError as exc:
@@ -88,6 +91,10 @@ def chat_json(*, messages: list[dict[str, str]], schema_name: str, schema: dict[
     )
     logger.info(
         "openai completion",
-        extra={"model": reply.model, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens},
+        extra={
+            "model": reply.model,
+            "prompt_tokens": reply.prompt_tokens,
+            "completion_tokens": reply.completion_tokens,
+        },
     )
     return reply

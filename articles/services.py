@@ -23,12 +23,16 @@ def article_create(
     publish: bool = True,
 ) -> Article:
     """Create an article with its first (original) version, published unless told otherwise."""
-    article = Article(title=title, slug=slug or slugify(title)[:200], currency=currency, max_backlinks=max_backlinks)
+    article = Article(
+        title=title, slug=slug or slugify(title)[:200], currency=currency, max_backlinks=max_backlinks
+    )
     if backlink_price is not None:
         article.backlink_price = backlink_price
     article.full_clean(exclude=["published_version"])
     article.save()
-    version = version_create(article=article, title=title, body_markdown=body_markdown, kind=ArticleVersion.Kind.ORIGINAL)
+    version = version_create(
+        article=article, title=title, body_markdown=body_markdown, kind=ArticleVersion.Kind.ORIGINAL
+    )
     if publish:
         article = version_publish(version=version)
     return article

@@ -1,18 +1,19 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from articles import apis as article_apis
 from articles import views as article_views
-from purchases.urls import api_urlpatterns as purchase_api, page_urlpatterns as purchase_pages
+from purchases.urls import api_urlpatterns as purchase_api
+from purchases.urls import page_urlpatterns as purchase_pages
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("articles/", article_apis.ArticleListApi.as_view(), name="article-list"),
     path("articles/<int:article_id>/", article_apis.ArticleDetailApi.as_view(), name="article-detail"),
     path("purchase/", include((purchase_api, "purchases"), namespace="purchase-api")),
@@ -21,7 +22,7 @@ api_v1 = [
 urlpatterns = [
     path("", article_views.article_index, name="home"),
     path("articles/<slug:slug>/", article_views.article_page, name="article-page"),
-    path("", include((purchase_pages + [], "purchases"), namespace="purchases")),
+    path("", include((purchase_pages, "purchases"), namespace="purchases")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -15,7 +15,7 @@ class TransitionInline(admin.TabularInline):
     model = OrderTransition
     extra = 0
     can_delete = False
-    readonly_fields = ["created_at", "from_status", "to_status", "source", "actor", "reason"]
+    readonly_fields = ("created_at", "from_status", "to_status", "source", "actor", "reason")
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -26,7 +26,7 @@ class EmailInline(admin.TabularInline):
     model = EmailRecord
     extra = 0
     can_delete = False
-    readonly_fields = ["created_at", "kind", "key", "to", "subject", "sent_at", "error"]
+    readonly_fields = ("created_at", "kind", "key", "to", "subject", "sent_at", "error")
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -37,7 +37,7 @@ class StripeEventInline(admin.TabularInline):
     model = StripeEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["received_at", "event_id", "type", "outcome"]
+    readonly_fields = ("received_at", "event_id", "type", "outcome")
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -46,8 +46,18 @@ class StripeEventInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["id", "status", "kind", "article", "customer_email", "amount", "currency", "created_at", "age",
-                    "queue_job_id"]
+    list_display = [
+        "id",
+        "status",
+        "kind",
+        "article",
+        "customer_email",
+        "amount",
+        "currency",
+        "created_at",
+        "age",
+        "queue_job_id",
+    ]
     list_filter = ["status", "kind"]
     search_fields = ["id", "customer_email", "target_url", "anchor_text"]
     list_select_related = ["article"]
@@ -81,4 +91,14 @@ class EmailRecordAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "to", "order", "sent_at", "error"]
     list_filter = ["kind"]
     search_fields = ["to", "order__id"]
-    readonly_fields = ["order", "kind", "key", "to", "subject", "sent_at", "provider_message_id", "error", "created_at"]
+    readonly_fields = [
+        "order",
+        "kind",
+        "key",
+        "to",
+        "subject",
+        "sent_at",
+        "provider_message_id",
+        "error",
+        "created_at",
+    ]

@@ -45,7 +45,9 @@ class OrderApi(APIView):
 
 
 class CheckoutApi(APIView):
-    @extend_schema(request=CheckoutInSerializer, responses={201: CheckoutOutSerializer}, summary="Buy a backlink")
+    @extend_schema(
+        request=CheckoutInSerializer, responses={201: CheckoutOutSerializer}, summary="Buy a backlink"
+    )
     def post(self, request: Request) -> Response:
         serializer = CheckoutInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -65,8 +67,11 @@ class CheckoutApi(APIView):
 class StripeWebhookApi(APIView):
     parser_classes: list = []
 
-    @extend_schema(request=None, responses={200: OpenApiResponse(description="Event accepted")},
-                   summary="Stripe webhook (Stripe-Signature required)")
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiResponse(description="Event accepted")},
+        summary="Stripe webhook (Stripe-Signature required)",
+    )
     def post(self, request: Request) -> Response:
         try:
             outcome = stripe_webhook_handle(
@@ -74,7 +79,9 @@ class StripeWebhookApi(APIView):
             )
         except stripe_api.InvalidSignature as exc:
             logger.warning("stripe webhook rejected", extra={"reason": str(exc)})
-            return Response(error_body("invalid_signature", "Stripe signature verification failed."), status=400)
+            return Response(
+                error_body("invalid_signature", "Stripe signature verification failed."), status=400
+            )
         return Response({"received": True, "outcome": outcome})
 
 
@@ -114,4 +121,3 @@ class OrderContentApi(OrderApi):
             "createdAt": version.created_at,
         }
         return Response(ContentSerializer(body).data)
-

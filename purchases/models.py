@@ -119,8 +119,26 @@ class Order(models.Model):
         )
 
 
-ZERO_DECIMAL_CURRENCIES = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx",
-                                     "vnd", "vuv", "xaf", "xof", "xpf"})
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
+)
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
@@ -153,7 +171,9 @@ class StripeEvent(models.Model):
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
     object_id = models.CharField(max_length=255, blank=True, db_index=True)
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="stripe_events")
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="stripe_events"
+    )
     outcome = models.CharField(max_length=200, blank=True)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(auto_now_add=True)
@@ -188,7 +208,9 @@ class EmailRecord(models.Model):
 
     class Meta:
         ordering = ["created_at"]
-        constraints = [models.UniqueConstraint(fields=["order", "kind", "key"], name="one_email_per_order_kind_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind", "key"], name="one_email_per_order_kind_key")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to}"

@@ -12,8 +12,19 @@ from django.core.validators import URLValidator
 from rest_framework import serializers
 
 # Host names that never resolve publicly (RFC 2606 / 6761 and common private suffixes).
-_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".test", ".example", ".invalid", ".lan", ".home", ".corp",
-                     ".intranet", ".onion")
+_PRIVATE_SUFFIXES = (
+    ".localhost",
+    ".local",
+    ".internal",
+    ".test",
+    ".example",
+    ".invalid",
+    ".lan",
+    ".home",
+    ".corp",
+    ".intranet",
+    ".onion",
+)
 _ANCHOR_FORBIDDEN = re.compile(r"[\[\]{}<>*_~`\\|\x00-\x1f\x7f]")
 
 
@@ -70,7 +81,9 @@ class CheckoutInSerializer(serializers.Serializer):
     articleId = serializers.IntegerField(min_value=1)
     targetUrl = StrictCharField(max_length=2000, trim_whitespace=True)
     anchorText = StrictCharField(max_length=100)
-    customerNotes = StrictCharField(max_length=1000, required=False, allow_blank=True, allow_null=True, default="")
+    customerNotes = StrictCharField(
+        max_length=1000, required=False, allow_blank=True, allow_null=True, default=""
+    )
     customerEmail = serializers.EmailField(max_length=254)
 
     def validate_targetUrl(self, value: str) -> str:  # noqa: N802
@@ -91,7 +104,9 @@ class CheckoutOutSerializer(serializers.Serializer):
 
 class QueueSerializer(serializers.Serializer):
     jobId = serializers.CharField(allow_null=True)
-    state = serializers.ChoiceField(choices=["queued", "started", "retrying", "finished", "failed"], allow_null=True)
+    state = serializers.ChoiceField(
+        choices=["queued", "started", "retrying", "finished", "failed"], allow_null=True
+    )
     position = serializers.IntegerField(allow_null=True)
     progress = serializers.IntegerField(min_value=0, max_value=100)
     stage = serializers.CharField(allow_null=True)
@@ -119,5 +134,3 @@ class ContentSerializer(serializers.Serializer):
     bodyHtml = serializers.CharField()
     backlinkMetadata = serializers.DictField()
     createdAt = serializers.DateTimeField()
-
-

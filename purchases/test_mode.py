@@ -31,7 +31,9 @@ def checkout_session_create(*, order: Order) -> CheckoutSession:
     return CheckoutSession(id=session_id, url=url)
 
 
-def checkout_completed_event(*, order: Order, event_type: str = "checkout.session.completed") -> dict[str, Any]:
+def checkout_completed_event(
+    *, order: Order, event_type: str = "checkout.session.completed"
+) -> dict[str, Any]:
     """The event Stripe would send for this order's session, paid by card."""
     now = int(time.time())
     session = {

@@ -1,17 +1,17 @@
-from django.urls import path
+from django.urls import URLPattern, path
 
 from purchases import apis, views
 
 app_name = "purchases"
 
-api_urlpatterns = [
+api_urlpatterns: list[URLPattern] = [
     path("checkout", apis.CheckoutApi.as_view(), name="checkout"),
     path("webhook", apis.StripeWebhookApi.as_view(), name="stripe-webhook"),
     path("status/<str:order_id>", apis.OrderStatusApi.as_view(), name="order-status"),
     path("content/<str:order_id>", apis.OrderContentApi.as_view(), name="order-content"),
 ]
 
-page_urlpatterns = [
+page_urlpatterns: list[URLPattern] = [
     path("orders/<str:order_id>/", views.order_page, name="order-page"),
     path("purchase/test-checkout/<str:session_id>/", views.test_checkout, name="test-checkout"),
 ]

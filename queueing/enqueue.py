@@ -37,7 +37,9 @@ def order_job_enqueue(*, order: Order) -> str:
     job_id = job_id_for(order=order, run=run)
     order.queue_job_id = job_id
     order.save(update_fields=["job_runs", "queue_job_id", "updated_at"])
-    transaction.on_commit(lambda: job_put(order_id=str(order.id), kind=order.kind, run=run, job_id=job_id), robust=True)
+    transaction.on_commit(
+        lambda: job_put(order_id=str(order.id), kind=order.kind, run=run, job_id=job_id), robust=True
+    )
     return job_id
 
 

@@ -67,26 +67,44 @@ def article(db: Any) -> Any:
 
 
 def signed_post(client: Any, payload: bytes, *, secret: str | None = None, header: str | None = None) -> Any:
-    signature = header if header is not None else sign_stripe_payload(payload, secret or settings.STRIPE_WEBHOOK_SECRET)
+    signature = (
+        header
+        if header is not None
+        else sign_stripe_payload(payload, secret or settings.STRIPE_WEBHOOK_SECRET)
+    )
     extra = {"HTTP_STRIPE_SIGNATURE": signature} if signature else {}
     return client.post("/api/v1/purchase/webhook", data=payload, content_type="application/json", **extra)
 
 
-def checkout_event(order: Any, *, event_id: str = "evt_1", event_type: str = "checkout.session.completed",
-                   payment_status: str = "paid") -> bytes:
-    return json.dumps({
-        "id": event_id,
-        "object": "event",
-        "type": event_type,
-        "api_version": settings.STRIPE_API_VERSION,
-        "created": 1,
-        "livemode": False,
-        "data": {"object": {
-            "id": order.stripe_checkout_session_id, "object": "checkout.session", "payment_status": payment_status,
-            "client_reference_id": str(order.id), "metadata": {"order_id": str(order.id)},
-            "payment_intent": "pi_123", "amount_total": order.amount_minor, "currency": order.currency,
-        }},
-    }).encode()
+def checkout_event(
+    order: Any,
+    *,
+    event_id: str = "evt_1",
+    event_type: str = "checkout.session.completed",
+    payment_status: str = "paid",
+) -> bytes:
+    return json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": event_type,
+            "api_version": settings.STRIPE_API_VERSION,
+            "created": 1,
+            "livemode": False,
+            "data": {
+                "object": {
+                    "id": order.stripe_checkout_session_id,
+                    "object": "checkout.session",
+                    "payment_status": payment_status,
+                    "client_reference_id": str(order.id),
+                    "metadata": {"order_id": str(order.id)},
+                    "payment_intent": "pi_123",
+                    "amount_total": order.amount_minor,
+                    "currency": order.currency,
+                }
+            },
+        }
+    ).encode()
 
 
 def outbox_for(order: Any) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from pathlib import Path
 
@@ -13,11 +14,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 class Env:
     """Typed access to environment variables with explicit defaults."""
 
-    def str(self, name: str, default: str = "") -> str:
+    def str(self, name: builtins.str, default: builtins.str = "") -> builtins.str:
         """An empty value counts as unset, so compose's ``VAR=${VAR:-}`` keeps the default."""
         return os.environ.get(name, "").strip() or default
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: bool = False) -> bool:
         raw = os.environ.get(name)
         if raw is None or raw.strip() == "":
             return default
@@ -28,7 +29,7 @@ class Env:
             return False
         raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
 
-    def int(self, name: str, default: int) -> int:
+    def int(self, name: builtins.str, default: int) -> int:
         raw = os.environ.get(name, "").strip()
         if not raw:
             return default
@@ -37,7 +38,7 @@ class Env:
         except ValueError as exc:
             raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
 
-    def list(self, name: str, default: list[str]) -> list[str]:
+    def list(self, name: builtins.str, default: builtins.list[builtins.str]) -> builtins.list[builtins.str]:
         raw = os.environ.get(name, "").strip()
         if not raw:
             return default

@@ -82,7 +82,9 @@ def order_checkout_create(
         order.checkout_expires_at = timezone.now()
         order.failure_reason = f"Checkout could not be opened: {exc}"
         order.save(update_fields=["checkout_expires_at", "failure_reason", "updated_at"])
-        raise PaymentProviderError("The payment provider is unavailable; please try again in a minute.") from exc
+        raise PaymentProviderError(
+            "The payment provider is unavailable; please try again in a minute."
+        ) from exc
     order.stripe_checkout_session_id = session.id
     order.checkout_url = session.url
     order.save(update_fields=["stripe_checkout_session_id", "checkout_url", "updated_at"])

@@ -32,13 +32,18 @@ SUBJECTS = {
 
 def order_page_url(order: Order) -> str:
     token = make_order_token(order_id=order.id, token_salt=order.token_salt)
-    return f"{settings.SITE_URL}{reverse('purchases:order-page', kwargs={'order_id': order.id})}?token={token}"
+    return (
+        f"{settings.SITE_URL}{reverse('purchases:order-page', kwargs={'order_id': order.id})}?token={token}"
+    )
 
 
 def order_email_queue(*, order: Order, kind: str, key: str) -> EmailRecord:
     """Record that ``order`` owes the customer this email; it is sent when the transaction commits."""
     record, created = EmailRecord.objects.get_or_create(
-        order=order, kind=kind, key=key, defaults={"to": order.customer_email, "subject": SUBJECTS[EmailKind(kind)]}
+        order=order,
+        kind=kind,
+        key=key,
+        defaults={"to": order.customer_email, "subject": SUBJECTS[EmailKind(kind)]},
     )
     if created:
         transaction.on_commit(lambda: email_record_deliver(record_id=record.pk), robust=True)
@@ -65,8 +70,10 @@ def _render(record: EmailRecord) -> tuple[str, str]:
 def email_record_deliver(*, record_id: int) -> bool:
     """Send one recorded email unless it already went out. Returns True when this call sent it."""
     with transaction.atomic():
-        record = EmailRecord.objects.select_for_update(of=("self",)).select_related("order__article", "order__current_version").get(
-            pk=record_id
+        record = (
+            EmailRecord.objects.select_for_update(of=("self",))
+            .select_related("order__article", "order__current_version")
+            .get(pk=record_id)
         )
         if record.sent_at is not None:
             return False
@@ -78,21 +85,29 @@ def email_record_deliver(*, record_id: int) -> bool:
         except Exception as exc:  # the provider failed; the row stays unsent for a later retry
             record.error = str(exc)[:2000]
             record.save(update_fields=["error"])
-            logger.exception("email send failed", extra={"email_id": record.pk, "order_id": str(record.order_id)})
+            logger.exception(
+                "email send failed", extra={"email_id": record.pk, "order_id": str(record.order_id)}
+            )
             return False
         anymail_status = getattr(message, "anymail_status", None)
         record.provider_message_id = str(getattr(anymail_status, "message_id", "") or "")[:255]
         record.sent_at = timezone.now()
         record.error = ""
         record.save(update_fields=["sent_at", "provider_message_id", "error"])
-    logger.info("email sent", extra={"email_id": record.pk, "kind": record.kind, "order_id": str(record.order_id)})
+    logger.info(
+        "email sent", extra={"email_id": record.pk, "kind": record.kind, "order_id": str(record.order_id)}
+    )
     return True
 
 
 def staff_notify(*, subject: str, message: str) -> None:
     """Best-effort note to the editors; never blocks the order flow."""
     try:
-        send_mail(f"[{settings.SITE_NAME}] {subject}", message, settings.DEFAULT_FROM_EMAIL,
-                  settings.STAFF_NOTIFICATION_EMAILS)
+        send_mail(
+            f"[{settings.SITE_NAME}] {subject}",
+            message,
+            settings.DEFAULT_FROM_EMAIL,
+            settings.STAFF_NOTIFICATION_EMAILS,
+        )
     except Exception:
         logger.exception("staff notification failed", extra={"subject": subject})

@@ -11,13 +11,21 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
 
 from articles import offline_writer, openai_api
-from articles.integration import MAX_ATTEMPTS, REPLY_SCHEMA, AttemptResult, BacklinkBrief, build_messages
-from articles.integration import evaluate_reply, qc_report
+from articles.integration import (
+    MAX_ATTEMPTS,
+    REPLY_SCHEMA,
+    AttemptResult,
+    BacklinkBrief,
+    build_messages,
+    evaluate_reply,
+    qc_report,
+)
 from articles.models import ArticleVersion
 from articles.services import version_create
 from purchases.models import EmailKind, Order, OrderStatus
@@ -53,12 +61,16 @@ def _ask_writer(brief: BacklinkBrief, failures: list[list[str]]) -> openai_api.L
     retries = settings.LLM_TRANSIENT_RETRIES
     for retry in range(retries + 1):
         try:
-            return openai_api.chat_json(messages=messages, schema_name="backlink_paragraph", schema=REPLY_SCHEMA)
+            return openai_api.chat_json(
+                messages=messages, schema_name="backlink_paragraph", schema=REPLY_SCHEMA
+            )
         except openai_api.LLMUnavailable as exc:
             if retry == retries:
                 raise
             backoff = settings.LLM_BACKOFF_BASE_SECONDS * min(2**retry, 30) * random.uniform(0.5, 1.5)
-            wait = min(exc.retry_after if exc.retry_after is not None else backoff, settings.LLM_MAX_WAIT_SECONDS)
+            wait = min(
+                exc.retry_after if exc.retry_after is not None else backoff, settings.LLM_MAX_WAIT_SECONDS
+            )
             logger.warning("LLM unavailable, waiting", extra={"wait_seconds": wait, "error": str(exc)})
             time.sleep(wait)
     raise AssertionError("unreachable")
@@ -73,11 +85,13 @@ def _previous_drafts(order: Order) -> tuple[tuple[int, str], ...]:
     return tuple(drafts)
 
 
-def order_integrate_backlink(*, order_id: object, run: int, progress: Progress = _no_progress) -> str:
+def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progress = _no_progress) -> str:
     """Run ``run`` of a backlink order. Returns an outcome word: done, skipped, failed."""
     order = Order.objects.select_related("article__published_version").get(pk=order_id)
     if order.status != OrderStatus.PROCESSING or order.job_runs != run:
-        logger.info("integration skipped", extra={"order_id": str(order.id), "status": order.status, "run": run})
+        logger.info(
+            "integration skipped", extra={"order_id": str(order.id), "status": order.status, "run": run}
+        )
         return "skipped"
     if ArticleVersion.objects.filter(order=order, run=run).exists():
         return _finish(order_id=order.id, run=run, version=None)
@@ -109,7 +123,13 @@ def order_integrate_backlink(*, order_id: object, run: int, progress: Progress =
         attempts.append(result)
         logger.info(
             "integration attempt",
-            extra={"order_id": str(order.id), "run": run, "attempt": attempt, "ok": result.ok, "failures": result.failures},
+            extra={
+                "order_id": str(order.id),
+                "run": run,
+                "attempt": attempt,
+                "ok": result.ok,
+                "failures": result.failures,
+            },
         )
         if result.ok:
             break
@@ -139,7 +159,9 @@ def order_integrate_backlink(*, order_id: object, run: int, progress: Progress =
                 "target_url": order.target_url,
                 "anchor_text": order.anchor_text,
                 "customer_notes": order.customer_notes,
-                "integration_type": "customer_backlink_regeneration" if is_regeneration else "customer_backlink",
+                "integration_type": "customer_backlink_regeneration"
+                if is_regeneration
+                else "customer_backlink",
                 "base_article_version_id": str(base.pk),
                 "regeneration_count": prior_regenerations + (1 if is_regeneration else 0),
                 "paragraph_index": final.paragraph_index,
@@ -155,15 +177,19 @@ def order_integrate_backlink(*, order_id: object, run: int, progress: Progress =
         return _finish(order_id=order.id, run=run, version=version)
 
 
-def _finish(*, order_id: object, run: int, version: ArticleVersion | None) -> str:
+def _finish(*, order_id: UUID | str, run: int, version: ArticleVersion | None) -> str:
     with transaction.atomic():
         order = order_lock(order_id=order_id)
         version = version or ArticleVersion.objects.get(order=order, run=run)
         if order.status != OrderStatus.PROCESSING or order.job_runs != run:
             return "skipped"
-        is_regeneration = version.backlink_metadata.get("integration_type") == "customer_backlink_regeneration"
+        is_regeneration = (
+            version.backlink_metadata.get("integration_type") == "customer_backlink_regeneration"
+        )
         order.current_version = version
-        order.regeneration_count = int(version.backlink_metadata.get("regeneration_count", order.regeneration_count))
+        order.regeneration_count = int(
+            version.backlink_metadata.get("regeneration_count", order.regeneration_count)
+        )
         order.failure_reason = ""
         order_transition(
             order=order,
@@ -177,7 +203,7 @@ def _finish(*, order_id: object, run: int, version: ArticleVersion | None) -> st
     return "done"
 
 
-def order_fail(*, order_id: object, reason: str) -> bool:
+def order_fail(*, order_id: UUID | str, reason: str) -> bool:
     """Final failure: FAILED with the reason, the customer emailed once, staff told. False if not PROCESSING."""
     with transaction.atomic():
         order = order_lock(order_id=order_id)
@@ -185,10 +211,16 @@ def order_fail(*, order_id: object, reason: str) -> bool:
             return False
         order.failure_reason = reason[:4000]
         order_transition(
-            order=order, to_status=OrderStatus.FAILED, source="worker", reason=reason, extra_fields=("failure_reason",)
+            order=order,
+            to_status=OrderStatus.FAILED,
+            source="worker",
+            reason=reason,
+            extra_fields=("failure_reason",),
         )
         order_email_queue(order=order, kind=EmailKind.ORDER_FAILED, key=f"run-{order.job_runs}")
         transaction.on_commit(
-            lambda: staff_notify(subject=f"Order {order.id} failed", message=f"{reason}\n\nCustomer: {order.customer_email}")
+            lambda: staff_notify(
+                subject=f"Order {order.id} failed", message=f"{reason}\n\nCustomer: {order.customer_email}"
+            )
         )
     return True

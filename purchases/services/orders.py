@@ -13,7 +13,13 @@ logger = logging.getLogger(__name__)
 
 
 def order_transition(
-    *, order: Order, to_status: str, source: str, actor: Any = None, reason: str = "", extra_fields: tuple[str, ...] = ()
+    *,
+    order: Order,
+    to_status: str,
+    source: str,
+    actor: Any = None,
+    reason: str = "",
+    extra_fields: tuple[str, ...] = (),
 ) -> OrderTransition:
     """Move ``order`` (already locked by the caller) and record the move; raises IllegalTransition.
 
@@ -26,7 +32,13 @@ def order_transition(
     order.save(update_fields=["status", "updated_at", *extra_fields])
     logger.info(
         "order status changed",
-        extra={"order_id": str(order.id), "from": previous, "to": to_status, "source": source, "reason": reason[:200]},
+        extra={
+            "order_id": str(order.id),
+            "from": previous,
+            "to": to_status,
+            "source": source,
+            "reason": reason[:200],
+        },
     )
     return OrderTransition.objects.create(
         order=order, from_status=previous, to_status=to_status, source=source, actor=actor, reason=reason

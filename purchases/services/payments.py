@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def order_mark_paid(*, order_id: object, payment_intent_id: str, source: str = "stripe") -> bool:
+def order_mark_paid(*, order_id: UUID | str, payment_intent_id: str, source: str = "stripe") -> bool:
     """PENDING_PAYMENT -> PROCESSING and enqueue the first job run. False if it was already paid.
 
     Money taken is never refused: if the article sold out meanwhile the order still goes ahead

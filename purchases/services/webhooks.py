@@ -24,7 +24,9 @@ def _order_for_session(session: dict[str, Any]) -> Order | None:
         return None
     order = Order.objects.filter(pk=order_id).first()
     if order and order.stripe_checkout_session_id and order.stripe_checkout_session_id != session.get("id"):
-        logger.warning("session does not match order", extra={"order_id": str(order_id), "session": session.get("id")})
+        logger.warning(
+            "session does not match order", extra={"order_id": str(order_id), "session": session.get("id")}
+        )
         return None
     return order
 
@@ -71,5 +73,7 @@ def stripe_webhook_handle(*, payload: bytes, signature_header: str | None) -> st
         outcome = handler(event, record)
         record.outcome = outcome
         record.save(update_fields=["outcome", "order"])
-    logger.info("stripe event handled", extra={"event_id": event["id"], "type": event["type"], "outcome": outcome})
+    logger.info(
+        "stripe event handled", extra={"event_id": event["id"], "type": event["type"], "outcome": outcome}
+    )
     return outcome

@@ -7,7 +7,9 @@ from tests.factories import make_order, make_published_article
 pytestmark = pytest.mark.django_db
 
 
-def test_the_catalog_lists_published_articles_with_slots_left(api: Any, django_assert_num_queries: Any) -> None:
+def test_the_catalog_lists_published_articles_with_slots_left(
+    api: Any, django_assert_num_queries: Any
+) -> None:
     full = make_published_article(max_backlinks=1)
     make_order(full)
     open_one = make_published_article()

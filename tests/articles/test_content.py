@@ -6,8 +6,12 @@ def test_paragraphs_are_blocks_separated_by_blank_lines() -> None:
 
 
 def test_filled_mark_renders_as_a_sponsored_link() -> None:
-    paragraph = fill_link_mark("See [[best pillows]] now.", anchor_text="best pillows",
-                               target_url="https://shop.example-store.com/a(b)", rel="sponsored")
+    paragraph = fill_link_mark(
+        "See [[best pillows]] now.",
+        anchor_text="best pillows",
+        target_url="https://shop.example-store.com/a(b)",
+        rel="sponsored",
+    )
     html = render_html(paragraph)
     assert '<a href="https://shop.example-store.com/a(b)" rel="sponsored">best pillows</a>' in html
     assert extract_links(paragraph)[0].rel == "sponsored"
@@ -18,9 +22,9 @@ def test_editorial_links_carry_no_rel() -> None:
 
 
 def test_raw_html_and_script_urls_never_reach_the_page() -> None:
-    html = render_html('<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(1)>')
+    html = render_html("<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(1)>")
     assert "<script" not in html
-    assert "href=\"javascript" not in html
+    assert 'href="javascript' not in html
     assert "<img" not in html
 
 

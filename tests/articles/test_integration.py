@@ -15,8 +15,14 @@ GOOD = "If your neck aches in the morning, [[memory foam pillows]] can help keep
 
 
 def brief(**kw: object) -> BacklinkBrief:
-    fields: dict = dict(title="T", base_body=ARTICLE_BODY, anchor_text=ANCHOR, target_url=URL, customer_notes="",
-                        rel="sponsored")
+    fields: dict = dict(
+        title="T",
+        base_body=ARTICLE_BODY,
+        anchor_text=ANCHOR,
+        target_url=URL,
+        customer_notes="",
+        rel="sponsored",
+    )
     fields.update(kw)
     return BacklinkBrief(**fields)
 
@@ -35,9 +41,16 @@ def test_a_good_insertion_passes_and_leaves_every_other_paragraph_identical() ->
 
 
 def test_a_good_replacement_of_plain_prose_passes() -> None:
-    result = evaluate_reply(brief(), reply(index=1, mode="replace", paragraph="Good sleep is the cheapest upgrade "
-                                                                                "there is, and [[memory foam pillows]] "
-                                                                                "make it easier to get."))
+    result = evaluate_reply(
+        brief(),
+        reply(
+            index=1,
+            mode="replace",
+            paragraph="Good sleep is the cheapest upgrade "
+            "there is, and [[memory foam pillows]] "
+            "make it easier to get.",
+        ),
+    )
     assert result.ok, result.failures
 
 
@@ -47,7 +60,10 @@ def test_a_good_replacement_of_plain_prose_passes() -> None:
         (reply(paragraph=GOOD + " Also see [[other thing]] today."), "link_mark"),
         (reply(paragraph=GOOD.replace("[[memory foam pillows]]", "memory foam pillows")), "link_mark"),
         (reply(paragraph=GOOD + " See [cheap stuff](https://spam.example-spam.com) too."), "links_preserved"),
-        (reply(paragraph=GOOD + "\n\nBright screens are fine at night, ignore the advice."), "other_paragraphs_unchanged"),
+        (
+            reply(paragraph=GOOD + "\n\nBright screens are fine at night, ignore the advice."),
+            "other_paragraphs_unchanged",
+        ),
         (reply(paragraph=GOOD + " <b>Bold</b>."), "no_raw_html"),
         (reply(paragraph="Sure, here is the revised paragraph: " + GOOD), "no_chatter"),
         (reply(paragraph="Buy [[memory foam pillows]]."), "paragraph_shape"),

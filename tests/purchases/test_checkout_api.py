@@ -27,21 +27,41 @@ def body(article: Any, **overrides: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("articleId", ...), ("articleId", "abc"), ("articleId", 0), ("articleId", None),
-        ("targetUrl", ...), ("targetUrl", ""), ("targetUrl", "ftp://files.example-store.com/x"),
-        ("targetUrl", "example-store.com/no-scheme"), ("targetUrl", "http://localhost:8000/admin"),
-        ("targetUrl", "http://127.0.0.1/x"), ("targetUrl", "http://10.0.0.5/x"), ("targetUrl", "http://[::1]/x"),
-        ("targetUrl", "https://intranet/x"), ("targetUrl", "https://printer.local/x"),
-        ("targetUrl", "https://user:pw@example-store.com/x"), ("targetUrl", "https://example-store.com/" + "a" * 2000),
-        ("targetUrl", 42), ("targetUrl", "javascript:alert(1)"),
-        ("anchorText", ...), ("anchorText", ""), ("anchorText", "   "), ("anchorText", "a" * 101),
-        ("anchorText", "<b>bold</b>"), ("anchorText", "[x](https://evil.example.com)"), ("anchorText", "line\nbreak"),
-        ("customerNotes", "n" * 1001), ("customerNotes", 12.5),
-        ("customerEmail", ...), ("customerEmail", "not-an-email"), ("customerEmail", ""),
+        ("articleId", ...),
+        ("articleId", "abc"),
+        ("articleId", 0),
+        ("articleId", None),
+        ("targetUrl", ...),
+        ("targetUrl", ""),
+        ("targetUrl", "ftp://files.example-store.com/x"),
+        ("targetUrl", "example-store.com/no-scheme"),
+        ("targetUrl", "http://localhost:8000/admin"),
+        ("targetUrl", "http://127.0.0.1/x"),
+        ("targetUrl", "http://10.0.0.5/x"),
+        ("targetUrl", "http://[::1]/x"),
+        ("targetUrl", "https://intranet/x"),
+        ("targetUrl", "https://printer.local/x"),
+        ("targetUrl", "https://user:pw@example-store.com/x"),
+        ("targetUrl", "https://example-store.com/" + "a" * 2000),
+        ("targetUrl", 42),
+        ("targetUrl", "javascript:alert(1)"),
+        ("anchorText", ...),
+        ("anchorText", ""),
+        ("anchorText", "   "),
+        ("anchorText", "a" * 101),
+        ("anchorText", "<b>bold</b>"),
+        ("anchorText", "[x](https://evil.example.com)"),
+        ("anchorText", "line\nbreak"),
+        ("customerNotes", "n" * 1001),
+        ("customerNotes", 12.5),
+        ("customerEmail", ...),
+        ("customerEmail", "not-an-email"),
+        ("customerEmail", ""),
     ],
 )
-def test_each_invalid_field_answers_400_naming_it_and_creates_nothing(api: Any, article: Any, field: str,
-                                                                        value: Any) -> None:
+def test_each_invalid_field_answers_400_naming_it_and_creates_nothing(
+    api: Any, article: Any, field: str, value: Any
+) -> None:
     response = api.post("/api/v1/purchase/checkout", body(article, **{field: value}), format="json")
     assert response.status_code == 400, response.content
     error = response.json()["error"]
@@ -88,7 +108,9 @@ def test_the_token_is_not_stored_anywhere_on_the_order(api: Any, article: Any) -
     assert all(data["orderToken"] not in value for value in stored)
 
 
-def test_real_mode_opens_a_stripe_checkout_session_with_the_order_id(api: Any, article: Any, fake_stripe: Any) -> None:
+def test_real_mode_opens_a_stripe_checkout_session_with_the_order_id(
+    api: Any, article: Any, fake_stripe: Any
+) -> None:
     response = api.post("/api/v1/purchase/checkout", body(article), format="json")
     assert response.status_code == 201, response.content
     data = response.json()

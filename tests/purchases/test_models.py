@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 from django.db import transaction
 
@@ -9,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("from_status", list(OrderStatus))
-def test_every_move_not_listed_raises_and_changes_nothing(article: object, from_status: str) -> None:
+def test_every_move_not_listed_raises_and_changes_nothing(article: Any, from_status: str) -> None:
     order, _ = make_order(article)
     Order.objects.filter(pk=order.pk).update(status=from_status)
     for to_status in set(OrderStatus) - ALLOWED_TRANSITIONS[from_status]:

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("endpoint", ["status", "content"])
-def test_a_missing_wrong_or_foreign_token_is_404_like_a_missing_order(api: Any, article: Any, endpoint: str) -> None:
+def test_a_missing_wrong_or_foreign_token_is_404_like_a_missing_order(
+    api: Any, article: Any, endpoint: str
+) -> None:
     order, token = make_order(article)
     _, other_token = make_order(article)
     url = f"/api/v1/purchase/{endpoint}/{order.id}"
@@ -22,7 +24,10 @@ def test_a_missing_wrong_or_foreign_token_is_404_like_a_missing_order(api: Any, 
         api.get(url, HTTP_AUTHORIZATION="Bearer nope"),
         api.get(url, HTTP_AUTHORIZATION=f"Bearer {other_token}"),
         api.get(url, HTTP_AUTHORIZATION=f"Token {token}"),
-        api.get(f"/api/v1/purchase/{endpoint}/00000000-0000-0000-0000-000000000000", HTTP_AUTHORIZATION=f"Bearer {token}"),
+        api.get(
+            f"/api/v1/purchase/{endpoint}/00000000-0000-0000-0000-000000000000",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        ),
         api.get(f"/api/v1/purchase/{endpoint}/not-a-uuid", HTTP_AUTHORIZATION=f"Bearer {token}"),
     ]
     assert [a.status_code for a in answers] == [404] * 6
@@ -45,7 +50,10 @@ def test_rotating_the_salt_revokes_the_token(api: Any, article: Any) -> None:
     order, token = make_order(article)
     order.token_salt = new_token_salt()
     order.save(update_fields=["token_salt"])
-    assert api.get(f"/api/v1/purchase/status/{order.id}", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 404
+    assert (
+        api.get(f"/api/v1/purchase/status/{order.id}", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+        == 404
+    )
 
 
 def test_the_order_page_needs_the_token(client: Any, article: Any) -> None:

@@ -33,7 +33,10 @@ def test_a_paid_completion_moves_the_order_to_processing_and_enqueues_one_job(ap
     assert queued_job_ids() == [order.queue_job_id]
     transition = OrderTransition.objects.get(order=order)
     assert (transition.from_status, transition.to_status, transition.source) == (
-        "PENDING_PAYMENT", "PROCESSING", "stripe")
+        "PENDING_PAYMENT",
+        "PROCESSING",
+        "stripe",
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -43,7 +46,9 @@ def test_async_payment_succeeded_after_an_unpaid_completion_starts_the_work(api:
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING_PAYMENT
     assert queued_job_ids() == []
-    signed_post(api, checkout_event(order, event_id="evt_b", event_type="checkout.session.async_payment_succeeded"))
+    signed_post(
+        api, checkout_event(order, event_id="evt_b", event_type="checkout.session.async_payment_succeeded")
+    )
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
     assert len(queued_job_ids()) == 1
@@ -62,15 +67,21 @@ def test_a_redelivered_event_changes_nothing_more(api: Any, article: Any) -> Non
 
 
 @pytest.mark.django_db(transaction=True)
-def test_five_simultaneous_deliveries_make_one_change_and_one_job(live_server: Any, article: Any, settings: Any) -> None:
+def test_five_simultaneous_deliveries_make_one_change_and_one_job(
+    live_server: Any, article: Any, settings: Any
+) -> None:
     order, _ = make_order(article)
     payload = checkout_event(order, event_id="evt_burst")
 
     def deliver(_: int) -> int:
         request = urllib.request.Request(
-            f"{live_server.url}/api/v1/purchase/webhook", data=payload, method="POST",
-            headers={"Content-Type": "application/json",
-                     "Stripe-Signature": sign_stripe_payload(payload, settings.STRIPE_WEBHOOK_SECRET)},
+            f"{live_server.url}/api/v1/purchase/webhook",
+            data=payload,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Stripe-Signature": sign_stripe_payload(payload, settings.STRIPE_WEBHOOK_SECRET),
+            },
         )
         with urllib.request.urlopen(request, timeout=20) as response:
             return int(response.status)
@@ -101,8 +112,11 @@ def test_a_bad_signature_is_400_and_writes_nothing(api: Any, article: Any, heade
         header = sign_stripe_payload(payload, "whsec_test_secret", timestamp=int(time.time()) - 3600)
     elif header == "wrong-secret":
         header = sign_stripe_payload(payload, "whsec_someone_else")
-    response = signed_post(api, payload, header=header) if header else api.post(
-        "/api/v1/purchase/webhook", data=payload, content_type="application/json")
+    response = (
+        signed_post(api, payload, header=header)
+        if header
+        else api.post("/api/v1/purchase/webhook", data=payload, content_type="application/json")
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_signature"
     order.refresh_from_db()
@@ -122,7 +136,9 @@ def test_a_tampered_body_fails_verification(api: Any, article: Any) -> None:
 
 @pytest.mark.django_db
 def test_other_event_types_are_acknowledged_and_ignored(api: Any) -> None:
-    payload = json.dumps({"id": "evt_x", "object": "event", "type": "customer.created", "data": {"object": {}}}).encode()
+    payload = json.dumps(
+        {"id": "evt_x", "object": "event", "type": "customer.created", "data": {"object": {}}}
+    ).encode()
     response = signed_post(api, payload)
     assert response.status_code == 200
     assert response.json()["outcome"] == "ignored"
@@ -130,7 +146,9 @@ def test_other_event_types_are_acknowledged_and_ignored(api: Any) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_payment_for_an_article_that_sold_out_meanwhile_is_honoured_and_staff_told(api: Any, mailoutbox: Any) -> None:
+def test_a_payment_for_an_article_that_sold_out_meanwhile_is_honoured_and_staff_told(
+    api: Any, mailoutbox: Any
+) -> None:
     from django.utils import timezone
 
     from tests.factories import make_published_article
@@ -148,9 +166,14 @@ def test_a_payment_for_an_article_that_sold_out_meanwhile_is_honoured_and_staff_
 
 @pytest.mark.django_db
 def test_an_event_for_an_unknown_order_is_acknowledged(api: Any) -> None:
-    payload = json.dumps({"id": "evt_u", "object": "event", "type": "checkout.session.completed",
-                          "data": {"object": {"id": "cs_x", "client_reference_id": "not-a-uuid",
-                                              "payment_status": "paid"}}}).encode()
+    payload = json.dumps(
+        {
+            "id": "evt_u",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "data": {"object": {"id": "cs_x", "client_reference_id": "not-a-uuid", "payment_status": "paid"}},
+        }
+    ).encode()
     response = signed_post(api, payload)
     assert response.status_code == 200
     assert response.json()["outcome"] == "unknown_order"

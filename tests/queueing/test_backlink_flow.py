@@ -17,24 +17,41 @@ from tests.fakes import sign_stripe_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-GOOD = json.dumps({
-    "paragraph_index": 3, "mode": "insert_after",
-    "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
-                 "through the night.",
-})
-SECOND_LINK = json.dumps({
-    "paragraph_index": 3, "mode": "insert_after",
-    "paragraph": "Try [[memory foam pillows]] and also [this shop](https://other.example-shop.com) for a deal today.",
-})
-REWRITES_NEXT = json.dumps({
-    "paragraph_index": 3, "mode": "insert_after",
-    "paragraph": "If your neck aches, [[memory foam pillows]] can help keep your spine aligned through the night."
-                 "\n\nBright screens are fine late at night, whatever anyone says about melatonin.",
-})
-NO_MARK = json.dumps({
-    "paragraph_index": 3, "mode": "insert_after",
-    "paragraph": "If your neck aches in the morning, memory foam pillows can help keep your spine aligned at night.",
-})
+GOOD = json.dumps(
+    {
+        "paragraph_index": 3,
+        "mode": "insert_after",
+        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
+        "through the night.",
+    }
+)
+SECOND_LINK = json.dumps(
+    {
+        "paragraph_index": 3,
+        "mode": "insert_after",
+        "paragraph": "Try [[memory foam pillows]] and also [this shop](https://other.example-shop.com) for a deal today.",
+    }
+)
+REWRITES_NEXT = json.dumps(
+    {
+        "paragraph_index": 3,
+        "mode": "insert_after",
+        "paragraph": "If your neck aches, [[memory foam pillows]] can help keep your spine aligned through the night."
+        "\n\nBright screens are fine late at night, whatever anyone says about melatonin.",
+    }
+)
+NO_MARK = json.dumps(
+    {
+        "paragraph_index": 3,
+        "mode": "insert_after",
+        "paragraph": "If your neck aches in the morning, memory foam pillows can help keep your spine aligned at night.",
+    }
+)
+
+
+def current(order: Order) -> ArticleVersion:
+    assert order.current_version is not None
+    return order.current_version
 
 
 def pay(api: Any, order: Any, event_id: str = "evt_pay") -> None:
@@ -47,19 +64,30 @@ def paid_order(api: Any, article: Any) -> tuple[Order, str]:
     return order, token
 
 
-def test_checkout_to_quality_check_through_stripe_and_openai(api: Any, article: Any, fake_stripe: Any,
-                                                             fake_openai: Any, run_worker: Any, mailoutbox: Any) -> None:
+def test_checkout_to_quality_check_through_stripe_and_openai(
+    api: Any, article: Any, fake_stripe: Any, fake_openai: Any, run_worker: Any, mailoutbox: Any
+) -> None:
     fake_openai.script(GOOD)
-    checkout = api.post("/api/v1/purchase/checkout", {
-        "articleId": article.pk, "targetUrl": "https://shop.example-store.com/pillows",
-        "anchorText": "memory foam pillows", "customerEmail": "buyer@example.com",
-    }, format="json").json()
+    checkout = api.post(
+        "/api/v1/purchase/checkout",
+        {
+            "articleId": article.pk,
+            "targetUrl": "https://shop.example-store.com/pillows",
+            "anchorText": "memory foam pillows",
+            "customerEmail": "buyer@example.com",
+        },
+        format="json",
+    ).json()
     order_id, token = checkout["orderId"], checkout["orderToken"]
     session_id = Order.objects.get(pk=order_id).stripe_checkout_session_id
     fake_stripe.mark_paid(session_id, payment_intent="pi_real")
     payload = fake_stripe.checkout_session_event(session_id)
-    webhook = api.post("/api/v1/purchase/webhook", data=payload, content_type="application/json",
-                       HTTP_STRIPE_SIGNATURE=sign_stripe_payload(payload, "whsec_test_secret"))
+    webhook = api.post(
+        "/api/v1/purchase/webhook",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign_stripe_payload(payload, "whsec_test_secret"),
+    )
     assert webhook.status_code == 200
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     queued = api.get(f"/api/v1/purchase/status/{order_id}", **auth).json()
@@ -72,13 +100,21 @@ def test_checkout_to_quality_check_through_stripe_and_openai(api: Any, article: 
 
     status = api.get(f"/api/v1/purchase/status/{order_id}", **auth).json()
     assert status["status"] == "QUALITY_CHECK"
-    assert status["queue"] | {} == {"jobId": f"backlink-{order_id}-run-1", "state": "finished", "position": None,
-                                    "progress": 100, "stage": "done", "attempts": 0}
+    assert status["queue"] | {} == {
+        "jobId": f"backlink-{order_id}-run-1",
+        "state": "finished",
+        "position": None,
+        "progress": 100,
+        "stage": "done",
+        "attempts": 0,
+    }
     assert status["actions"] == ["regenerate", "submit_for_review"]
     assert "memory foam pillows can help keep your spine aligned" in status["preview"]
     content = api.get(f"/api/v1/purchase/content/{order_id}", **auth).json()
-    assert ('<a href="https://shop.example-store.com/pillows" rel="sponsored">memory foam pillows</a>'
-            in content["bodyHtml"])
+    assert (
+        '<a href="https://shop.example-store.com/pillows" rel="sponsored">memory foam pillows</a>'
+        in content["bodyHtml"]
+    )
     meta = content["backlinkMetadata"]
     assert meta["integration_type"] == "customer_backlink"
     assert meta["base_article_version_id"] == str(article.published_version_id)
@@ -86,7 +122,9 @@ def test_checkout_to_quality_check_through_stripe_and_openai(api: Any, article: 
     (request,) = fake_openai.requests
     assert request["model"] == "gpt-test"
     assert request["response_format"]["type"] == "json_schema"
-    assert "https://shop.example-store.com" not in json.dumps(request["messages"])  # the model never sees the URL
+    assert "https://shop.example-store.com" not in json.dumps(
+        request["messages"]
+    )  # the model never sees the URL
     (email,) = outbox_for(Order.objects.get(pk=order_id))
     assert email.subject == "Your backlink is ready for review"
     assert f"/orders/{order_id}/?token={token}" in email.body
@@ -95,23 +133,35 @@ def test_checkout_to_quality_check_through_stripe_and_openai(api: Any, article: 
     assert version.prompt_tokens > 0
 
 
-def test_the_job_always_starts_from_the_published_version(api: Any, article: Any, fake_openai: Any,
-                                                          run_worker: Any) -> None:
+def test_the_job_always_starts_from_the_published_version(
+    api: Any, article: Any, fake_openai: Any, run_worker: Any
+) -> None:
     fake_openai.script(GOOD)
     order, _ = paid_order(api, article)
     run_worker()
     version = ArticleVersion.objects.get(order=order)
     assert version.base_version_id == article.published_version_id
     assert article.published_version.body_markdown in version.body_markdown.replace(
-        "\n\nIf your neck aches in the morning, [memory foam pillows](<" + order.target_url
-        + ">){rel=\"sponsored\"} can help keep your spine aligned through the night.", "")
+        "\n\nIf your neck aches in the morning, [memory foam pillows](<"
+        + order.target_url
+        + '>){rel="sponsored"} can help keep your spine aligned through the night.',
+        "",
+    )
 
 
-@pytest.mark.parametrize("bad", [[SECOND_LINK] * 3, [REWRITES_NEXT] * 3, [NO_MARK] * 3, ["{not json"] * 3,
-                                 [SECOND_LINK, REWRITES_NEXT, NO_MARK]])
-def test_three_failed_quality_checks_fail_the_order_with_one_email(api: Any, article: Any, fake_openai: Any,
-                                                                   run_worker: Any, mailoutbox: Any,
-                                                                   bad: list[str]) -> None:
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [SECOND_LINK] * 3,
+        [REWRITES_NEXT] * 3,
+        [NO_MARK] * 3,
+        ["{not json"] * 3,
+        [SECOND_LINK, REWRITES_NEXT, NO_MARK],
+    ],
+)
+def test_three_failed_quality_checks_fail_the_order_with_one_email(
+    api: Any, article: Any, fake_openai: Any, run_worker: Any, mailoutbox: Any, bad: list[str]
+) -> None:
     fake_openai.script(*bad)
     order, _ = paid_order(api, article)
     run_worker()
@@ -123,8 +173,9 @@ def test_three_failed_quality_checks_fail_the_order_with_one_email(api: Any, art
     assert len(fake_openai.requests) == 3
 
 
-def test_failures_are_fed_back_and_a_later_attempt_can_pass(api: Any, article: Any, fake_openai: Any,
-                                                            run_worker: Any) -> None:
+def test_failures_are_fed_back_and_a_later_attempt_can_pass(
+    api: Any, article: Any, fake_openai: Any, run_worker: Any
+) -> None:
     fake_openai.script(SECOND_LINK, NO_MARK, GOOD)
     order, _ = paid_order(api, article)
     run_worker()
@@ -135,22 +186,24 @@ def test_failures_are_fed_back_and_a_later_attempt_can_pass(api: Any, article: A
     assert "Attempt 1 was rejected by quality checks: " in prompts[1]
     assert "links_preserved: no other link may be added or removed" in prompts[1]
     assert "Attempt 2 was rejected by quality checks: link_mark" in prompts[2]
-    report = order.current_version.qc_report
+    report = current(order).qc_report
     assert [a["ok"] for a in report["attempts"]] == [False, False, True]
 
 
-def test_a_rate_limit_waits_without_spending_a_quality_attempt(api: Any, article: Any, fake_openai: Any,
-                                                              run_worker: Any) -> None:
+def test_a_rate_limit_waits_without_spending_a_quality_attempt(
+    api: Any, article: Any, fake_openai: Any, run_worker: Any
+) -> None:
     fake_openai.script({"status": 429, "headers": {"Retry-After": "0"}}, {"status": 503}, GOOD)
     order, _ = paid_order(api, article)
     run_worker()
     order.refresh_from_db()
     assert order.status == OrderStatus.QUALITY_CHECK
-    assert len(order.current_version.qc_report["attempts"]) == 1
+    assert len(current(order).qc_report["attempts"]) == 1
 
 
-def test_an_llm_that_stays_down_fails_the_order_after_the_job_retries(api: Any, article: Any, fake_openai: Any,
-                                                                     run_worker: Any, mailoutbox: Any) -> None:
+def test_an_llm_that_stays_down_fails_the_order_after_the_job_retries(
+    api: Any, article: Any, fake_openai: Any, run_worker: Any, mailoutbox: Any
+) -> None:
     fake_openai.default = lambda request: {"status": 500}
     order, _ = paid_order(api, article)
     run_worker()
@@ -161,19 +214,21 @@ def test_an_llm_that_stays_down_fails_the_order_after_the_job_retries(api: Any, 
     assert len(outbox_for(order)) == 1
 
 
-def test_the_offline_writer_runs_the_flow_when_no_api_key_is_set(api: Any, article: Any, run_worker: Any,
-                                                                 mailoutbox: Any) -> None:
+def test_the_offline_writer_runs_the_flow_when_no_api_key_is_set(
+    api: Any, article: Any, run_worker: Any, mailoutbox: Any
+) -> None:
     order, _ = paid_order(api, article)
     run_worker()
     order.refresh_from_db()
     assert order.status == OrderStatus.QUALITY_CHECK
-    assert order.current_version.llm_model == OFFLINE_MODEL_NAME
-    assert order.current_version.qc_report["writer"] == OFFLINE_MODEL_NAME
+    assert current(order).llm_model == OFFLINE_MODEL_NAME
+    assert current(order).qc_report["writer"] == OFFLINE_MODEL_NAME
     assert len(outbox_for(order)) == 1
 
 
-def test_a_job_that_runs_twice_stores_one_version_and_sends_one_email(api: Any, article: Any, run_worker: Any,
-                                                                      mailoutbox: Any) -> None:
+def test_a_job_that_runs_twice_stores_one_version_and_sends_one_email(
+    api: Any, article: Any, run_worker: Any, mailoutbox: Any
+) -> None:
     order, _ = paid_order(api, article)
     run_worker()
     assert backlink_integration_job(order_id=str(order.id), run=1) == "skipped"
@@ -182,7 +237,9 @@ def test_a_job_that_runs_twice_stores_one_version_and_sends_one_email(api: Any, 
     assert len(outbox_for(order)) == 1
 
 
-def test_the_published_article_is_untouched_until_an_editor_publishes(api: Any, article: Any, run_worker: Any) -> None:
+def test_the_published_article_is_untouched_until_an_editor_publishes(
+    api: Any, article: Any, run_worker: Any
+) -> None:
     published_before = article.published_version_id
     paid_order(api, article)
     run_worker()

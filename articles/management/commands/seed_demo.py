@@ -25,7 +25,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"exists: {item['slug']}")
                 continue
             article = article_create(
-                title=item["title"], slug=item["slug"], body_markdown=item["body"], backlink_price=Decimal(item["price"])
+                title=item["title"],
+                slug=item["slug"],
+                body_markdown=item["body"],
+                backlink_price=Decimal(item["price"]),
             )
             self.stdout.write(self.style.SUCCESS(f"published: {article.slug} (id {article.pk})"))
         if not options["no_admin"]:

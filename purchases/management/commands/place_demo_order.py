@@ -39,7 +39,9 @@ class Command(BaseCommand):
         parser.add_argument("--target-url", default="https://www.example-widgets.com/standing-desks")
         parser.add_argument("--anchor-text", default="ergonomic standing desks")
         parser.add_argument("--email", default="customer@example.com")
-        parser.add_argument("--wait", type=int, default=60, help="Seconds to wait for QUALITY_CHECK (0: do not wait).")
+        parser.add_argument(
+            "--wait", type=int, default=60, help="Seconds to wait for QUALITY_CHECK (0: do not wait)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.STRIPE_LOCAL_TEST_MODE:
@@ -52,10 +54,17 @@ class Command(BaseCommand):
             if not available:
                 raise CommandError("No article with free slots. Run `python manage.py seed_demo`.")
             article_id = available[0]["id"]
-        checkout = _call("POST", f"{base}/api/v1/purchase/checkout", {
-            "articleId": article_id, "targetUrl": options["target_url"], "anchorText": options["anchor_text"],
-            "customerEmail": options["email"], "customerNotes": "Demo order placed by place_demo_order.",
-        })
+        checkout = _call(
+            "POST",
+            f"{base}/api/v1/purchase/checkout",
+            {
+                "articleId": article_id,
+                "targetUrl": options["target_url"],
+                "anchorText": options["anchor_text"],
+                "customerEmail": options["email"],
+                "customerNotes": "Demo order placed by place_demo_order.",
+            },
+        )
         order = Order.objects.get(pk=checkout["orderId"])
         status = test_mode.deliver_event(test_mode.checkout_completed_event(order=order), base_url=base)
         self.stdout.write(f"order id:   {checkout['orderId']}")
@@ -72,4 +81,6 @@ class Command(BaseCommand):
                 break
             time.sleep(1)
         if state:
-            self.stdout.write(self.style.SUCCESS(f"status:     {state['status']} (queue: {state['queue']['state']})"))
+            self.stdout.write(
+                self.style.SUCCESS(f"status:     {state['status']} (queue: {state['queue']['state']})")
+            )
