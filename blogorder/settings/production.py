@@ -16,3 +16,14 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# The local test-payment page marks orders paid without money; never let it run in production by accident.
+from blogorder.settings.stripe import STRIPE_LOCAL_TEST_MODE  # noqa: E402
+
+if STRIPE_LOCAL_TEST_MODE and not env.bool("ALLOW_LOCAL_TEST_PAYMENTS", False):
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY is unset, which turns on the local TEST MODE payment page. Set STRIPE_SECRET_KEY and "
+        "STRIPE_WEBHOOK_SECRET, or ALLOW_LOCAL_TEST_PAYMENTS=1 for a staging demo."
+    )
+if not STRIPE_LOCAL_TEST_MODE and not env.str("STRIPE_WEBHOOK_SECRET"):
+    raise ImproperlyConfigured("Set STRIPE_WEBHOOK_SECRET (the whsec_… secret of your webhook endpoint).")

@@ -62,3 +62,27 @@ def test_the_order_page_needs_the_token(client: Any, article: Any) -> None:
     page = client.get(f"/orders/{order.id}/?token={token}")
     assert page.status_code == 200
     assert b"Pending payment" in page.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_test_mode_pay_button_delivers_a_signed_event_to_the_webhook(
+    client: Any, live_server: Any, settings: Any, article: Any
+) -> None:
+    from purchases.models import OrderStatus, StripeEvent
+
+    settings.SITE_URL = live_server.url
+    order, _ = make_order(article)
+    page = client.post(f"/purchase/test-checkout/{order.stripe_checkout_session_id}/")
+    assert page.status_code == 200
+    assert b"TEST MODE" in page.content
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+    assert StripeEvent.objects.get(order=order).type == "checkout.session.completed"
+
+
+def test_the_test_payment_page_is_off_when_stripe_is_configured(
+    client: Any, article: Any, settings: Any
+) -> None:
+    order, _ = make_order(article)
+    settings.STRIPE_LOCAL_TEST_MODE = False
+    assert client.get(f"/purchase/test-checkout/{order.stripe_checkout_session_id}/").status_code == 404

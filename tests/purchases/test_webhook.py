@@ -66,6 +66,7 @@ def test_a_redelivered_event_changes_nothing_more(api: Any, article: Any) -> Non
     assert len(queued_job_ids()) == 1
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_five_simultaneous_deliveries_make_one_change_and_one_job(
     live_server: Any, article: Any, settings: Any
