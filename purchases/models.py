@@ -56,11 +56,19 @@ class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BACKLINK)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=S.PENDING_PAYMENT)
-    article = models.ForeignKey("articles.Article", on_delete=models.PROTECT, related_name="orders")
+    # Backlink orders: the published article to link from. Article orders: the article the
+    # generator created (empty until the first draft exists).
+    article = models.ForeignKey(
+        "articles.Article", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
     customer_email = models.EmailField()
     target_url = models.URLField(max_length=2000)
     anchor_text = models.CharField(max_length=100)
     customer_notes = models.TextField(blank=True, max_length=1000)
+    # Article orders only: the brief.
+    topic = models.CharField(max_length=200, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    word_count = models.PositiveIntegerField(null=True, blank=True)
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
     stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
@@ -76,6 +84,9 @@ class Order(models.Model):
     job_runs = models.PositiveIntegerField(default=0)
     queue_job_id = models.CharField(max_length=200, blank=True)
     failure_reason = models.TextField(blank=True)
+    # Refunds (ours or from the Stripe dashboard), in the order's currency.
+    refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
     # The order token is a signature over the id salted with this; rotating it revokes old links.
     token_salt = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -99,6 +110,11 @@ class Order(models.Model):
         previous = self.status
         self.status = to_status
         return previous
+
+    @property
+    def display_title(self) -> str:
+        """The article's title, or the topic of an article order not yet written."""
+        return self.article.title if self.article is not None else self.topic
 
     @property
     def amount_minor(self) -> int:
@@ -190,6 +206,9 @@ class EmailKind(models.TextChoices):
     REVISION_READY = "revision_ready", "Revision ready"
     ARTICLE_READY = "article_ready", "Article ready"
     ORDER_FAILED = "order_failed", "Order failed"
+    REVIEW_REJECTED = "review_rejected", "Changes requested by the editor"
+    PUBLISHED = "published", "Your link is live"
+    REFUNDED = "refunded", "Order refunded"
 
 
 class EmailRecord(models.Model):

@@ -8,12 +8,16 @@ import django_rq
 from django.conf import settings
 from django.db import transaction
 from rq import Retry
+from rq.job import JobStatus
 
 from purchases.models import Order
+from queueing.services import job_request_mark_enqueued
 
 logger = logging.getLogger(__name__)
 
 QUEUE_FOR_KIND = {Order.Kind.BACKLINK: "backlink-integration", Order.Kind.ARTICLE: "article-generation"}
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+RETRY_MAX = 3
 JOB_FOR_KIND = {
     Order.Kind.BACKLINK: "queueing.jobs.backlink_integration_job",
     Order.Kind.ARTICLE: "queueing.jobs.article_generation_job",
@@ -50,11 +54,12 @@ def job_put(*, order_id: str, kind: str, run: int, job_id: str) -> None:
         order_id=order_id,
         run=run,
         job_id=job_id,
-        retry=Retry(max=3, interval=settings.RQ_RETRY_INTERVALS),
+        retry=Retry(max=RETRY_MAX, interval=settings.RQ_RETRY_INTERVALS),
         job_timeout=settings.RQ_JOB_TIMEOUT_SECONDS,
         result_ttl=7 * 24 * 3600,
         failure_ttl=30 * 24 * 3600,
         meta={"stage": "queued", "progress": 0, "attempt": 0},
         description=f"{kind} order {order_id} run {run}",
     )
+    job_request_mark_enqueued(job_id=job_id)
     logger.info("job enqueued", extra={"order_id": order_id, "job_id": job_id, "run": run})

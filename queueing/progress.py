@@ -11,7 +11,7 @@ from rq.job import Job, JobStatus
 from rq.job import get_current_job as rq_current_job
 
 from purchases.models import Order, OrderStatus
-from queueing.enqueue import QUEUE_FOR_KIND
+from queueing.enqueue import QUEUE_FOR_KIND, RETRY_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,9 @@ def order_queue_state(order: Order) -> dict[str, Any]:
         queue = django_rq.get_queue(QUEUE_FOR_KIND[Order.Kind(order.kind)])
         job = Job.fetch(order.queue_job_id, connection=queue.connection)
         status = job.get_status()
-        retrying = job.retries_left is not None and job.retry_intervals is not None and job.retries_left < 3
+        retrying = (
+            job.retries_left is not None and job.retry_intervals is not None and job.retries_left < RETRY_MAX
+        )
         if status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
             view["state"] = "retrying" if retrying else "queued"
             view["position"] = job.get_position() if status == JobStatus.QUEUED else None

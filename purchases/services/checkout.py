@@ -70,7 +70,7 @@ def order_checkout_create(
         else:
             session = stripe_api.checkout_session_create(
                 order_id=str(order.id),
-                product_name=f"Backlink in “{order.article.title}”",
+                product_name=f"Backlink in “{order.display_title}”",
                 amount_minor=order.amount_minor,
                 currency=order.currency,
                 customer_email=order.customer_email,

@@ -56,7 +56,7 @@ def _render(record: EmailRecord) -> tuple[str, str]:
     context = {
         "order": order,
         "order_url": order_page_url(order),
-        "article_title": order.article.title,
+        "article_title": order.display_title,
         "preview": plain_text(version.body_markdown, limit=300) if version else "",
         "reason": order.failure_reason,
         "site_name": settings.SITE_NAME,

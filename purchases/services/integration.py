@@ -96,8 +96,9 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
     if ArticleVersion.objects.filter(order=order, run=run).exists():
         return _finish(order_id=order.id, run=run, version=None)
 
-    base = order.article.published_version
-    if base is None:
+    article = order.article
+    base = article.published_version if article is not None else None
+    if article is None or base is None:
         order_fail(order_id=order.id, reason="The article is no longer published.")
         return "failed"
     progress("loading_base", 10, 0)
@@ -148,7 +149,7 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
         is_regeneration = run > 1
         final = attempts[-1]
         version = version_create(
-            article=order.article,
+            article=article,
             title=base.title,
             body_markdown=final.body,
             kind=ArticleVersion.Kind.BACKLINK,

@@ -46,4 +46,4 @@ def order_transition(
 
 
 def order_lock(*, order_id: Any) -> Order:
-    return Order.objects.select_for_update().select_related("article").get(pk=order_id)
+    return Order.objects.select_for_update(of=("self",)).select_related("article").get(pk=order_id)

@@ -28,15 +28,16 @@ def order_mark_paid(*, order_id: UUID | str, payment_intent_id: str, source: str
     if order.status != OrderStatus.PENDING_PAYMENT:
         logger.info("payment already handled", extra={"order_id": str(order.id), "status": order.status})
         return False
-    if order.kind == Order.Kind.BACKLINK:
-        used = article_slots_used(article_id=order.article_id, exclude_order_id=order.id)
-        if used >= order.article.max_backlinks:
+    article = order.article
+    if order.kind == Order.Kind.BACKLINK and article is not None:
+        used = article_slots_used(article_id=article.pk, exclude_order_id=order.id)
+        if used >= article.max_backlinks:
             transaction.on_commit(
                 lambda: staff_notify(
                     subject="Paid backlink over the article's limit",
                     message=(
-                        f"Order {order.id} was paid for “{order.article.title}”, which already had "
-                        f"{used} of {order.article.max_backlinks} backlink slots taken. The order goes ahead; "
+                        f"Order {order.id} was paid for “{article.title}”, which already had "
+                        f"{used} of {article.max_backlinks} backlink slots taken. The order goes ahead; "
                         "raise the limit or refund it."
                     ),
                 )

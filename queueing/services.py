@@ -1,0 +1,49 @@
+"""Writes on the job outbox: requests, their enqueueing and each worker attempt."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from queueing.models import JobAttempt, JobRequest
+
+logger = logging.getLogger(__name__)
+
+
+def job_request_mark_enqueued(*, job_id: str) -> None:
+    JobRequest.objects.filter(job_id=job_id, state=JobRequest.State.PENDING).update(
+        state=JobRequest.State.ENQUEUED, updated_at=timezone.now()
+    )
+    JobRequest.objects.filter(job_id=job_id).update(last_enqueued_at=timezone.now())
+
+
+def job_attempt_start(*, job_id: str, worker: str = "") -> JobAttempt | None:
+    """Record that a worker started the job; None for a job with no request row (not ours)."""
+    with transaction.atomic():
+        request = JobRequest.objects.select_for_update().filter(job_id=job_id).first()
+        if request is None:
+            return None
+        if request.state in (JobRequest.State.PENDING, JobRequest.State.ENQUEUED, JobRequest.State.RUNNING):
+            request.state = JobRequest.State.RUNNING
+            request.started_at = timezone.now()
+            request.save(update_fields=["state", "started_at", "updated_at"])
+        return JobAttempt.objects.create(request=request, worker=worker[:200])
+
+
+def job_attempt_finish(
+    *, attempt: JobAttempt | None, outcome: str, error: str = "", final: bool = True
+) -> None:
+    """Close the attempt; a final outcome also closes the request (DONE, or FAILED on error)."""
+    if attempt is None:
+        return
+    now = timezone.now()
+    JobAttempt.objects.filter(pk=attempt.pk).update(finished_at=now, outcome=outcome[:40], error=error[:4000])
+    if not final:
+        JobRequest.objects.filter(pk=attempt.request_id).update(last_error=error[:4000], updated_at=now)
+        return
+    state = JobRequest.State.FAILED if error else JobRequest.State.DONE
+    JobRequest.objects.filter(pk=attempt.request_id).exclude(state=JobRequest.State.CANCELLED).update(
+        state=state, finished_at=now, last_error=error[:4000], updated_at=now
+    )
