@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -53,6 +54,7 @@ def version_create(
     llm_model: str = "",
     prompt_tokens: int = 0,
     completion_tokens: int = 0,
+    estimated_cost_usd: Decimal = Decimal("0"),
 ) -> ArticleVersion:
     """Store a new version; numbers are assigned under a lock on the article row."""
     Article.objects.select_for_update().only("id").get(pk=article.pk)
@@ -71,6 +73,7 @@ def version_create(
         llm_model=llm_model,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
+        estimated_cost_usd=estimated_cost_usd,
     )
 
 

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from rq.job import get_current_job
 
-from purchases.services.integration import order_fail, order_integrate_backlink
+from purchases.services.failures import order_fail
+from purchases.services.integration import order_integrate_backlink
 from queueing.progress import report_progress
 from queueing.services import job_attempt_finish, job_attempt_start
 

@@ -27,6 +27,9 @@ SUBJECTS = {
     EmailKind.REVISION_READY: "Your revised backlink placement is ready",
     EmailKind.ARTICLE_READY: "Your sponsored article is ready for review",
     EmailKind.ORDER_FAILED: "We could not complete your order",
+    EmailKind.REVIEW_REJECTED: "Your editor asked for a different placement",
+    EmailKind.PUBLISHED: "Your link is live",
+    EmailKind.REFUNDED: "Your order has been refunded",
 }
 
 
@@ -61,6 +64,10 @@ def _render(record: EmailRecord) -> tuple[str, str]:
         "reason": order.failure_reason,
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
+        "article_url": (
+            f"{settings.SITE_URL}{reverse('article-page', kwargs={'slug': order.article.slug})}" if order.article else ""
+        ),
+        "refunded_amount": order.refunded_amount,
     }
     text = render_to_string(f"emails/{record.kind}.txt", context)
     html = render_to_string(f"emails/{record.kind}.html", context)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from articles import offline_writer, openai_api
+from articles.costs import estimate_cost_usd
 from articles.integration import (
     MAX_ATTEMPTS,
     REPLY_SCHEMA,
@@ -29,7 +30,8 @@ from articles.integration import (
 from articles.models import ArticleVersion
 from articles.services import version_create
 from purchases.models import EmailKind, Order, OrderStatus
-from purchases.services.emails import order_email_queue, staff_notify
+from purchases.services.emails import order_email_queue
+from purchases.services.failures import order_fail
 from purchases.services.orders import order_lock, order_transition
 
 logger = logging.getLogger(__name__)
@@ -174,6 +176,9 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
             llm_model=usage.model,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
+            estimated_cost_usd=estimate_cost_usd(
+                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
+            ),
         )
         return _finish(order_id=order.id, run=run, version=version)
 
@@ -202,26 +207,3 @@ def _finish(*, order_id: UUID | str, run: int, version: ArticleVersion | None) -
         kind = EmailKind.REVISION_READY if is_regeneration else EmailKind.BACKLINK_INTEGRATED
         order_email_queue(order=order, kind=kind, key=f"version-{version.pk}")
     return "done"
-
-
-def order_fail(*, order_id: UUID | str, reason: str) -> bool:
-    """Final failure: FAILED with the reason, the customer emailed once, staff told. False if not PROCESSING."""
-    with transaction.atomic():
-        order = order_lock(order_id=order_id)
-        if order.status != OrderStatus.PROCESSING:
-            return False
-        order.failure_reason = reason[:4000]
-        order_transition(
-            order=order,
-            to_status=OrderStatus.FAILED,
-            source="worker",
-            reason=reason,
-            extra_fields=("failure_reason",),
-        )
-        order_email_queue(order=order, kind=EmailKind.ORDER_FAILED, key=f"run-{order.job_runs}")
-        transaction.on_commit(
-            lambda: staff_notify(
-                subject=f"Order {order.id} failed", message=f"{reason}\n\nCustomer: {order.customer_email}"
-            )
-        )
-    return True
