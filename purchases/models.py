@@ -220,6 +220,8 @@ class EmailRecord(models.Model):
     key = models.CharField(max_length=100)
     to = models.EmailField()
     subject = models.CharField(max_length=300, blank=True)
+    # Words for this email only (an editor's rejection reason, a refund reason).
+    note = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True)
