@@ -40,13 +40,13 @@ def order_page_url(order: Order) -> str:
     )
 
 
-def order_email_queue(*, order: Order, kind: str, key: str) -> EmailRecord:
+def order_email_queue(*, order: Order, kind: str, key: str, note: str = "") -> EmailRecord:
     """Record that ``order`` owes the customer this email; it is sent when the transaction commits."""
     record, created = EmailRecord.objects.get_or_create(
         order=order,
         kind=kind,
         key=key,
-        defaults={"to": order.customer_email, "subject": SUBJECTS[EmailKind(kind)]},
+        defaults={"to": order.customer_email, "subject": SUBJECTS[EmailKind(kind)], "note": note},
     )
     if created:
         transaction.on_commit(lambda: email_record_deliver(record_id=record.pk), robust=True)
@@ -61,7 +61,7 @@ def _render(record: EmailRecord) -> tuple[str, str]:
         "order_url": order_page_url(order),
         "article_title": order.display_title,
         "preview": plain_text(version.body_markdown, limit=300) if version else "",
-        "reason": order.failure_reason,
+        "reason": record.note or order.failure_reason,
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "article_url": (
