@@ -7,10 +7,12 @@ import logging
 import django_rq
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from rq import Retry
 from rq.job import JobStatus
 
 from purchases.models import Order
+from queueing.models import JobRequest
 from queueing.services import job_request_mark_enqueued
 
 logger = logging.getLogger(__name__)
@@ -29,18 +31,22 @@ def job_id_for(*, order: Order, run: int) -> str:
     return f"{order.kind}-{order.id}-run-{run}"
 
 
-def order_job_enqueue(*, order: Order) -> str:
+def order_job_enqueue(*, order: Order, purpose: str = JobRequest.Purpose.INITIAL) -> str:
     """Start the next job run for ``order``; the caller holds the row lock inside a transaction.
 
-    The run number and job id are saved with the caller's state change; the job reaches Redis
-    only when that transaction commits. If Redis is down at that moment the error is logged and
-    the order keeps its job id, so a later re-enqueue under the same id repairs it.
+    The outbox row (``JobRequest``), the run number and the job id are written with the caller's
+    state change; the job reaches Redis only when that transaction commits. If Redis is down at
+    that moment the error is logged and the request stays PENDING for the reconciler, which
+    enqueues it again under the same job id.
     """
     order.job_runs += 1
     run = order.job_runs
     job_id = job_id_for(order=order, run=run)
     order.queue_job_id = job_id
     order.save(update_fields=["job_runs", "queue_job_id", "updated_at"])
+    JobRequest.objects.create(
+        order=order, run=run, job_id=job_id, queue=QUEUE_FOR_KIND[Order.Kind(order.kind)], purpose=purpose
+    )
     transaction.on_commit(
         lambda: job_put(order_id=str(order.id), kind=order.kind, run=run, job_id=job_id), robust=True
     )
@@ -48,7 +54,13 @@ def order_job_enqueue(*, order: Order) -> str:
 
 
 def job_put(*, order_id: str, kind: str, run: int, job_id: str) -> None:
+    """Put the job on RQ. Idempotent: a job id already queued, scheduled or running is left alone."""
     queue = django_rq.get_queue(QUEUE_FOR_KIND[Order.Kind(kind)], commit_mode="auto")
+    existing = queue.fetch_job(job_id)
+    if existing is not None and existing.get_status(refresh=False) in ACTIVE_STATUSES:
+        logger.info("job already on the queue", extra={"job_id": job_id})
+        return
+    JobRequest.objects.filter(job_id=job_id).update(enqueue_count=F("enqueue_count") + 1)
     queue.enqueue(
         JOB_FOR_KIND[Order.Kind(kind)],
         order_id=order_id,

@@ -20,8 +20,15 @@ class JobRequest(models.Model):
         FAILED = "failed", "Failed for good"
         CANCELLED = "cancelled", "Cancelled (order refunded or superseded)"
 
+    class Purpose(models.TextChoices):
+        INITIAL = "initial", "First draft after payment"
+        REGENERATION = "regeneration", "Customer regeneration"
+        REBASE = "rebase", "Re-run on a newer published version"
+        RETRY = "retry", "Staff retry after a failure"
+
     order = models.ForeignKey("purchases.Order", on_delete=models.CASCADE, related_name="job_requests")
     run = models.PositiveIntegerField()
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.INITIAL)
     job_id = models.CharField(max_length=200, unique=True)
     queue = models.CharField(max_length=50)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
