@@ -310,3 +310,23 @@ def qc_report(attempts: list[AttemptResult], *, writer: str) -> dict[str, Any]:
         ],
         "checks": last.checks if last else {},
     }
+
+
+def carry_over(
+    brief: BacklinkBrief, *, old_base_body: str, paragraph_index: int, mode: str, paragraph: str
+) -> AttemptResult | None:
+    """Re-apply an approved proposal onto a newer published version, without the LLM.
+
+    Possible only when the paragraph the link hangs on (the one replaced, or the one it was
+    inserted after) exists unchanged, exactly once, in the new base (``brief.base_body``). The
+    result has been through every quality check against the new base, so no link of the new
+    published version is lost. None when the paragraph changed.
+    """
+    old = split_paragraphs(old_base_body)
+    if not 0 <= paragraph_index < len(old):
+        return None
+    positions = [i for i, text in enumerate(brief.paragraphs) if text == old[paragraph_index]]
+    if len(positions) != 1:
+        return None
+    content = json.dumps({"paragraph_index": positions[0], "mode": mode, "paragraph": paragraph})
+    return evaluate_reply(brief, content)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.text import slugify
 
+from articles.content import Link, extract_links
 from articles.models import Article, ArticleVersion
 
 
@@ -77,11 +80,50 @@ def version_create(
     )
 
 
+class PublishWouldDropPaidLink(Exception):
+    """The version lacks a paid link that is live now; publishing it would take the customer's link down."""
+
+    def __init__(self, missing: list[Link]) -> None:
+        listed = ", ".join(f"[{link.text}]({link.href})" for link in missing)
+        super().__init__(f"This version drops paid links that are live now: {listed}")
+        self.missing = missing
+
+
+def paid_links_missing(*, live_body: str, new_body: str) -> list[Link]:
+    """Paid links (those carrying a rel, which only the server writes) of ``live_body`` absent from ``new_body``."""
+    kept = Counter((link.href, link.text) for link in extract_links(new_body))
+    missing = []
+    for link in extract_links(live_body):
+        if not link.rel:
+            continue
+        if kept[(link.href, link.text)] > 0:
+            kept[(link.href, link.text)] -= 1
+        else:
+            missing.append(link)
+    return missing
+
+
 @transaction.atomic
-def version_publish(*, version: ArticleVersion) -> Article:
-    """Make ``version`` the article's one published version; the previous one stays as history."""
-    article = Article.objects.select_for_update().get(pk=version.article_id)
+def version_publish(*, version: ArticleVersion, actor: Any = None) -> Article:
+    """Make ``version`` the article's one published version; the previous one stays as history.
+
+    Refuses (``PublishWouldDropPaidLink``) a version that would take down a paid link that is
+    live now: the published text is the source of truth for what customers paid for.
+    """
+    article = (
+        Article.objects.select_for_update(of=("self",))
+        .select_related("published_version")
+        .get(pk=version.article_id)
+    )
+    live = article.published_version
+    if live is not None and live.pk != version.pk:
+        missing = paid_links_missing(live_body=live.body_markdown, new_body=version.body_markdown)
+        if missing:
+            raise PublishWouldDropPaidLink(missing)
     article.published_version = version
     article.title = version.title
     article.save(update_fields=["published_version", "title", "updated_at"])
+    version.published_at = timezone.now()
+    version.published_by = actor if getattr(actor, "pk", None) else None
+    version.save(update_fields=["published_at", "published_by"])
     return article

@@ -1,53 +1,48 @@
-"""Staff view of orders: status, queue job, versions, transitions, Stripe events and emails."""
+"""Editorial review in Django admin: the order list, the review page, approve & publish, reject.
+
+Thin: every action calls a service in ``purchases.services.review``, which checks permissions.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from purchases.models import EmailRecord, Order, OrderTransition, StripeEvent
+from articles.content import extract_links, normalize_href, render_html
+from purchases.errors import ApplicationError
+from purchases.models import EmailRecord, IllegalTransition, Order, OrderStatus, StripeEvent
+from purchases.selectors import order_timeline, order_usage, order_versions, version_diff
+from purchases.services.review import (
+    PUBLISH_PERMISSION,
+    order_approve_and_publish,
+    order_reject,
+)
+from queueing.models import JobRequest
+
+ACTION_ERRORS = (ApplicationError, IllegalTransition)
 
 
-class TransitionInline(admin.TabularInline):
-    model = OrderTransition
-    extra = 0
-    can_delete = False
-    readonly_fields = ("created_at", "from_status", "to_status", "source", "actor", "reason")
-    fields = readonly_fields
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class EmailInline(admin.TabularInline):
-    model = EmailRecord
-    extra = 0
-    can_delete = False
-    readonly_fields = ("created_at", "kind", "key", "to", "subject", "sent_at", "error")
-    fields = readonly_fields
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class StripeEventInline(admin.TabularInline):
-    model = StripeEvent
-    extra = 0
-    can_delete = False
-    readonly_fields = ("received_at", "event_id", "type", "outcome")
-    fields = readonly_fields
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="Sent to the customer. Say what to change; they can regenerate and submit again.",
+    )
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
+    list_display = (
+        "short_id",
         "status",
         "kind",
         "article",
@@ -56,20 +51,37 @@ class OrderAdmin(admin.ModelAdmin):
         "currency",
         "created_at",
         "age",
-        "queue_job_id",
-    ]
-    list_filter = ["status", "kind"]
-    search_fields = ["id", "customer_email", "target_url", "anchor_text"]
-    list_select_related = ["article"]
-    readonly_fields = [f.name for f in Order._meta.fields]
-    inlines = [TransitionInline, StripeEventInline, EmailInline]
+        "queue_state",
+    )
+    list_filter = ("status", "kind")
+    search_fields = ("id", "customer_email", "target_url", "anchor_text")
+    list_select_related = ("article",)
+    readonly_fields = tuple(f.name for f in Order._meta.fields if f.name != "token_salt")
+    exclude = ("token_salt",)
+    actions = ("approve_and_publish", "reject")
+    change_form_template = "admin/purchases/order/review.html"
+    list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
-        return super().get_queryset(request).select_related("article", "current_version")
+        latest_job = JobRequest.objects.filter(order=OuterRef("pk")).order_by("-run").values("state")[:1]
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("article", "current_version")
+            .annotate(latest_job_state=Subquery(latest_job))
+        )
+
+    @admin.display(description="Order", ordering="id")
+    def short_id(self, obj: Order) -> str:
+        return str(obj.id)[:8]
 
     @admin.display(description="Age")
     def age(self, obj: Order) -> str:
         return timesince(obj.created_at, timezone.now())
+
+    @admin.display(description="Queue")
+    def queue_state(self, obj: Order) -> str:
+        return str(getattr(obj, "latest_job_state", None) or "—")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -77,28 +89,154 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not request.user.has_perm(PUBLISH_PERMISSION):
+            actions.pop("approve_and_publish", None)
+        return actions
+
+    # --- actions -----------------------------------------------------------------------------
+
+    @admin.action(description="Approve & publish")
+    def approve_and_publish(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        for order in queryset:
+            self._publish_one(request, order.pk)
+
+    @admin.action(description="Reject (asks for a reason)")
+    def reject(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            for order in queryset:
+                self._reject_one(request, order.pk, form.cleaned_data["reason"])
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject orders",
+            "orders": queryset,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/purchases/order/reject_confirmation.html", context)
+
+    def _publish_one(self, request: HttpRequest, order_id: Any) -> None:
+        try:
+            result = order_approve_and_publish(order_id=order_id, actor=request.user)
+        except ACTION_ERRORS as exc:
+            self.message_user(request, f"Order {order_id}: {exc}", messages.ERROR)
+            return
+        level = messages.WARNING if result.outcome == "rebased" else messages.SUCCESS
+        self.message_user(request, f"Order {order_id}: {result.message}", level)
+
+    def _reject_one(self, request: HttpRequest, order_id: Any, reason: str) -> None:
+        try:
+            order_reject(order_id=order_id, actor=request.user, reason=reason)
+        except ACTION_ERRORS as exc:
+            self.message_user(request, f"Order {order_id}: {exc}", messages.ERROR)
+            return
+        self.message_user(request, f"Order {order_id}: rejected; the customer was emailed the reason.")
+
+    # --- the review page -----------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<uuid:order_id>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name="purchases_order_publish",
+            ),
+            path(
+                "<uuid:order_id>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="purchases_order_reject",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def publish_view(self, request: HttpRequest, order_id: Any) -> HttpResponse:
+        if request.method == "POST":
+            self._publish_one(request, order_id)
+        return HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order_id]))
+
+    def reject_view(self, request: HttpRequest, order_id: Any) -> HttpResponse:
+        order = get_object_or_404(Order, pk=order_id)
+        form = RejectForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            self._reject_one(request, order.pk, form.cleaned_data["reason"])
+            return HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject order",
+            "orders": [order],
+            "form": form,
+            "opts": self.model._meta,
+            "single": True,
+        }
+        return render(request, "admin/purchases/order/reject_confirmation.html", context)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        order = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if order is not None:
+            context.update(self._review_context(request, order))
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _review_context(self, request: HttpRequest, order: Order) -> dict[str, Any]:
+        proposal = order.current_version
+        base = proposal.base_version if proposal else None
+        live = order.article.published_version if order.article else None
+        links = [link for link in extract_links(proposal.body_markdown) if link.rel] if proposal else []
+        return {
+            "proposal": proposal,
+            "proposal_html": render_html(proposal.body_markdown) if proposal else "",
+            "base": base,
+            "base_html": render_html(base.body_markdown) if base else "",
+            "diff_rows": version_diff(base.body_markdown, proposal.body_markdown)
+            if proposal and base
+            else [],
+            "stale_base": bool(
+                base and live and base.pk != live.pk and order.status == OrderStatus.ADMIN_REVIEW
+            ),
+            "live": live,
+            "paid_links": [link for link in links if link.href == _href(order)],
+            "qc_report": proposal.qc_report if proposal else {},
+            "history": order_versions(order),
+            "usage": order_usage(order),
+            "timeline": order_timeline(order),
+            "can_publish": order.status == OrderStatus.ADMIN_REVIEW
+            and request.user.has_perm(PUBLISH_PERMISSION),
+            "can_reject": order.status == OrderStatus.ADMIN_REVIEW,
+            "reject_form": RejectForm(),
+        }
+
+
+def _href(order: Order) -> str:
+    return normalize_href(order.target_url)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "type", "event_id", "order", "outcome"]
-    list_filter = ["type", "outcome"]
-    search_fields = ["event_id", "object_id", "order__id"]
-    readonly_fields = ["event_id", "type", "object_id", "order", "outcome", "payload", "received_at"]
+class StripeEventAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "type", "event_id", "order", "outcome")
+    list_filter = ("type", "outcome")
+    search_fields = ("event_id", "object_id", "order__id")
 
 
 @admin.register(EmailRecord)
-class EmailRecordAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "to", "order", "sent_at", "error"]
-    list_filter = ["kind"]
-    search_fields = ["to", "order__id"]
-    readonly_fields = [
-        "order",
-        "kind",
-        "key",
-        "to",
-        "subject",
-        "sent_at",
-        "provider_message_id",
-        "error",
-        "created_at",
-    ]
+class EmailRecordAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "to", "order", "sent_at", "error")
+    list_filter = ("kind",)
+    search_fields = ("to", "order__id")

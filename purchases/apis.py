@@ -17,16 +17,28 @@ from blogorder.api_errors import error_body
 from purchases import stripe_api
 from purchases.errors import NoContent
 from purchases.models import Order
-from purchases.selectors import order_customer_actions, order_get_for_customer, order_preview
+from purchases.selectors import (
+    order_customer_actions,
+    order_get_for_customer,
+    order_preview,
+    order_versions,
+    version_preview,
+)
 from purchases.serializers import (
     CheckoutInSerializer,
     CheckoutOutSerializer,
     ContentSerializer,
+    OrderActionInSerializer,
     OrderStatusSerializer,
+    RegenerateOutSerializer,
+    VersionItemSerializer,
 )
 from purchases.services.checkout import order_checkout_create
+from purchases.services.review import order_regenerate, order_submit_for_review
 from purchases.services.webhooks import stripe_webhook_handle
+from queueing.enqueue import QUEUE_FOR_KIND
 from queueing.progress import order_queue_state
+from queueing.selectors import estimate_wait_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +47,24 @@ def bearer_token(request: Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def status_body(order: Order) -> dict[str, object]:
+    return dict(
+        OrderStatusSerializer(
+            {
+                "orderId": order.id,
+                "kind": order.kind,
+                "status": order.status,
+                "queue": order_queue_state(order),
+                "preview": order_preview(order),
+                "regenerationCount": order.regeneration_count,
+                "actions": order_customer_actions(order),
+                "failureReason": order.failure_reason,
+                "updatedAt": order.updated_at,
+            }
+        ).data
+    )
 
 
 class OrderApi(APIView):
@@ -88,19 +118,7 @@ class StripeWebhookApi(APIView):
 class OrderStatusApi(OrderApi):
     @extend_schema(responses={200: OrderStatusSerializer}, summary="Order status (poll while PROCESSING)")
     def get(self, request: Request, order_id: str) -> Response:
-        order = self.get_order(request, order_id)
-        body = {
-            "orderId": order.id,
-            "kind": order.kind,
-            "status": order.status,
-            "queue": order_queue_state(order),
-            "preview": order_preview(order),
-            "regenerationCount": order.regeneration_count,
-            "actions": order_customer_actions(order),
-            "failureReason": order.failure_reason,
-            "updatedAt": order.updated_at,
-        }
-        return Response(OrderStatusSerializer(body).data)
+        return Response(status_body(self.get_order(request, order_id)))
 
 
 class OrderContentApi(OrderApi):
@@ -121,3 +139,59 @@ class OrderContentApi(OrderApi):
             "createdAt": version.created_at,
         }
         return Response(ContentSerializer(body).data)
+
+
+class OrderActionApi(OrderApi):
+    """POST endpoints taking ``{orderId}`` with the order's bearer token."""
+
+    def order_from_body(self, request: Request) -> Order:
+        serializer = OrderActionInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self.get_order(request, serializer.validated_data["orderId"])
+
+
+class RegenerateApi(OrderActionApi):
+    @extend_schema(
+        request=OrderActionInSerializer,
+        responses={202: RegenerateOutSerializer},
+        summary="Ask for a new placement (QUALITY_CHECK only; unlimited)",
+    )
+    def post(self, request: Request) -> Response:
+        order = self.order_from_body(request)
+        job_id = order_regenerate(order_id=order.id)
+        estimate = estimate_wait_seconds(queue=QUEUE_FOR_KIND[Order.Kind(order.kind)], job_id=job_id)
+        body = {"jobId": job_id, "estimatedSeconds": estimate}
+        return Response(RegenerateOutSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SubmitForReviewApi(OrderActionApi):
+    @extend_schema(
+        request=OrderActionInSerializer,
+        responses={200: OrderStatusSerializer},
+        summary="Send the draft to the editors",
+    )
+    def post(self, request: Request) -> Response:
+        order = self.order_from_body(request)
+        return Response(status_body(order_submit_for_review(order_id=order.id)))
+
+
+class OrderVersionsApi(OrderApi):
+    @extend_schema(
+        responses={200: VersionItemSerializer(many=True)}, summary="The customer's drafts, newest first"
+    )
+    def get(self, request: Request, order_id: str) -> Response:
+        order = self.get_order(request, order_id)
+        versions = list(order_versions(order))
+        items = [
+            {
+                "draftNumber": len(versions) - i,
+                "versionId": v.pk,
+                "versionNumber": v.number,
+                "integrationType": v.backlink_metadata.get("integration_type", ""),
+                "current": v.pk == order.current_version_id,
+                "createdAt": v.created_at,
+                "preview": version_preview(v),
+            }
+            for i, v in enumerate(versions)
+        ]
+        return Response(VersionItemSerializer(items, many=True).data)

@@ -134,3 +134,22 @@ class ContentSerializer(serializers.Serializer):
     bodyHtml = serializers.CharField()
     backlinkMetadata = serializers.DictField()
     createdAt = serializers.DateTimeField()
+
+
+class OrderActionInSerializer(serializers.Serializer):
+    orderId = serializers.UUIDField()  # noqa: N815
+
+
+class RegenerateOutSerializer(serializers.Serializer):
+    jobId = serializers.CharField()  # noqa: N815
+    estimatedSeconds = serializers.IntegerField()  # noqa: N815
+
+
+class VersionItemSerializer(serializers.Serializer):
+    draftNumber = serializers.IntegerField()  # noqa: N815
+    versionId = serializers.IntegerField()  # noqa: N815
+    versionNumber = serializers.IntegerField()  # noqa: N815
+    integrationType = serializers.CharField()  # noqa: N815
+    current = serializers.BooleanField()
+    createdAt = serializers.DateTimeField()  # noqa: N815
+    preview = serializers.CharField(allow_blank=True)

@@ -9,6 +9,9 @@ api_urlpatterns: list[URLPattern] = [
     path("webhook", apis.StripeWebhookApi.as_view(), name="stripe-webhook"),
     path("status/<str:order_id>", apis.OrderStatusApi.as_view(), name="order-status"),
     path("content/<str:order_id>", apis.OrderContentApi.as_view(), name="order-content"),
+    path("versions/<str:order_id>", apis.OrderVersionsApi.as_view(), name="order-versions"),
+    path("regenerate-backlink", apis.RegenerateApi.as_view(), name="regenerate"),
+    path("submit-for-review", apis.SubmitForReviewApi.as_view(), name="submit-for-review"),
 ]
 
 page_urlpatterns: list[URLPattern] = [

@@ -9,18 +9,36 @@ from django.views.decorators.http import require_http_methods
 
 from articles.content import render_html
 from purchases import test_mode
-from purchases.errors import OrderNotFound
+from purchases.errors import ApplicationError, OrderNotFound
 from purchases.models import Order, OrderStatus
 from purchases.selectors import order_customer_actions, order_get_for_customer
+from purchases.services.review import order_regenerate, order_submit_for_review
 
 
+@require_http_methods(["GET", "POST"])
 def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
-    """The link in every email. The token travels in the query string, as in the original system."""
+    """The link in every email. The token travels in the query string, as in the original system.
+
+    POST ``action=regenerate|submit`` runs the same services as the API.
+    """
     token = request.GET.get("token")
     try:
         order = order_get_for_customer(order_id=order_id, token=token)
     except OrderNotFound as exc:
         raise Http404("Order not found") from exc
+    notice = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "regenerate":
+                order_regenerate(order_id=order.id)
+                notice = "A new placement is being written. We will email you when it is ready."
+            elif action == "submit":
+                order_submit_for_review(order_id=order.id)
+                notice = "Sent to our editors. We will email you when it is live."
+        except ApplicationError as exc:
+            notice = exc.message
+        order.refresh_from_db()
     version = order.current_version
     context = {
         "order": order,
@@ -30,6 +48,7 @@ def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
         "actions": order_customer_actions(order),
         "polling": order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PROCESSING),
         "paid_flag": request.GET.get("paid") == "1",
+        "notice": notice,
     }
     return render(request, "purchases/order_page.html", context)
 

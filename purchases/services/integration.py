@@ -33,6 +33,7 @@ from purchases.models import EmailKind, Order, OrderStatus
 from purchases.services.emails import order_email_queue
 from purchases.services.failures import order_fail
 from purchases.services.orders import order_lock, order_transition
+from queueing.models import JobRequest
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +79,24 @@ def _ask_writer(brief: BacklinkBrief, failures: list[list[str]]) -> openai_api.L
     raise AssertionError("unreachable")
 
 
-def _previous_drafts(order: Order) -> tuple[tuple[int, str], ...]:
+# backlink_metadata.integration_type for each kind of run (the original system's names).
+INTEGRATION_TYPE: dict[str, str] = {
+    JobRequest.Purpose.INITIAL: "customer_backlink",
+    JobRequest.Purpose.RETRY: "customer_backlink",
+    JobRequest.Purpose.REGENERATION: "customer_backlink_regeneration",
+    JobRequest.Purpose.REBASE: "customer_backlink_rebase",
+}
+
+
+def _run_purpose(*, order_id: UUID | str, run: int) -> str:
+    purpose = JobRequest.objects.filter(order_id=order_id, run=run).values_list("purpose", flat=True).first()
+    return purpose or JobRequest.Purpose.INITIAL
+
+
+def _previous_drafts(order: Order, *, base: ArticleVersion) -> tuple[tuple[int, str], ...]:
+    """Placements the customer already saw on this same base, so a regeneration differs."""
     drafts = []
-    for version in ArticleVersion.objects.filter(order=order).order_by("run"):
+    for version in ArticleVersion.objects.filter(order=order, base_version=base).order_by("run"):
         meta = version.backlink_metadata
         if "paragraph_index" in meta and "paragraph" in meta:
             drafts.append((int(meta["paragraph_index"]), str(meta["paragraph"])))
@@ -104,6 +120,7 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
         order_fail(order_id=order.id, reason="The article is no longer published.")
         return "failed"
     progress("loading_base", 10, 0)
+    purpose = _run_purpose(order_id=order.id, run=run)
     brief = BacklinkBrief(
         title=base.title,
         base_body=base.body_markdown,
@@ -111,7 +128,7 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
         target_url=order.target_url,
         customer_notes=order.customer_notes,
         rel=settings.SPONSORED_LINK_REL,
-        previous=_previous_drafts(order),
+        previous=_previous_drafts(order, base=base) if purpose == JobRequest.Purpose.REGENERATION else (),
     )
     usage = _Usage()
     attempts: list[AttemptResult] = []
@@ -147,8 +164,6 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
         order = order_lock(order_id=order.id)
         if order.status != OrderStatus.PROCESSING or order.job_runs != run:
             return "skipped"
-        prior_regenerations = order.regeneration_count
-        is_regeneration = run > 1
         final = attempts[-1]
         version = version_create(
             article=article,
@@ -162,11 +177,10 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
                 "target_url": order.target_url,
                 "anchor_text": order.anchor_text,
                 "customer_notes": order.customer_notes,
-                "integration_type": "customer_backlink_regeneration"
-                if is_regeneration
-                else "customer_backlink",
+                "integration_type": INTEGRATION_TYPE[purpose],
                 "base_article_version_id": str(base.pk),
-                "regeneration_count": prior_regenerations + (1 if is_regeneration else 0),
+                "regeneration_count": order.regeneration_count
+                + (1 if purpose == JobRequest.Purpose.REGENERATION else 0),
                 "paragraph_index": final.paragraph_index,
                 "mode": final.mode,
                 "paragraph": final.paragraph,
@@ -189,8 +203,8 @@ def _finish(*, order_id: UUID | str, run: int, version: ArticleVersion | None) -
         version = version or ArticleVersion.objects.get(order=order, run=run)
         if order.status != OrderStatus.PROCESSING or order.job_runs != run:
             return "skipped"
-        is_regeneration = (
-            version.backlink_metadata.get("integration_type") == "customer_backlink_regeneration"
+        first_draft = (
+            version.backlink_metadata.get("integration_type") == INTEGRATION_TYPE[JobRequest.Purpose.INITIAL]
         )
         order.current_version = version
         order.regeneration_count = int(
@@ -204,6 +218,6 @@ def _finish(*, order_id: UUID | str, run: int, version: ArticleVersion | None) -
             reason=f"version {version.number} passed quality checks",
             extra_fields=("current_version", "regeneration_count", "failure_reason"),
         )
-        kind = EmailKind.REVISION_READY if is_regeneration else EmailKind.BACKLINK_INTEGRATED
+        kind = EmailKind.BACKLINK_INTEGRATED if first_draft else EmailKind.REVISION_READY
         order_email_queue(order=order, kind=kind, key=f"version-{version.pk}")
     return "done"

@@ -1,0 +1,229 @@
+"""The customer's review loop and editorial publishing.
+
+Customers regenerate (unlimited) or submit; staff reject with a reason or approve & publish.
+Permission checks live here, so the API, admin actions and any future caller share them.
+Publishing never loses a paid link: a proposal made on an older published version is either
+carried over onto the current one (when its paragraph is unchanged, re-checked) or re-run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+
+from articles.integration import BacklinkBrief, carry_over, qc_report
+from articles.models import Article, ArticleVersion
+from articles.services import version_create, version_publish
+from purchases.errors import ActionNotAllowed, ApplicationError
+from purchases.models import EmailKind, Order, OrderStatus
+from purchases.services.emails import order_email_queue, staff_notify
+from purchases.services.orders import order_lock, order_transition
+from queueing.enqueue import order_job_enqueue
+from queueing.models import JobRequest
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_PERMISSION = "purchases.publish_order"
+REVIEW_PERMISSION = "purchases.change_order"
+OPEN_JOB_STATES = (JobRequest.State.PENDING, JobRequest.State.ENQUEUED, JobRequest.State.RUNNING)
+CARRY_OVER_WRITER = "carry-over onto the newer published version (no LLM)"
+
+
+class PermissionRequired(ApplicationError):
+    status_code = 403
+    code = "permission_denied"
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    order_id: UUID
+    outcome: str  # published | carried_over | rebased
+    message: str
+
+
+def _require(actor: Any, permission: str, what: str) -> None:
+    if not (actor is not None and actor.is_active and actor.is_staff and actor.has_perm(permission)):
+        raise PermissionRequired(f"You do not have permission to {what}.")
+
+
+def order_regenerate(*, order_id: UUID | str) -> str:
+    """QUALITY_CHECK -> PROCESSING and a new run from the current published version. Returns the job id.
+
+    Refused (409) in any other status or while a run for the order is still open.
+    """
+    with transaction.atomic():
+        order = order_lock(order_id=order_id)
+        if order.status != OrderStatus.QUALITY_CHECK:
+            raise ActionNotAllowed(
+                f"A draft can be regenerated only while it awaits your review (now {order.status})."
+            )
+        if JobRequest.objects.filter(order=order, state__in=OPEN_JOB_STATES).exists():
+            raise ActionNotAllowed("A draft is already being written for this order.")
+        order_transition(
+            order=order,
+            to_status=OrderStatus.PROCESSING,
+            source="customer",
+            reason="customer asked for a regeneration",
+        )
+        return order_job_enqueue(order=order, purpose=JobRequest.Purpose.REGENERATION)
+
+
+def order_submit_for_review(*, order_id: UUID | str) -> Order:
+    """QUALITY_CHECK -> ADMIN_REVIEW; the editors are emailed that an order waits for them."""
+    with transaction.atomic():
+        order = order_lock(order_id=order_id)
+        if order.status != OrderStatus.QUALITY_CHECK:
+            raise ActionNotAllowed(
+                f"Only a draft awaiting your review can be submitted (now {order.status})."
+            )
+        order_transition(
+            order=order,
+            to_status=OrderStatus.ADMIN_REVIEW,
+            source="customer",
+            reason="customer submitted the draft",
+        )
+        admin_url = settings.SITE_URL + reverse("admin:purchases_order_change", args=[order.pk])
+        transaction.on_commit(
+            lambda: staff_notify(
+                subject=f"Order waiting for review: {order.display_title}",
+                message=f"{order.get_kind_display()} for {order.customer_email}.\nReview it: {admin_url}",
+            )
+        )
+    return order
+
+
+def order_reject(*, order_id: UUID | str, actor: Any, reason: str) -> Order:
+    """ADMIN_REVIEW -> QUALITY_CHECK with a required reason, emailed to the customer."""
+    _require(actor, REVIEW_PERMISSION, "review orders")
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(
+            "A reason is required to reject.", fields={"reason": ["This field is required."]}
+        )
+    with transaction.atomic():
+        order = order_lock(order_id=order_id)
+        if order.status != OrderStatus.ADMIN_REVIEW:
+            raise ActionNotAllowed(f"Only orders waiting for review can be rejected (now {order.status}).")
+        transition = order_transition(
+            order=order, to_status=OrderStatus.QUALITY_CHECK, source="staff", actor=actor, reason=reason
+        )
+        order_email_queue(
+            order=order, kind=EmailKind.REVIEW_REJECTED, key=f"reject-{transition.pk}", note=reason
+        )
+    return order
+
+
+def order_approve_and_publish(*, order_id: UUID | str, actor: Any) -> PublishResult:
+    """Publish the order's proposal in one transaction, keeping every paid link already live.
+
+    Same base as the live version: the proposal is published as is. Older base: carried over
+    when the link's paragraph is unchanged (re-checked), else the integration re-runs on the
+    current published version (``customer_backlink_rebase``) and the order returns to the customer.
+    """
+    _require(actor, PUBLISH_PERMISSION, "publish orders")
+    with transaction.atomic():
+        order = order_lock(order_id=order_id)
+        if order.status != OrderStatus.ADMIN_REVIEW:
+            raise ActionNotAllowed(f"Only orders waiting for review can be published (now {order.status}).")
+        proposal = order.current_version
+        if proposal is None or order.article_id is None:
+            raise ActionNotAllowed("This order has no draft to publish.")
+        article = (
+            Article.objects.select_for_update(of=("self",))
+            .select_related("published_version")
+            .get(pk=order.article_id)
+        )
+        live = article.published_version
+        if order.kind == Order.Kind.ARTICLE or live is None or proposal.base_version_id == live.pk:
+            return _publish(order=order, version=proposal, actor=actor, outcome="published")
+        carried = _carry_over(order=order, proposal=proposal, live=live)
+        if carried is not None:
+            return _publish(order=order, version=carried, actor=actor, outcome="carried_over")
+        order_transition(
+            order=order,
+            to_status=OrderStatus.PROCESSING,
+            source="staff",
+            actor=actor,
+            reason="the published article changed under the link's paragraph; re-integrating on the current version",
+        )
+        order_job_enqueue(order=order, purpose=JobRequest.Purpose.REBASE)
+    return PublishResult(
+        order.id,
+        "rebased",
+        "The article was republished since this proposal and the link's paragraph changed, so the link is being "
+        "re-integrated into the current published version. The customer will review it and submit again.",
+    )
+
+
+def _publish(*, order: Order, version: ArticleVersion, actor: Any, outcome: str) -> PublishResult:
+    version_publish(version=version, actor=actor)
+    order.current_version = version
+    order_transition(
+        order=order,
+        to_status=OrderStatus.PUBLISHED,
+        source="staff",
+        actor=actor,
+        reason=f"published version {version.number}"
+        + (" (carried over)" if outcome == "carried_over" else ""),
+        extra_fields=("current_version",),
+    )
+    order_email_queue(order=order, kind=EmailKind.PUBLISHED, key=f"version-{version.pk}")
+    message = {
+        "published": f"Published version {version.number}.",
+        "carried_over": (
+            f"The article was republished since this proposal, but the link's paragraph is unchanged: the link was "
+            f"carried over onto the current version, re-checked, and published as version {version.number}."
+        ),
+    }[outcome]
+    return PublishResult(order.id, outcome, message)
+
+
+def _carry_over(*, order: Order, proposal: ArticleVersion, live: ArticleVersion) -> ArticleVersion | None:
+    meta = proposal.backlink_metadata
+    base = proposal.base_version
+    if base is None or "paragraph" not in meta:
+        return None
+    brief = BacklinkBrief(
+        title=live.title,
+        base_body=live.body_markdown,
+        anchor_text=order.anchor_text,
+        target_url=order.target_url,
+        customer_notes=order.customer_notes,
+        rel=str(meta.get("rel") or settings.SPONSORED_LINK_REL),
+    )
+    result = carry_over(
+        brief,
+        old_base_body=base.body_markdown,
+        paragraph_index=int(meta["paragraph_index"]),
+        mode=str(meta["mode"]),
+        paragraph=str(meta["paragraph"]),
+    )
+    if result is None or not result.ok:
+        logger.info(
+            "carry-over not possible",
+            extra={"order_id": str(order.id), "failures": result.failures if result else "paragraph changed"},
+        )
+        return None
+    assert order.article is not None
+    return version_create(
+        article=order.article,
+        title=live.title,
+        body_markdown=result.body,
+        kind=ArticleVersion.Kind.BACKLINK,
+        base_version=live,
+        order=order,
+        backlink_metadata={
+            **meta,
+            "base_article_version_id": str(live.pk),
+            "paragraph_index": result.paragraph_index,
+            "carried_over_from_version_id": proposal.pk,
+        },
+        qc_report=qc_report([result], writer=CARRY_OVER_WRITER),
+        llm_model="",
+    )
