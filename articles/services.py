@@ -127,3 +127,26 @@ def version_publish(*, version: ArticleVersion, actor: Any = None) -> Article:
     version.published_by = actor if getattr(actor, "pk", None) else None
     version.save(update_fields=["published_at", "published_by"])
     return article
+
+
+@transaction.atomic
+def article_edit_publish(*, article: Article, title: str, body_markdown: str, actor: Any) -> ArticleVersion:
+    """An editor's change to the published text: a new EDIT version, published at once.
+
+    Raises ``PublishWouldDropPaidLink`` (and stores nothing) when the edit removes a paid link
+    that is live.
+    """
+    live = Article.objects.select_for_update().get(pk=article.pk).published_version
+    if live is not None:
+        missing = paid_links_missing(live_body=live.body_markdown, new_body=body_markdown)
+        if missing:
+            raise PublishWouldDropPaidLink(missing)
+    version = version_create(
+        article=article,
+        title=title,
+        body_markdown=body_markdown,
+        kind=ArticleVersion.Kind.EDIT,
+        base_version=live,
+    )
+    version_publish(version=version, actor=actor)
+    return version

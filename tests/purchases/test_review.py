@@ -1,0 +1,332 @@
+"""The customer's review loop and editorial publishing, end to end with a real worker."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from articles.content import extract_links, normalize_href, split_paragraphs
+from articles.models import Article, ArticleVersion
+from purchases.models import Order, OrderStatus, OrderTransition
+from purchases.services.review import PermissionRequired, order_approve_and_publish
+from tests.conftest import checkout_event, outbox_for, signed_post
+from tests.factories import ARTICLE_BODY, make_order, make_published_article
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BASE = split_paragraphs(ARTICLE_BODY)
+
+
+def reply(
+    index: int, mode: str = "insert_after", words: str = "can help keep your spine aligned through the night"
+) -> str:
+    return json.dumps(
+        {
+            "paragraph_index": index,
+            "mode": mode,
+            "paragraph": f"If your neck aches in the morning, [[memory foam pillows]] {words}.",
+        }
+    )
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def drafted(api: Any, article: Any, run_worker: Any, event_id: str) -> tuple[Order, str]:
+    order, token = make_order(article)
+    assert signed_post(api, checkout_event(order, event_id=event_id)).status_code == 200
+    run_worker()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.QUALITY_CHECK, order.failure_reason
+    return order, token
+
+
+def submitted(api: Any, article: Any, run_worker: Any, event_id: str) -> tuple[Order, str]:
+    order, token = drafted(api, article, run_worker, event_id)
+    response = api.post(
+        "/api/v1/purchase/submit-for-review", {"orderId": str(order.id)}, format="json", **auth(token)
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "ADMIN_REVIEW"
+    order.refresh_from_db()
+    return order, token
+
+
+@pytest.fixture
+def editor(db: Any) -> User:
+    return User.objects.create_superuser("editor", "editor@example.com", "pw")
+
+
+@pytest.fixture
+def reviewer(db: Any) -> User:
+    """Staff who may review and reject, but not publish."""
+    user = User.objects.create_user("reviewer", "reviewer@example.com", "pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_order", "change_order"], content_type__app_label="purchases"
+        )
+    )
+    return user
+
+
+def links_to(body: str, url: str) -> int:
+    return sum(1 for link in extract_links(body) if link.href == normalize_href(url))
+
+
+def published_body(article: Article) -> str:
+    article.refresh_from_db()
+    assert article.published_version is not None
+    return article.published_version.body_markdown
+
+
+def test_regenerating_three_times_always_starts_from_the_published_version(
+    api: Any, article: Any, run_worker: Any, mailoutbox: Any
+) -> None:
+    order, token = drafted(api, article, run_worker, "evt_r")
+    for expected in (1, 2, 3):
+        response = api.post(
+            "/api/v1/purchase/regenerate-backlink", {"orderId": str(order.id)}, format="json", **auth(token)
+        )
+        assert response.status_code == 202, response.content
+        assert response.json()["jobId"] == f"backlink-{order.id}-run-{expected + 1}"
+        assert response.json()["estimatedSeconds"] >= 1
+        assert api.get(f"/api/v1/purchase/status/{order.id}", **auth(token)).json()["status"] == "PROCESSING"
+        run_worker()
+        order.refresh_from_db()
+        assert order.status == OrderStatus.QUALITY_CHECK
+        assert order.regeneration_count == expected
+        meta = order.current_version.backlink_metadata  # type: ignore[union-attr]
+        assert meta["integration_type"] == "customer_backlink_regeneration"
+        assert meta["regeneration_count"] == expected
+        assert order.current_version.base_version_id == article.published_version_id  # type: ignore[union-attr]
+    placements = [
+        (v.backlink_metadata["paragraph_index"], v.backlink_metadata["paragraph"])
+        for v in order.versions.all()
+    ]
+    assert len(set(placements)) == 4
+    subjects = [m.subject for m in outbox_for(order)]
+    assert subjects.count("Your backlink is ready for review") == 1
+    assert subjects.count("Your revised backlink placement is ready") == 3
+    drafts = api.get(f"/api/v1/purchase/versions/{order.id}", **auth(token)).json()
+    assert [d["draftNumber"] for d in drafts] == [4, 3, 2, 1]
+    assert drafts[0]["current"] is True
+    assert "memory foam pillows" in drafts[0]["preview"]
+
+
+def test_regenerating_while_a_job_is_queued_is_refused(api: Any, article: Any, run_worker: Any) -> None:
+    order, token = drafted(api, article, run_worker, "evt_q")
+    first = api.post(
+        "/api/v1/purchase/regenerate-backlink", {"orderId": str(order.id)}, format="json", **auth(token)
+    )
+    assert first.status_code == 202
+    again = api.post(
+        "/api/v1/purchase/regenerate-backlink", {"orderId": str(order.id)}, format="json", **auth(token)
+    )
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "action_not_allowed"
+    order.refresh_from_db()
+    assert order.job_runs == 2
+
+
+def test_regenerate_and_submit_are_refused_outside_quality_check(api: Any, article: Any) -> None:
+    order, token = make_order(article)
+    for url in ("/api/v1/purchase/regenerate-backlink", "/api/v1/purchase/submit-for-review"):
+        response = api.post(url, {"orderId": str(order.id)}, format="json", **auth(token))
+        assert response.status_code == 409
+    assert api.post(
+        "/api/v1/purchase/regenerate-backlink", {"orderId": "nope"}, format="json", **auth(token)
+    ).json()["error"]["fields"] == {"orderId": ["Must be a valid UUID."]}
+    foreign = api.post(
+        "/api/v1/purchase/submit-for-review", {"orderId": str(order.id)}, format="json", **auth("x")
+    )
+    assert foreign.status_code == 404
+
+
+def test_submitting_tells_the_editors(api: Any, article: Any, run_worker: Any, mailoutbox: Any) -> None:
+    order, _ = submitted(api, article, run_worker, "evt_s")
+    assert any(
+        f"/admin/purchases/order/{order.id}/change/" in m.body
+        for m in mailoutbox
+        if "editors@localhost" in m.to
+    )
+
+
+def test_publishing_b_after_a_keeps_both_links_when_bs_paragraph_is_unchanged(
+    api: Any, article: Any, run_worker: Any, fake_openai: Any, editor: User, mailoutbox: Any
+) -> None:
+    fake_openai.script(reply(1), reply(5, words="are worth trying if you sleep on your side"))
+    order_a, _ = submitted(api, article, run_worker, "evt_a")
+    order_b, _ = submitted(api, article, run_worker, "evt_b")
+    assert order_approve_and_publish(order_id=order_a.id, actor=editor).outcome == "published"
+
+    result = order_approve_and_publish(order_id=order_b.id, actor=editor)
+
+    assert result.outcome == "carried_over"
+    body = published_body(article)
+    assert links_to(body, order_a.target_url) == 1
+    assert links_to(body, order_b.target_url) == 1
+    paragraphs = split_paragraphs(body)
+    assert [p for p in paragraphs if "memory foam pillows" not in p] == BASE
+    order_b.refresh_from_db()
+    assert order_b.status == OrderStatus.PUBLISHED
+    assert order_b.current_version.backlink_metadata["carried_over_from_version_id"]  # type: ignore[union-attr]
+    assert [m.subject for m in outbox_for(order_b)].count("Your link is live") == 1
+    page = api.get(f"/articles/{article.slug}/")
+    assert page.content.decode().count('rel="sponsored"') == 2
+
+
+def test_publishing_b_after_a_rewrote_its_paragraph_reruns_b_on_the_new_version(
+    api: Any, article: Any, run_worker: Any, fake_openai: Any, editor: User, mailoutbox: Any
+) -> None:
+    rewritten = json.dumps(
+        {
+            "paragraph_index": 3,
+            "mode": "replace",
+            "paragraph": "Going to bed at the same time every day trains your body clock, and "
+            "[[memory foam pillows]] make that routine more comfortable.",
+        }
+    )
+    fake_openai.script(rewritten, reply(3), reply(7))
+    order_a, _ = submitted(api, article, run_worker, "evt_a")
+    order_b, token_b = submitted(api, article, run_worker, "evt_b")
+    order_approve_and_publish(order_id=order_a.id, actor=editor)
+
+    result = order_approve_and_publish(order_id=order_b.id, actor=editor)
+
+    assert result.outcome == "rebased"
+    order_b.refresh_from_db()
+    assert order_b.status == OrderStatus.PROCESSING
+    run_worker()
+    order_b.refresh_from_db()
+    assert order_b.status == OrderStatus.QUALITY_CHECK
+    meta = order_b.current_version.backlink_metadata  # type: ignore[union-attr]
+    assert meta["integration_type"] == "customer_backlink_rebase"
+    assert order_b.regeneration_count == 0
+    assert order_b.current_version.base_version_id == Article.objects.get(pk=article.pk).published_version_id  # type: ignore[union-attr]
+    assert "Your revised backlink placement is ready" in [m.subject for m in outbox_for(order_b)]
+    api.post(
+        "/api/v1/purchase/submit-for-review", {"orderId": str(order_b.id)}, format="json", **auth(token_b)
+    )
+    assert order_approve_and_publish(order_id=order_b.id, actor=editor).outcome == "published"
+    body = published_body(article)
+    assert links_to(body, order_a.target_url) == 1
+    assert links_to(body, order_b.target_url) == 1
+
+
+def test_reject_then_regenerate_resubmit_and_publish(
+    api: Any, client: Any, article: Any, run_worker: Any, editor: User, mailoutbox: Any
+) -> None:
+    order, token = submitted(api, article, run_worker, "evt_rej")
+    client.force_login(editor)
+    response = client.post(
+        f"/admin/purchases/order/{order.id}/reject/", {"reason": "Please place it near the intro."}
+    )
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == OrderStatus.QUALITY_CHECK
+    transition = OrderTransition.objects.filter(order=order).last()
+    assert transition is not None
+    assert (transition.from_status, transition.to_status, transition.actor, transition.reason) == (
+        "ADMIN_REVIEW",
+        "QUALITY_CHECK",
+        editor,
+        "Please place it near the intro.",
+    )
+    rejection = [m for m in outbox_for(order) if m.subject == "Your editor asked for a different placement"]
+    assert len(rejection) == 1
+    assert "Please place it near the intro." in rejection[0].body
+
+    api.post("/api/v1/purchase/regenerate-backlink", {"orderId": str(order.id)}, format="json", **auth(token))
+    run_worker()
+    api.post("/api/v1/purchase/submit-for-review", {"orderId": str(order.id)}, format="json", **auth(token))
+    response = client.post(f"/admin/purchases/order/{order.id}/publish/")
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PUBLISHED
+    assert order.regeneration_count == 1
+    assert links_to(published_body(article), order.target_url) == 1
+
+
+def test_a_reject_without_a_reason_changes_nothing(
+    client: Any, api: Any, article: Any, run_worker: Any, editor: User
+) -> None:
+    order, _ = submitted(api, article, run_worker, "evt_nr")
+    client.force_login(editor)
+    response = client.post(f"/admin/purchases/order/{order.id}/reject/", {"reason": "  "})
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ADMIN_REVIEW
+
+
+def test_staff_without_the_publish_permission_cannot_publish_by_any_path(
+    api: Any, client: Any, article: Any, run_worker: Any, reviewer: User
+) -> None:
+    order, _ = submitted(api, article, run_worker, "evt_p")
+    with pytest.raises(PermissionRequired):
+        order_approve_and_publish(order_id=order.id, actor=reviewer)
+    client.force_login(reviewer)
+    client.post(f"/admin/purchases/order/{order.id}/publish/")
+    client.post(
+        "/admin/purchases/order/", {"action": "approve_and_publish", "_selected_action": [str(order.id)]}
+    )
+    page = client.get(f"/admin/purchases/order/{order.id}/change/")
+    assert page.status_code == 200
+    assert b"Approve &amp; publish" not in page.content
+    order.refresh_from_db()
+    article.refresh_from_db()
+    assert order.status == OrderStatus.ADMIN_REVIEW
+    assert article.published_version.kind == ArticleVersion.Kind.ORIGINAL
+    client.post(f"/admin/purchases/order/{order.id}/reject/", {"reason": "Too salesy."})
+    order.refresh_from_db()
+    assert order.status == OrderStatus.QUALITY_CHECK
+
+
+def test_the_bulk_action_publishes_several_orders(
+    api: Any, client: Any, article: Any, run_worker: Any, fake_openai: Any, editor: User
+) -> None:
+    fake_openai.script(reply(1), reply(5, words="are worth trying if you sleep on your side"))
+    a, _ = submitted(api, article, run_worker, "evt_1")
+    b, _ = submitted(api, article, run_worker, "evt_2")
+    client.force_login(editor)
+    response = client.post(
+        "/admin/purchases/order/",
+        {"action": "approve_and_publish", "_selected_action": [str(a.id), str(b.id)]},
+    )
+    assert response.status_code == 302
+    assert set(Order.objects.filter(pk__in=[a.pk, b.pk]).values_list("status", flat=True)) == {"PUBLISHED"}
+    body = published_body(article)
+    assert links_to(body, a.target_url) == links_to(body, b.target_url) == 1
+
+
+def test_admin_pages_render_for_orders_in_every_status(client: Any, editor: User) -> None:
+    article = make_published_article(max_backlinks=20)
+    client.force_login(editor)
+    orders = []
+    for status in OrderStatus:
+        order, _ = make_order(article)
+        Order.objects.filter(pk=order.pk).update(status=status)
+        orders.append(order)
+    assert client.get("/admin/purchases/order/").status_code == 200
+    for status in OrderStatus:
+        assert client.get(f"/admin/purchases/order/?status__exact={status}").status_code == 200
+    for order in orders:
+        assert client.get(f"/admin/purchases/order/{order.id}/change/").status_code == 200
+    assert client.get(f"/admin/purchases/order/?q={orders[0].customer_email}").status_code == 200
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/django_rq/dashboard/").status_code == 200
+
+
+def test_the_review_page_shows_the_diff_and_qc(
+    api: Any, client: Any, article: Any, run_worker: Any, editor: User
+) -> None:
+    order, _ = submitted(api, article, run_worker, "evt_v")
+    client.force_login(editor)
+    page = client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
+    assert "Changes against the published base" in page
+    assert "rel <code>sponsored</code>" in page
+    assert "Quality checks" in page
+    assert "Timeline" in page
