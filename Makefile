@@ -34,14 +34,16 @@ endef
 run: install
 	set -e
 	mkdir -p var
-	REDIS_PID=""; WORKER_PID=""
-	trap 'kill $$WORKER_PID $$REDIS_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
+	REDIS_PID=""; WORKER_PID=""; CRON_PID=""
+	trap 'kill $$CRON_PID $$WORKER_PID $$REDIS_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 	$(call start_redis,$(EMBEDDED_REDIS_PORT))
 	export SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py rqworker article-generation backlink-integration --with-scheduler &
+	$(BIN)/python manage.py rqworker article-generation backlink-integration maintenance --with-scheduler &
 	WORKER_PID=$$!
+	$(BIN)/python manage.py rqcron blogorder.cron &
+	CRON_PID=$$!
 	echo ""
 	echo "  Web:    $$SITE_URL   (admin: $$SITE_URL/admin/  user admin / admin)"
 	echo "  API:    $$SITE_URL/api/docs/"

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from rq.job import get_current_job
 
+from articles.openai_api import LLMRejected
 from purchases.services.failures import order_fail
 from purchases.services.integration import order_integrate_backlink
 from queueing.progress import report_progress
@@ -27,6 +28,11 @@ def _run_tracked(service: OrderRun, *, order_id: str, run: int, what: str) -> st
     attempt = job_attempt_start(job_id=job.id, worker=str(job.worker_name or "")) if job else None
     try:
         outcome = service(order_id=order_id, run=run, progress=report_progress)
+    except LLMRejected as exc:
+        # A refusal or a bad request: asking again will not help, so no RQ retry. Staff are told.
+        job_attempt_finish(attempt=attempt, outcome="rejected", error=str(exc))
+        order_fail(order_id=order_id, reason=f"The language model refused the request: {exc}")
+        return "failed"
     except Exception as exc:
         last_try = job is None or not job.retries_left
         job_attempt_finish(
@@ -49,3 +55,10 @@ def backlink_integration_job(*, order_id: str, run: int) -> str:
     last RQ retry raises, the order is failed (customer and staff told) before re-raising.
     """
     return _run_tracked(order_integrate_backlink, order_id=order_id, run=run, what="integration")
+
+
+def reconcile_orders_job() -> str:
+    """Periodic (``blogorder/cron.py``): re-enqueue lost or abandoned runs, send unsent emails."""
+    from queueing.reconcile import orders_reconcile
+
+    return orders_reconcile().summary()

@@ -11,8 +11,14 @@ RQ_JOB_TIMEOUT_SECONDS = env.int("RQ_JOB_TIMEOUT_SECONDS", 900)
 RQ_QUEUES = {
     "article-generation": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": RQ_JOB_TIMEOUT_SECONDS},
     "backlink-integration": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": RQ_JOB_TIMEOUT_SECONDS},
+    # Periodic housekeeping (blogorder/cron.py): the reconcilers.
+    "maintenance": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
 }
 RQ = {"COMMIT_MODE": "on_db_commit"}
 RQ_SHOW_ADMIN_LINK = True
 # Seconds RQ waits before each retry of a job that raised (not QC failures: those loop inside the job).
 RQ_RETRY_INTERVALS = [10, 60, 300]
+# The reconciler leaves orders alone for this long after a change (their enqueue may be under way)
+# and treats a started job whose worker has not sent a heartbeat for this long as abandoned.
+RECONCILE_GRACE_SECONDS = env.int("RECONCILE_GRACE_SECONDS", 60)
+RECONCILE_HEARTBEAT_GRACE_SECONDS = env.int("RECONCILE_HEARTBEAT_GRACE_SECONDS", 120)
