@@ -16,7 +16,10 @@ SITE_URL = "http://testserver"
 STRIPE_SECRET_KEY = ""
 STRIPE_LOCAL_TEST_MODE = True
 STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
-OPENAI_API_KEY = ""
+# Worker subprocesses started by the fault-injection tests get the fake OpenAI server this way.
+OPENAI_API_KEY = env.str("TEST_OPENAI_API_KEY")
+OPENAI_BASE_URL = env.str("TEST_OPENAI_BASE_URL") or None
+OPENAI_MODEL = env.str("TEST_OPENAI_MODEL", "gpt-test")
 OPENAI_TIMEOUT_SECONDS = 5
 LLM_BACKOFF_BASE_SECONDS = 0.0
 LLM_TRANSIENT_RETRIES = 2
