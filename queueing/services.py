@@ -12,6 +12,32 @@ from queueing.models import JobAttempt, JobRequest
 logger = logging.getLogger(__name__)
 
 
+def job_request_create(*, order_id: object, run: int, job_id: str, queue: str) -> JobRequest:
+    """The outbox row for one job run, written in the caller's transaction with the state change.
+
+    Idempotent on the deterministic job id.
+    """
+    request, _ = JobRequest.objects.get_or_create(
+        job_id=job_id, defaults={"order_id": order_id, "run": run, "queue": queue}
+    )
+    return request
+
+
+def job_requests_cancel(*, order_id: object) -> list[JobRequest]:
+    """Close every open request of an order (pending, enqueued or running) as CANCELLED.
+
+    Returns the requests it closed. A running job finishes its current step but finds its order
+    no longer PROCESSING and stores nothing; ``job_attempt_finish`` leaves CANCELLED alone.
+    """
+    open_states = (JobRequest.State.PENDING, JobRequest.State.ENQUEUED, JobRequest.State.RUNNING)
+    requests = list(JobRequest.objects.select_for_update().filter(order_id=order_id, state__in=open_states))
+    now = timezone.now()
+    JobRequest.objects.filter(pk__in=[r.pk for r in requests]).update(
+        state=JobRequest.State.CANCELLED, finished_at=now, updated_at=now
+    )
+    return requests
+
+
 def job_request_mark_enqueued(*, job_id: str) -> None:
     JobRequest.objects.filter(job_id=job_id, state=JobRequest.State.PENDING).update(
         state=JobRequest.State.ENQUEUED, updated_at=timezone.now()
