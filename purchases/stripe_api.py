@@ -111,7 +111,11 @@ def refund_create(
     except stripe.StripeError as exc:
         logger.warning(
             "stripe refund failed",
-            extra={"payment_intent": payment_intent_id, "idempotency_key": idempotency_key, "error": str(exc)},
+            extra={
+                "payment_intent": payment_intent_id,
+                "idempotency_key": idempotency_key,
+                "error": str(exc),
+            },
         )
         raise StripeUnavailable(str(exc)) from exc
     logger.info(
@@ -134,7 +138,10 @@ def checkout_sessions_list_paid(*, created_gte: int) -> list[dict[str, Any]]:
         logger.warning("stripe session list failed", extra={"created_gte": created_gte, "error": str(exc)})
         raise StripeUnavailable(str(exc)) from exc
     paid = [s for s in sessions if s.get("payment_status") == "paid"]
-    logger.info("stripe sessions listed", extra={"created_gte": created_gte, "listed": len(sessions), "paid": len(paid)})
+    logger.info(
+        "stripe sessions listed",
+        extra={"created_gte": created_gte, "listed": len(sessions), "paid": len(paid)},
+    )
     return paid
 
 

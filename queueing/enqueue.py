@@ -43,7 +43,9 @@ def order_job_enqueue(*, order: Order) -> str:
     job_id = job_id_for(order=order, run=run)
     order.queue_job_id = job_id
     order.save(update_fields=["job_runs", "queue_job_id", "updated_at"])
-    job_request_create(order_id=order.id, run=run, job_id=job_id, queue=QUEUE_FOR_KIND[Order.Kind(order.kind)])
+    job_request_create(
+        order_id=order.id, run=run, job_id=job_id, queue=QUEUE_FOR_KIND[Order.Kind(order.kind)]
+    )
     transaction.on_commit(
         lambda: job_put(order_id=str(order.id), kind=order.kind, run=run, job_id=job_id), robust=True
     )

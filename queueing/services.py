@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,7 +13,7 @@ from queueing.models import JobAttempt, JobRequest
 logger = logging.getLogger(__name__)
 
 
-def job_request_create(*, order_id: object, run: int, job_id: str, queue: str) -> JobRequest:
+def job_request_create(*, order_id: UUID | str, run: int, job_id: str, queue: str) -> JobRequest:
     """The outbox row for one job run, written in the caller's transaction with the state change.
 
     Idempotent on the deterministic job id.
@@ -23,7 +24,7 @@ def job_request_create(*, order_id: object, run: int, job_id: str, queue: str) -
     return request
 
 
-def job_requests_cancel(*, order_id: object) -> list[JobRequest]:
+def job_requests_cancel(*, order_id: UUID | str) -> list[JobRequest]:
     """Close every open request of an order (pending, enqueued or running) as CANCELLED.
 
     Returns the requests it closed. A running job finishes its current step but finds its order
