@@ -65,9 +65,12 @@ def _render(record: EmailRecord) -> tuple[str, str]:
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "article_url": (
-            f"{settings.SITE_URL}{reverse('article-page', kwargs={'slug': order.article.slug})}" if order.article else ""
+            f"{settings.SITE_URL}{reverse('article-page', kwargs={'slug': order.article.slug})}"
+            if order.article
+            else ""
         ),
         "refunded_amount": order.refunded_amount,
+        "auto_refund": settings.AUTO_REFUND_ON_FAILURE,
     }
     text = render_to_string(f"emails/{record.kind}.txt", context)
     html = render_to_string(f"emails/{record.kind}.html", context)
