@@ -40,7 +40,7 @@ run: install
 	export SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py rqworker article-generation backlink-integration --with-scheduler &
+	$(BIN)/python manage.py rqworker article-generation backlink-integration maintenance --with-scheduler &
 	WORKER_PID=$$!
 	echo ""
 	echo "  Web:    $$SITE_URL   (admin: $$SITE_URL/admin/  user admin / admin)"

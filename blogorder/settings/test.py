@@ -7,6 +7,7 @@ REDIS_URL = env.str("REDIS_URL", "redis://127.0.0.1:6379/15")
 RQ_QUEUES = {
     "article-generation": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120},
     "backlink-integration": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120},
+    "maintenance": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120},
 }
 RQ_RETRY_INTERVALS = [0, 0, 0]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

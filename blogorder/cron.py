@@ -1,0 +1,19 @@
+"""Periodic jobs, read by RQ's cron scheduler: ``python manage.py rqcron blogorder.cron``.
+
+Run exactly one such process; it only enqueues, and a worker listening on ``maintenance`` runs
+the jobs. Times are UTC.
+"""
+
+from rq import cron
+
+from queueing.jobs import stripe_reconcile_job
+
+# Every day at 03:17 UTC, over the last 48 hours so a missed run is covered by the next one.
+cron.register(
+    stripe_reconcile_job,
+    queue_name="maintenance",
+    kwargs={"hours": 48},
+    cron="17 3 * * *",
+    job_timeout=600,
+    name="stripe-reconcile",
+)
