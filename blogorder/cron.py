@@ -15,5 +15,4 @@ cron.register(
     kwargs={"hours": 48},
     cron="17 3 * * *",
     job_timeout=600,
-    name="stripe-reconcile",
 )
