@@ -1,10 +1,24 @@
-"""Periodic jobs, run by RQ's cron scheduler: ``python manage.py rqcron blogorder.cron``.
+"""Periodic jobs, read by RQ's cron scheduler: ``python manage.py rqcron blogorder.cron``.
 
-The scheduler only enqueues; the worker listening on ``maintenance`` runs the jobs.
+Run exactly one such process; it only enqueues, and a worker listening on ``maintenance`` runs
+the jobs. Times are UTC.
 """
 
 from rq import cron
 
-from queueing.jobs import reconcile_orders_job
+from queueing.jobs import reconcile_orders_job, stripe_reconcile_job
 
-cron.register(reconcile_orders_job, queue_name="maintenance", interval=60, name="reconcile-orders")
+# Every minute: re-enqueue lost or abandoned order runs, send unsent emails.
+cron.register(
+    reconcile_orders_job, queue_name="maintenance", interval=60, name="reconcile-orders", job_timeout=300
+)
+
+# Every day at 03:17 UTC, over the last 48 hours so a missed run is covered by the next one.
+cron.register(
+    stripe_reconcile_job,
+    queue_name="maintenance",
+    kwargs={"hours": 48},
+    cron="17 3 * * *",
+    job_timeout=600,
+    name="reconcile-stripe",
+)

@@ -49,6 +49,12 @@ class ActionNotAllowed(Conflict):
     code = "action_not_allowed"
 
 
+class NotRefundable(Conflict):
+    """Unpaid, already refunded in full, or asked for more than is left to refund."""
+
+    code = "not_refundable"
+
+
 class PaymentProviderError(ApplicationError):
     status_code = 503
     code = "payment_provider_unavailable"

@@ -163,6 +163,12 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
     return int((amount * 100).quantize(Decimal("1")))
 
 
+def from_minor_units(amount_minor: int, currency: str) -> Decimal:
+    if currency.lower() in ZERO_DECIMAL_CURRENCIES:
+        return Decimal(amount_minor)
+    return (Decimal(amount_minor) / 100).quantize(Decimal("0.01"))
+
+
 class OrderTransition(models.Model):
     """Who moved an order from which status to which, when and why."""
 

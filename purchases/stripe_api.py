@@ -23,6 +23,13 @@ class CheckoutSession:
     url: str
 
 
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    status: str
+    amount: int  # minor units
+
+
 class StripeUnavailable(Exception):
     """Stripe could not be reached or refused the request."""
 
@@ -83,6 +90,59 @@ def checkout_session_create(
         raise StripeUnavailable(str(exc)) from exc
     logger.info("stripe checkout session created", extra={"order_id": order_id, "session_id": session.id})
     return CheckoutSession(id=session.id, url=session.url or "")
+
+
+def refund_create(
+    *, payment_intent_id: str, amount_minor: int | None, idempotency_key: str, metadata: dict[str, str]
+) -> Refund:
+    """Refund a PaymentIntent, in full when ``amount_minor`` is None (whatever is left to refund).
+
+    The idempotency key makes a retried call (our retry, or the library's own) return the same
+    refund instead of paying back twice; Stripe refuses the same key with other parameters.
+    """
+    params: dict[str, Any] = {"payment_intent": payment_intent_id, "metadata": metadata}
+    if amount_minor is not None:
+        params["amount"] = amount_minor
+    try:
+        refund = _client().v1.refunds.create(
+            params=params,  # type: ignore[arg-type]
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as exc:
+        logger.warning(
+            "stripe refund failed",
+            extra={
+                "payment_intent": payment_intent_id,
+                "idempotency_key": idempotency_key,
+                "error": str(exc),
+            },
+        )
+        raise StripeUnavailable(str(exc)) from exc
+    logger.info(
+        "stripe refund created",
+        extra={"payment_intent": payment_intent_id, "refund_id": refund.id, "amount": refund.amount},
+    )
+    return Refund(id=refund.id, status=str(refund.status or ""), amount=int(refund.amount))
+
+
+def checkout_sessions_list_paid(*, created_gte: int) -> list[dict[str, Any]]:
+    """Every Checkout Session created at or after ``created_gte`` (unix time) whose payment is in.
+
+    Pages through the whole list (newest first); Stripe has no filter on ``payment_status``, so
+    unpaid and expired sessions are dropped here.
+    """
+    try:
+        page = _client().v1.checkout.sessions.list(params={"created": {"gte": created_gte}, "limit": 100})
+        sessions = [session.to_dict() for session in page.auto_paging_iter()]
+    except stripe.StripeError as exc:
+        logger.warning("stripe session list failed", extra={"created_gte": created_gte, "error": str(exc)})
+        raise StripeUnavailable(str(exc)) from exc
+    paid = [s for s in sessions if s.get("payment_status") == "paid"]
+    logger.info(
+        "stripe sessions listed",
+        extra={"created_gte": created_gte, "listed": len(sessions), "paid": len(paid)},
+    )
+    return paid
 
 
 def webhook_event_verify(*, payload: bytes, signature_header: str | None) -> dict[str, Any]:

@@ -20,15 +20,29 @@ from django.conf import settings
 from django.urls import reverse
 
 from purchases.models import Order
-from purchases.stripe_api import CheckoutSession
+from purchases.stripe_api import CheckoutSession, Refund
 
 TEST_SESSION_PREFIX = "cs_test_local_"
+TEST_REFUND_PREFIX = "re_test_local_"
 
 
 def checkout_session_create(*, order: Order) -> CheckoutSession:
     session_id = TEST_SESSION_PREFIX + secrets.token_hex(12)
     url = settings.SITE_URL + reverse("purchases:test-checkout", kwargs={"session_id": session_id})
     return CheckoutSession(id=session_id, url=url)
+
+
+def refund_create(
+    *, payment_intent_id: str, amount_minor: int, idempotency_key: str, metadata: dict[str, str]
+) -> Refund:
+    """TEST MODE ONLY: a simulated refund; no money moves and Stripe is not called.
+
+    Stands in for ``stripe_api.refund_create`` when no STRIPE_SECRET_KEY is set, so refunds work
+    end to end on a developer machine. The id is derived from the idempotency key, so a retry
+    gets the same refund, as it would from Stripe. ``amount_minor`` is what is left to refund.
+    """
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+    return Refund(id=TEST_REFUND_PREFIX + digest, status="succeeded", amount=amount_minor)
 
 
 def checkout_completed_event(

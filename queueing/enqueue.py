@@ -8,12 +8,14 @@ import django_rq
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from redis.exceptions import RedisError
 from rq import Retry
-from rq.job import JobStatus
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job, JobStatus
 
 from purchases.models import Order
 from queueing.models import JobRequest
-from queueing.services import job_request_mark_enqueued
+from queueing.services import job_request_mark_enqueued, job_requests_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -75,3 +77,43 @@ def job_put(*, order_id: str, kind: str, run: int, job_id: str) -> None:
     )
     job_request_mark_enqueued(job_id=job_id)
     logger.info("job enqueued", extra={"order_id": order_id, "job_id": job_id, "run": run})
+
+
+def order_jobs_cancel(*, order: Order) -> list[str]:
+    """Stop the order's work: open job requests CANCELLED now, queued RQ jobs removed after commit.
+
+    The caller holds the order's row lock inside a transaction and has already moved the order
+    out of PROCESSING, so a job that still runs (already started, or Redis unreachable when the
+    removal runs) finds nothing to do and stores nothing. Returns the job ids cancelled.
+    """
+    job_ids = [request.job_id for request in job_requests_cancel(order_id=order.id)]
+    if order.queue_job_id and order.queue_job_id not in job_ids:
+        job_ids.append(order.queue_job_id)
+    if job_ids:
+        queue_name = QUEUE_FOR_KIND[Order.Kind(order.kind)]
+        transaction.on_commit(lambda: jobs_discard(job_ids=job_ids, queue_name=queue_name), robust=True)
+    return job_ids
+
+
+def jobs_discard(*, job_ids: list[str], queue_name: str) -> list[str]:
+    """Cancel in RQ the jobs that have not started (queued, scheduled for a retry, deferred).
+
+    Best effort: a started job is left to finish (it checks the order), and Redis being down is
+    logged, not raised. Returns the ids taken off the queue.
+    """
+    discarded: list[str] = []
+    try:
+        connection = django_rq.get_queue(queue_name).connection
+        for job_id in job_ids:
+            try:
+                job = Job.fetch(job_id, connection=connection)
+                if job.get_status() in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+                    job.cancel()
+                    discarded.append(job_id)
+            except (NoSuchJobError, InvalidJobOperation):
+                continue
+    except RedisError as exc:
+        logger.warning("could not take jobs off the queue", extra={"job_ids": job_ids, "error": str(exc)})
+        return discarded
+    logger.info("jobs taken off the queue", extra={"job_ids": discarded, "queue": queue_name})
+    return discarded

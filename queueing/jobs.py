@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
+from django.utils import timezone
 from rq.job import get_current_job
 
 from articles.openai_api import LLMRejected
 from purchases.services.failures import order_fail
 from purchases.services.integration import order_integrate_backlink
+from purchases.services.reconciliation import stripe_sessions_reconcile
 from queueing.progress import report_progress
 from queueing.services import job_attempt_finish, job_attempt_start
 
@@ -62,3 +65,18 @@ def reconcile_orders_job() -> str:
     from queueing.reconcile import orders_reconcile
 
     return orders_reconcile().summary()
+
+
+def stripe_reconcile_job(*, hours: int = 48) -> dict[str, int]:
+    """Daily (see ``blogorder/cron.py``): repair orders whose paid Checkout Session webhook never came.
+
+    Idempotent: an order is marked paid only once, so overlapping windows and reruns are harmless.
+    Raises when Stripe cannot be reached, so the failure shows in the RQ dashboard.
+    """
+    report = stripe_sessions_reconcile(since=timezone.now() - timedelta(hours=hours))
+    return {
+        "listed": report.listed,
+        "repaired": report.repaired,
+        "ok": report.ok,
+        "missing": len(report.missing),
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,6 +11,21 @@ from django.utils import timezone
 from queueing.models import JobAttempt, JobRequest
 
 logger = logging.getLogger(__name__)
+
+
+def job_requests_cancel(*, order_id: UUID | str) -> list[JobRequest]:
+    """Close every open request of an order (pending, enqueued or running) as CANCELLED.
+
+    Returns the requests it closed. A running job finishes its current step but finds its order
+    no longer PROCESSING and stores nothing; ``job_attempt_finish`` leaves CANCELLED alone.
+    """
+    open_states = (JobRequest.State.PENDING, JobRequest.State.ENQUEUED, JobRequest.State.RUNNING)
+    requests = list(JobRequest.objects.select_for_update().filter(order_id=order_id, state__in=open_states))
+    now = timezone.now()
+    JobRequest.objects.filter(pk__in=[r.pk for r in requests]).update(
+        state=JobRequest.State.CANCELLED, finished_at=now, updated_at=now
+    )
+    return requests
 
 
 def job_request_mark_enqueued(*, job_id: str) -> None:

@@ -11,7 +11,7 @@ RQ_JOB_TIMEOUT_SECONDS = env.int("RQ_JOB_TIMEOUT_SECONDS", 900)
 RQ_QUEUES = {
     "article-generation": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": RQ_JOB_TIMEOUT_SECONDS},
     "backlink-integration": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": RQ_JOB_TIMEOUT_SECONDS},
-    # Periodic housekeeping (blogorder/cron.py): the reconcilers.
+    # Periodic housekeeping enqueued by `manage.py rqcron blogorder.cron`: the order and Stripe reconcilers.
     "maintenance": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
 }
 RQ = {"COMMIT_MODE": "on_db_commit"}

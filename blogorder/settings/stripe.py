@@ -8,3 +8,8 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", "whsec_local_test_mode_
 STRIPE_API_BASE = env.str("STRIPE_API_BASE")
 STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", "2026-10-28.endive")
 STRIPE_LOCAL_TEST_MODE = not STRIPE_SECRET_KEY
+
+# A final failure of a paid order (quality checks or the job's retries) refunds it through Stripe.
+AUTO_REFUND_ON_FAILURE = env.bool("AUTO_REFUND_ON_FAILURE", True)
+# A checkout completed with a payment still clearing (bank debit, transfer) keeps its slot this long.
+ASYNC_PAYMENT_HOLD_DAYS = env.int("ASYNC_PAYMENT_HOLD_DAYS", 14)

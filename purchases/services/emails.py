@@ -70,6 +70,7 @@ def _render(record: EmailRecord) -> tuple[str, str]:
             else ""
         ),
         "refunded_amount": order.refunded_amount,
+        "auto_refund": settings.AUTO_REFUND_ON_FAILURE,
     }
     text = render_to_string(f"emails/{record.kind}.txt", context)
     html = render_to_string(f"emails/{record.kind}.html", context)

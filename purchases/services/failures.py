@@ -1,18 +1,28 @@
-"""Final failure of a paid order: the customer is told once and staff are told."""
+"""Final failure of a paid order: the customer is told once, staff are told, and the money goes back."""
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 
+from purchases.errors import ApplicationError
 from purchases.models import EmailKind, OrderStatus
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
+from purchases.services.refunds import order_refund
+
+logger = logging.getLogger(__name__)
 
 
 def order_fail(*, order_id: UUID | str, reason: str) -> bool:
-    """Final failure: FAILED with the reason, the customer emailed once, staff told. False if not PROCESSING."""
+    """Final failure: FAILED with the reason, the customer emailed once, staff told. False if not PROCESSING.
+
+    With ``AUTO_REFUND_ON_FAILURE`` (the default) a paid order is then refunded in full, after
+    the commit, so the failure stands even when Stripe does not answer.
+    """
     with transaction.atomic():
         order = order_lock(order_id=order_id)
         if order.status != OrderStatus.PROCESSING:
@@ -31,4 +41,29 @@ def order_fail(*, order_id: UUID | str, reason: str) -> bool:
                 subject=f"Order {order.id} failed", message=f"{reason}\n\nCustomer: {order.customer_email}"
             )
         )
+        if settings.AUTO_REFUND_ON_FAILURE and order.is_paid:
+            transaction.on_commit(lambda: order_auto_refund(order_id=order.id, reason=reason))
+    return True
+
+
+def order_auto_refund(*, order_id: UUID | str, reason: str) -> bool:
+    """Refund a failed order in full (source "system"). Never raises: a refund Stripe refuses or
+    cannot make is logged and staff are asked to refund by hand. True when it was refunded.
+    """
+    try:
+        order_refund(order_id=order_id, source="system", reason=f"Automatic refund: {reason}"[:2000])
+    except ApplicationError as exc:
+        logger.warning("automatic refund failed", extra={"order_id": str(order_id), "error": exc.message})
+        staff_notify(
+            subject=f"Refund order {order_id} by hand",
+            message=f"The automatic refund after a failure did not go through: {exc.message}\n\nFailure: {reason}",
+        )
+        return False
+    except Exception:
+        logger.exception("automatic refund crashed", extra={"order_id": str(order_id)})
+        staff_notify(
+            subject=f"Refund order {order_id} by hand",
+            message=f"The automatic refund after a failure crashed; see the logs.\n\nFailure: {reason}",
+        )
+        return False
     return True

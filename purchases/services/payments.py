@@ -1,33 +1,84 @@
-"""Payment confirmed: the order starts its work. Called by the Stripe webhook (and reconcilers)."""
+"""Payment events of an order: confirmed (the work starts), still clearing, failed, or never made.
+
+Called by the Stripe webhook and the Stripe reconciliation. Each takes the order's row lock and
+moves it only from the status the event is about, so events may arrive in any order and twice.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
 
 from articles.selectors import article_slots_used
-from purchases.models import Order, OrderStatus
-from purchases.services.emails import staff_notify
+from purchases.models import EmailKind, Order, OrderStatus, StripeEvent
+from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
+from purchases.services.refunds import order_mark_refunded_from_stripe
 from queueing.enqueue import order_job_enqueue
 
 logger = logging.getLogger(__name__)
 
 
+def _refund_seen_before_payment(order: Order, payment_intent_id: str) -> StripeEvent | None:
+    """The ``charge.refunded`` event with the largest refund that reached us before this payment did.
+
+    Such an event could not be matched to the order yet (no payment intent stored, no order id in
+    its metadata), so it waits here, found by its payment intent.
+    """
+    if not payment_intent_id:
+        return None
+    events = StripeEvent.objects.filter(
+        type="charge.refunded", order__isnull=True, payload__data__object__payment_intent=payment_intent_id
+    )
+    return max(
+        events, key=lambda e: int(e.payload["data"]["object"].get("amount_refunded") or 0), default=None
+    )
+
+
 @transaction.atomic
 def order_mark_paid(*, order_id: UUID | str, payment_intent_id: str, source: str = "stripe") -> bool:
-    """PENDING_PAYMENT -> PROCESSING and enqueue the first job run. False if it was already paid.
+    """PENDING_PAYMENT -> PROCESSING and enqueue the first job run. False if it was already handled.
 
     Money taken is never refused: if the article sold out meanwhile the order still goes ahead
-    and the editors are told.
+    and the editors are told, and an order that FAILED before any payment (its checkout expired,
+    or an earlier payment attempt failed) moves FAILED -> PROCESSING. A refund Stripe reported
+    before this payment (waiting as an unmatched ``charge.refunded`` event) is applied now: in
+    full, the order goes straight to REFUNDED and no job is ever enqueued.
     """
     order = order_lock(order_id=order_id)
-    if order.status != OrderStatus.PENDING_PAYMENT:
+    unpaid_failure = order.status == OrderStatus.FAILED and not order.is_paid
+    if order.status != OrderStatus.PENDING_PAYMENT and not unpaid_failure:
+        if order.status == OrderStatus.REFUNDED and not order.is_paid:
+            # The refund overtook the completion: keep the payment facts on the record, nothing moves.
+            order.paid_at = timezone.now()
+            order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
+            order.save(update_fields=["paid_at", "stripe_payment_intent_id", "updated_at"])
         logger.info("payment already handled", extra={"order_id": str(order.id), "status": order.status})
         return False
+    early_refund = _refund_seen_before_payment(order, payment_intent_id)
+    if early_refund is not None:
+        charge = early_refund.payload["data"]["object"]
+        order.paid_at = timezone.now()
+        order.stripe_payment_intent_id = payment_intent_id
+        order.save(update_fields=["paid_at", "stripe_payment_intent_id", "updated_at"])
+        StripeEvent.objects.filter(
+            type="charge.refunded",
+            order__isnull=True,
+            payload__data__object__payment_intent=payment_intent_id,
+        ).update(order=order)
+        outcome = order_mark_refunded_from_stripe(
+            order_id=order.id,
+            amount_refunded_minor=int(charge.get("amount_refunded") or 0),
+            amount_minor_total=int(charge.get("amount") or order.amount_minor),
+            charge_id=str(charge.get("id") or ""),
+        )
+        if outcome == "refunded":
+            return True
+        order.refresh_from_db()
     article = order.article
     if order.kind == Order.Kind.BACKLINK and article is not None:
         used = article_slots_used(article_id=article.pk, exclude_order_id=order.id)
@@ -42,14 +93,59 @@ def order_mark_paid(*, order_id: UUID | str, payment_intent_id: str, source: str
                     ),
                 )
             )
-    order.paid_at = timezone.now()
+    order.paid_at = order.paid_at or timezone.now()
     order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
+    order.failure_reason = ""
     order_transition(
         order=order,
         to_status=OrderStatus.PROCESSING,
         source=source,
-        reason="payment confirmed",
-        extra_fields=("paid_at", "stripe_payment_intent_id"),
+        reason="payment confirmed"
+        if not unpaid_failure
+        else "payment confirmed after the order had failed unpaid",
+        extra_fields=("paid_at", "stripe_payment_intent_id", "failure_reason"),
     )
     order_job_enqueue(order=order)
+    return True
+
+
+@transaction.atomic
+def order_payment_await(*, order_id: UUID | str, hold_until: datetime) -> bool:
+    """Checkout completed but the money is still clearing: keep the slot held until ``hold_until``.
+
+    The order stays PENDING_PAYMENT until ``async_payment_succeeded`` or ``_failed``. False when
+    the order is no longer waiting for a payment.
+    """
+    order = order_lock(order_id=order_id)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return False
+    if order.checkout_expires_at is None or order.checkout_expires_at < hold_until:
+        order.checkout_expires_at = hold_until
+        order.save(update_fields=["checkout_expires_at", "updated_at"])
+    return True
+
+
+@transaction.atomic
+def order_payment_fail(
+    *, order_id: UUID | str, reason: str, notify_customer: bool, source: str = "stripe"
+) -> bool:
+    """PENDING_PAYMENT -> FAILED (the payment failed, or the checkout expired): the slot is free again.
+
+    No money was taken. ``notify_customer`` sends the order-failed email once (an expired checkout
+    needs none). False when the order is not waiting for a payment, e.g. already paid.
+    """
+    order = order_lock(order_id=order_id)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        logger.info("payment failure ignored", extra={"order_id": str(order.id), "status": order.status})
+        return False
+    order.failure_reason = reason
+    order_transition(
+        order=order,
+        to_status=OrderStatus.FAILED,
+        source=source,
+        reason=reason,
+        extra_fields=("failure_reason",),
+    )
+    if notify_customer:
+        order_email_queue(order=order, kind=EmailKind.ORDER_FAILED, key="payment-failed", note=reason)
     return True

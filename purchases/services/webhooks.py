@@ -1,51 +1,104 @@
-"""Stripe webhook events: verified, recorded once by event id, routed by type."""
+"""Stripe webhook events: verified, recorded once by event id, routed by type.
+
+Events may arrive in any order and more than once; each handler moves an order only from the
+status its event is about (see ``purchases/services/payments.py`` and ``refunds.py``).
+
+| Event | Effect |
+| --- | --- |
+| ``checkout.session.completed`` paid, ``…async_payment_succeeded`` | PENDING_PAYMENT (or FAILED unpaid) -> PROCESSING, job enqueued |
+| ``checkout.session.completed`` unpaid | stays PENDING_PAYMENT, slot held ``ASYNC_PAYMENT_HOLD_DAYS`` |
+| ``checkout.session.async_payment_failed`` | PENDING_PAYMENT -> FAILED "payment failed", customer emailed |
+| ``checkout.session.expired`` | PENDING_PAYMENT -> FAILED "checkout expired", slot released |
+| ``charge.refunded`` | full: REFUNDED from any status, jobs cancelled; partial: amount recorded, staff told |
+"""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from purchases import stripe_api
-from purchases.models import Order, StripeEvent
-from purchases.services.payments import order_mark_paid
+from purchases.models import Order, OrderStatus, StripeEvent
+from purchases.selectors import order_for_charge, order_for_checkout_session
+from purchases.services.payments import order_mark_paid, order_payment_await, order_payment_fail
+from purchases.services.refunds import order_mark_refunded_from_stripe
 
 logger = logging.getLogger(__name__)
 
 
-def _order_for_session(session: dict[str, Any]) -> Order | None:
-    raw = session.get("client_reference_id") or (session.get("metadata") or {}).get("order_id")
-    try:
-        order_id = uuid.UUID(str(raw))
-    except ValueError:
-        return None
-    order = Order.objects.filter(pk=order_id).first()
-    if order and order.stripe_checkout_session_id and order.stripe_checkout_session_id != session.get("id"):
-        logger.warning(
-            "session does not match order", extra={"order_id": str(order_id), "session": session.get("id")}
-        )
-        return None
-    return order
+def _session_order(event: dict[str, Any], record: StripeEvent) -> tuple[dict[str, Any], Order | None]:
+    session = event["data"]["object"]
+    order = order_for_checkout_session(session=session)
+    record.order = order
+    return session, order
 
 
 def _on_checkout_paid(event: dict[str, Any], record: StripeEvent) -> str:
-    session = event["data"]["object"]
-    order = _order_for_session(session)
+    session, order = _session_order(event, record)
     if order is None:
         return "unknown_order"
-    record.order = order
     if session.get("payment_status") != "paid":
+        hold_until = timezone.now() + timedelta(days=settings.ASYNC_PAYMENT_HOLD_DAYS)
+        order_payment_await(order_id=order.id, hold_until=hold_until)
         return "awaiting_async_payment"
     changed = order_mark_paid(order_id=order.id, payment_intent_id=str(session.get("payment_intent") or ""))
-    return "paid" if changed else "already_paid"
+    if not changed:
+        return "already_paid"
+    status = Order.objects.values_list("status", flat=True).get(pk=order.id)
+    return "refunded_before_payment" if status == OrderStatus.REFUNDED else "paid"
+
+
+def _on_async_payment_failed(event: dict[str, Any], record: StripeEvent) -> str:
+    _, order = _session_order(event, record)
+    if order is None:
+        return "unknown_order"
+    failed = order_payment_fail(order_id=order.id, reason="payment failed", notify_customer=True)
+    return "payment_failed" if failed else "ignored_not_pending"
+
+
+def _on_checkout_expired(event: dict[str, Any], record: StripeEvent) -> str:
+    _, order = _session_order(event, record)
+    if order is None:
+        return "unknown_order"
+    failed = order_payment_fail(order_id=order.id, reason="checkout expired", notify_customer=False)
+    return "expired" if failed else "ignored_not_pending"
+
+
+def _on_charge_refunded(event: dict[str, Any], record: StripeEvent) -> str:
+    """Full or partial refund, ours or made in the Stripe dashboard.
+
+    When no order matches yet (a refund overtaking the completion, without our order id in the
+    charge's metadata), the event stays recorded and ``order_mark_paid`` applies it later.
+    """
+    charge = event["data"]["object"]
+    order = order_for_charge(charge=charge)
+    if order is None:
+        logger.warning(
+            "refund for no known order yet",
+            extra={"charge": charge.get("id"), "payment_intent": charge.get("payment_intent")},
+        )
+        return "refund_unmatched"
+    record.order = order
+    return order_mark_refunded_from_stripe(
+        order_id=order.id,
+        amount_refunded_minor=int(charge.get("amount_refunded") or 0),
+        amount_minor_total=int(charge.get("amount") or 0),
+        charge_id=str(charge.get("id") or ""),
+    )
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any], StripeEvent], str]] = {
     "checkout.session.completed": _on_checkout_paid,
     "checkout.session.async_payment_succeeded": _on_checkout_paid,
+    "checkout.session.async_payment_failed": _on_async_payment_failed,
+    "checkout.session.expired": _on_checkout_expired,
+    "charge.refunded": _on_charge_refunded,
 }
 
 

@@ -168,8 +168,10 @@ def test_the_job_always_starts_from_the_published_version(
     ],
 )
 def test_three_failed_quality_checks_fail_the_order_with_one_email(
-    api: Any, article: Any, fake_openai: Any, run_worker: Any, mailoutbox: Any, bad: list[str]
+    api: Any, article: Any, fake_openai: Any, run_worker: Any, mailoutbox: Any, settings: Any, bad: list[str]
 ) -> None:
+    # The refund that follows a final failure is tested in tests/purchases/test_refunds.py.
+    settings.AUTO_REFUND_ON_FAILURE = False
     fake_openai.script(*bad)
     order, _ = paid_order(api, article)
     run_worker()
@@ -210,8 +212,10 @@ def test_a_rate_limit_waits_without_spending_a_quality_attempt(
 
 
 def test_an_llm_that_stays_down_fails_the_order_after_the_job_retries(
-    api: Any, article: Any, fake_openai: Any, run_worker: Any, mailoutbox: Any
+    api: Any, article: Any, fake_openai: Any, run_worker: Any, mailoutbox: Any, settings: Any
 ) -> None:
+    # The refund that follows a final failure is tested in tests/purchases/test_refunds.py.
+    settings.AUTO_REFUND_ON_FAILURE = False
     fake_openai.default = lambda request: {"status": 500}
     order, _ = paid_order(api, article)
     run_worker()

@@ -1,0 +1,99 @@
+"""Daily Stripe reconciliation: every paid Checkout Session has an order that knows it was paid.
+
+A webhook Stripe gave up on (our endpoint down for days, a wrong secret after a rotation) would
+otherwise leave a paid order waiting forever. Idempotent by construction: it only calls
+``order_mark_paid``, which moves an order once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+
+from purchases import stripe_api
+from purchases.errors import PaymentProviderError
+from purchases.models import OrderStatus
+from purchases.selectors import order_for_checkout_session
+from purchases.services.emails import staff_notify
+from purchases.services.payments import order_mark_paid
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ReconcileReport:
+    """``repaired``: paid sessions whose order had missed it and now moved on; ``ok``: already
+    known; ``missing``: session ids with no order at all (staff told)."""
+
+    listed: int = 0
+    repaired: int = 0
+    ok: int = 0
+    missing: list[str] = field(default_factory=list)
+    test_mode: bool = False
+
+
+def stripe_sessions_reconcile(*, since: datetime) -> ReconcileReport:
+    """Check every paid Checkout Session created since ``since`` against its order.
+
+    An order still PENDING_PAYMENT (or FAILED before any payment, e.g. expired) is marked paid
+    with source "reconciler" and its job enqueued. A session with no order cannot be turned into
+    one (the order holds the target URL and anchor, which Stripe never saw), so staff are told
+    with the session id and the customer's email. In local TEST MODE there is nothing to list.
+    Raises PaymentProviderError when Stripe cannot be reached.
+    """
+    report = ReconcileReport()
+    if settings.STRIPE_LOCAL_TEST_MODE:
+        report.test_mode = True
+        return report
+    try:
+        sessions = stripe_api.checkout_sessions_list_paid(created_gte=int(since.timestamp()))
+    except stripe_api.StripeUnavailable as exc:
+        raise PaymentProviderError(f"Stripe could not list Checkout Sessions: {exc}") from exc
+    missing_lines: list[str] = []
+    for session in sessions:
+        report.listed += 1
+        order = order_for_checkout_session(session=session)
+        if order is None:
+            report.missing.append(str(session.get("id")))
+            missing_lines.append(
+                f"- {session.get('id')}: customer {session.get('customer_email') or '?'}, "
+                f"reference {session.get('client_reference_id') or '-'}, "
+                f"{session.get('amount_total')} {str(session.get('currency') or '').upper()} (minor units)"
+            )
+            continue
+        waiting = order.status == OrderStatus.PENDING_PAYMENT or (
+            order.status == OrderStatus.FAILED and not order.is_paid
+        )
+        if waiting and order_mark_paid(
+            order_id=order.id,
+            payment_intent_id=str(session.get("payment_intent") or ""),
+            source="reconciler",
+        ):
+            report.repaired += 1
+            logger.warning(
+                "paid order repaired by reconciliation",
+                extra={"order_id": str(order.id), "session_id": session.get("id")},
+            )
+        else:
+            report.ok += 1
+    if missing_lines:
+        staff_notify(
+            subject=f"{len(missing_lines)} paid Stripe session(s) without an order",
+            message=(
+                "These Checkout Sessions were paid but no order matches them. Find the customer's "
+                "order details or refund them in the Stripe dashboard:\n\n" + "\n".join(missing_lines)
+            ),
+        )
+    logger.info(
+        "stripe reconciliation done",
+        extra={
+            "listed": report.listed,
+            "repaired": report.repaired,
+            "ok": report.ok,
+            "missing": len(report.missing),
+        },
+    )
+    return report

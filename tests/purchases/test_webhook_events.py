@@ -1,0 +1,290 @@
+"""Stripe events in any order (fault-injection scenario 2): nothing paid is lost, nothing refunded is done.
+
+Each scenario delivers signed events to the real webhook endpoint, then runs a real worker: an
+order that should never generate has no job request, no queued job and no version afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import django_rq
+import pytest
+from django.utils import timezone
+
+from articles.models import ArticleVersion
+from purchases.models import Order, OrderStatus, StripeEvent
+from purchases.services.refunds import order_refund
+from queueing.enqueue import job_put
+from queueing.models import JobRequest
+from tests.conftest import checkout_event, outbox_for, signed_post
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REFUND_SUBJECT = "Your order has been refunded"
+
+
+def queued_job_ids() -> list[str]:
+    return django_rq.get_queue("backlink-integration").job_ids
+
+
+def charge_refunded(
+    order: Order,
+    *,
+    event_id: str,
+    amount_refunded: int,
+    payment_intent: str = "pi_123",
+    with_order_id: bool = True,
+) -> bytes:
+    """A ``charge.refunded`` event as Stripe sends it: the charge, with the cumulative amount refunded."""
+    charge = {
+        "id": "ch_123",
+        "object": "charge",
+        "payment_intent": payment_intent,
+        "amount": order.amount_minor,
+        "amount_refunded": amount_refunded,
+        "refunded": amount_refunded >= order.amount_minor,
+        "currency": order.currency,
+        "metadata": {"order_id": str(order.id)} if with_order_id else {},
+    }
+    event = {
+        "id": event_id,
+        "object": "event",
+        "type": "charge.refunded",
+        "created": 1,
+        "livemode": False,
+        "data": {"object": charge},
+    }
+    return json.dumps(event).encode()
+
+
+def post(api: Any, payload: bytes) -> str:
+    response = signed_post(api, payload)
+    assert response.status_code == 200
+    return str(response.json()["outcome"])
+
+
+def slots_left(api: Any, article: Any) -> int:
+    return int(api.get(f"/api/v1/articles/{article.pk}/").json()["slotsLeft"])
+
+
+def assert_never_generated(order: Order, run_worker: Any) -> None:
+    run_worker()
+    assert not JobRequest.objects.filter(order=order).exists()
+    assert queued_job_ids() == []
+    assert not ArticleVersion.objects.filter(order=order).exists()
+
+
+def test_a_full_refund_before_the_completion_ends_refunded_and_never_generates(
+    api: Any, article: Any, run_worker: Any, mailoutbox: Any
+) -> None:
+    order, _ = make_order(article)
+
+    assert (
+        post(api, charge_refunded(order, event_id="evt_r", amount_refunded=order.amount_minor)) == "refunded"
+    )
+    assert post(api, checkout_event(order, event_id="evt_c")) == "already_paid"
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert order.refunded_amount == Decimal("49.00")
+    assert order.paid_at is not None and order.stripe_payment_intent_id == "pi_123"
+    assert_never_generated(order, run_worker)
+    assert [m.subject for m in outbox_for(order)] == [REFUND_SUBJECT]
+
+
+def test_a_refund_before_the_completion_that_names_no_order_is_applied_when_the_payment_arrives(
+    api: Any, article: Any, run_worker: Any
+) -> None:
+    order, _ = make_order(article)
+    refund = charge_refunded(order, event_id="evt_r", amount_refunded=order.amount_minor, with_order_id=False)
+
+    assert post(api, refund) == "refund_unmatched"
+    assert post(api, checkout_event(order, event_id="evt_c")) == "refunded_before_payment"
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert StripeEvent.objects.get(event_id="evt_r").order_id == order.id
+    assert_never_generated(order, run_worker)
+
+
+def test_an_unpaid_completion_then_an_async_failure_ends_failed_and_never_generates(
+    api: Any, article: Any, run_worker: Any, mailoutbox: Any
+) -> None:
+    order, _ = make_order(article)
+
+    assert (
+        post(api, checkout_event(order, event_id="evt_c", payment_status="unpaid"))
+        == "awaiting_async_payment"
+    )
+    event = checkout_event(
+        order, event_id="evt_f", event_type="checkout.session.async_payment_failed", payment_status="unpaid"
+    )
+    assert post(api, event) == "payment_failed"
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED
+    assert order.failure_reason == "payment failed"
+    assert slots_left(api, article) == article.max_backlinks
+    assert_never_generated(order, run_worker)
+    [email] = outbox_for(order)
+    assert email.subject == "We could not complete your order"
+    assert "No money was taken" in email.body
+
+
+def test_an_unpaid_completion_holds_the_slot_while_the_payment_clears(api: Any, article: Any) -> None:
+    order, _ = make_order(article)
+
+    post(api, checkout_event(order, event_id="evt_c", payment_status="unpaid"))
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert order.checkout_expires_at is not None
+    assert order.checkout_expires_at > timezone.now() + timedelta(days=13)
+    assert slots_left(api, article) == article.max_backlinks - 1
+
+
+def test_an_unpaid_completion_then_async_success_starts_the_work(api: Any, article: Any) -> None:
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_c", payment_status="unpaid"))
+
+    event = checkout_event(order, event_id="evt_s", event_type="checkout.session.async_payment_succeeded")
+    assert post(api, event) == "paid"
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+    assert queued_job_ids() == [order.queue_job_id]
+
+
+def test_an_expired_checkout_fails_the_order_and_frees_the_slot_once(
+    api: Any, article: Any, run_worker: Any, mailoutbox: Any
+) -> None:
+    order, _ = make_order(article)
+    assert slots_left(api, article) == article.max_backlinks - 1
+    expired = checkout_event(
+        order, event_id="evt_x", event_type="checkout.session.expired", payment_status="unpaid"
+    )
+
+    assert post(api, expired) == "expired"
+    assert post(api, expired) == "duplicate"
+    again = checkout_event(
+        order, event_id="evt_x2", event_type="checkout.session.expired", payment_status="unpaid"
+    )
+    assert post(api, again) == "ignored_not_pending"
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED
+    assert order.failure_reason == "checkout expired"
+    assert order.transitions.count() == 1
+    assert slots_left(api, article) == article.max_backlinks
+    assert_never_generated(order, run_worker)
+    assert outbox_for(order) == []
+
+
+def test_a_payment_for_an_expired_checkout_is_still_honoured(api: Any, article: Any) -> None:
+    order, _ = make_order(article)
+    expired = checkout_event(
+        order, event_id="evt_x", event_type="checkout.session.expired", payment_status="unpaid"
+    )
+    post(api, expired)
+
+    assert post(api, checkout_event(order, event_id="evt_c")) == "paid"
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+    assert order.failure_reason == ""
+    assert queued_job_ids() == [order.queue_job_id]
+
+
+def test_an_expiry_after_the_payment_changes_nothing(api: Any, article: Any) -> None:
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_c"))
+    expired = checkout_event(
+        order, event_id="evt_x", event_type="checkout.session.expired", payment_status="unpaid"
+    )
+
+    assert post(api, expired) == "ignored_not_pending"
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+
+
+def test_a_partial_refund_is_recorded_for_staff_and_the_status_stays(
+    api: Any, article: Any, mailoutbox: Any
+) -> None:
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_c"))
+
+    assert post(api, charge_refunded(order, event_id="evt_r1", amount_refunded=1000)) == "partially_refunded"
+    assert (
+        post(api, charge_refunded(order, event_id="evt_r2", amount_refunded=1000))
+        == "refund_already_recorded"
+    )
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+    assert order.refunded_amount == Decimal("10.00")
+    assert queued_job_ids() == [order.queue_job_id]
+    staff = [m for m in mailoutbox if f"Partial refund on order {order.id}" in m.subject]
+    assert len(staff) == 1
+    assert outbox_for(order) == []
+
+
+def test_a_refund_arriving_while_the_job_is_queued_stops_it_and_the_worker_stores_nothing(
+    api: Any, article: Any, run_worker: Any, mailoutbox: Any
+) -> None:
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_c"))
+    order.refresh_from_db()
+    assert queued_job_ids() == [order.queue_job_id]
+
+    assert (
+        post(api, charge_refunded(order, event_id="evt_r", amount_refunded=order.amount_minor)) == "refunded"
+    )
+
+    assert queued_job_ids() == []
+    assert JobRequest.objects.get(order=order).state == JobRequest.State.CANCELLED
+    # Even if the job were still on the queue (Redis unreachable when it was taken off):
+    job_put(order_id=str(order.id), kind=order.kind, run=1, job_id=order.queue_job_id)
+    run_worker()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert not ArticleVersion.objects.filter(order=order).exists()
+    assert [m.subject for m in outbox_for(order)] == [REFUND_SUBJECT]
+
+
+def test_the_webhook_echo_of_our_own_refund_changes_nothing_more(
+    api: Any, article: Any, mailoutbox: Any
+) -> None:
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_c"))
+    order_refund(order_id=order.id, reason="customer asked")
+
+    assert post(api, charge_refunded(order, event_id="evt_r", amount_refunded=order.amount_minor)) == (
+        "already_refunded"
+    )
+
+    order.refresh_from_db()
+    assert order.refunded_amount == Decimal("49.00")
+    assert order.transitions.filter(to_status=OrderStatus.REFUNDED).count() == 1
+    assert [m.subject for m in outbox_for(order)] == [REFUND_SUBJECT]
+
+
+def test_a_refund_in_the_stripe_dashboard_refunds_even_a_published_order_and_tells_staff(
+    api: Any, article: Any, mailoutbox: Any
+) -> None:
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_c"))
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.PUBLISHED)
+
+    assert (
+        post(api, charge_refunded(order, event_id="evt_r", amount_refunded=order.amount_minor)) == "refunded"
+    )
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert any(f"Published order {order.id} was refunded" in m.subject for m in mailoutbox)
