@@ -22,8 +22,10 @@ from articles.content import extract_links, normalize_href, render_html
 from purchases.errors import ApplicationError
 from purchases.models import EmailRecord, IllegalTransition, Order, OrderStatus, StripeEvent
 from purchases.selectors import order_timeline, order_usage, order_versions, version_diff
+from purchases.services.refunds import order_refund
 from purchases.services.review import (
     PUBLISH_PERMISSION,
+    REFUND_PERMISSION,
     order_approve_and_publish,
     order_reject,
 )
@@ -32,10 +34,10 @@ from queueing.models import JobRequest
 ACTION_ERRORS = (ApplicationError, IllegalTransition)
 
 
-class RejectForm(forms.Form):
+class ReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        help_text="Sent to the customer. Say what to change; they can regenerate and submit again.",
+        help_text="Sent to the customer and kept in the order's timeline.",
     )
 
 
@@ -58,7 +60,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("article",)
     readonly_fields = tuple(f.name for f in Order._meta.fields if f.name != "token_salt")
     exclude = ("token_salt",)
-    actions = ("approve_and_publish", "reject")
+    actions = ("approve_and_publish", "reject", "refund")
     change_form_template = "admin/purchases/order/review.html"
     list_per_page = 50
 
@@ -93,6 +95,8 @@ class OrderAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         if not request.user.has_perm(PUBLISH_PERMISSION):
             actions.pop("approve_and_publish", None)
+        if not request.user.has_perm(REFUND_PERMISSION):
+            actions.pop("refund", None)
         return actions
 
     # --- actions -----------------------------------------------------------------------------
@@ -104,20 +108,42 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reject (asks for a reason)")
     def reject(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
-        form = RejectForm(request.POST if "apply" in request.POST else None)
+        return self._with_reason(request, queryset, "reject", "Reject orders", self._reject_one)
+
+    @admin.action(description="Refund in full (asks for a reason)")
+    def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        return self._with_reason(request, queryset, "refund", "Refund orders in full", self._refund_one)
+
+    def _with_reason(
+        self, request: HttpRequest, queryset: QuerySet[Order], action: str, title: str, apply: Any
+    ) -> HttpResponse | None:
+        """A bulk action that first asks for a reason on an intermediate page."""
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             for order in queryset:
-                self._reject_one(request, order.pk, form.cleaned_data["reason"])
+                apply(request, order.pk, form.cleaned_data["reason"])
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Reject orders",
+            "title": title,
+            "action": action,
             "orders": queryset,
             "form": form,
             "opts": self.model._meta,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
-        return TemplateResponse(request, "admin/purchases/order/reject_confirmation.html", context)
+        return TemplateResponse(request, "admin/purchases/order/reason_confirmation.html", context)
+
+    def _refund_one(self, request: HttpRequest, order_id: Any, reason: str) -> None:
+        try:
+            order = order_refund(order_id=order_id, actor=request.user, reason=reason)
+        except ACTION_ERRORS as exc:
+            self.message_user(request, f"Order {order_id}: {exc}", messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"Order {order_id}: refunded {order.refunded_amount} {order.currency.upper()}; customer emailed.",
+        )
 
     def _publish_one(self, request: HttpRequest, order_id: Any) -> None:
         try:
@@ -150,6 +176,11 @@ class OrderAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.reject_view),
                 name="purchases_order_reject",
             ),
+            path(
+                "<uuid:order_id>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="purchases_order_refund",
+            ),
         ]
         return own + super().get_urls()
 
@@ -159,20 +190,26 @@ class OrderAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order_id]))
 
     def reject_view(self, request: HttpRequest, order_id: Any) -> HttpResponse:
+        return self._reason_view(request, order_id, "Reject order", self._reject_one)
+
+    def refund_view(self, request: HttpRequest, order_id: Any) -> HttpResponse:
+        return self._reason_view(request, order_id, "Refund order in full", self._refund_one)
+
+    def _reason_view(self, request: HttpRequest, order_id: Any, title: str, apply: Any) -> HttpResponse:
         order = get_object_or_404(Order, pk=order_id)
-        form = RejectForm(request.POST or None)
+        form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            self._reject_one(request, order.pk, form.cleaned_data["reason"])
+            apply(request, order.pk, form.cleaned_data["reason"])
             return HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": "Reject order",
+            "title": title,
             "orders": [order],
             "form": form,
             "opts": self.model._meta,
             "single": True,
         }
-        return render(request, "admin/purchases/order/reject_confirmation.html", context)
+        return render(request, "admin/purchases/order/reason_confirmation.html", context)
 
     def change_view(
         self,
@@ -212,7 +249,10 @@ class OrderAdmin(admin.ModelAdmin):
             "can_publish": order.status == OrderStatus.ADMIN_REVIEW
             and request.user.has_perm(PUBLISH_PERMISSION),
             "can_reject": order.status == OrderStatus.ADMIN_REVIEW,
-            "reject_form": RejectForm(),
+            "can_refund": order.is_paid
+            and order.status != OrderStatus.REFUNDED
+            and request.user.has_perm(REFUND_PERMISSION),
+            "reject_form": ReasonForm(),
         }
 
 

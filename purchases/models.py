@@ -95,7 +95,10 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["article", "status"]), models.Index(fields=["status", "updated_at"])]
-        permissions = [("publish_order", "Can approve and publish orders")]
+        permissions = [
+            ("publish_order", "Can approve and publish orders"),
+            ("refund_order", "Can refund orders"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.id} ({self.status})"

@@ -21,6 +21,7 @@ from purchases.errors import InvalidField, NotRefundable, PaymentProviderError
 from purchases.models import EmailKind, Order, OrderStatus, from_minor_units, to_minor_units
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
+from purchases.services.review import REFUND_PERMISSION, require_permission
 from queueing.enqueue import order_jobs_cancel
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ def order_refund(
     staff at once make one refund. Raises NotRefundable (409) for an unpaid or fully refunded
     order and PaymentProviderError (503) when Stripe fails, in which case nothing changed.
     """
+    if source == "staff":
+        require_permission(actor, REFUND_PERMISSION, "refund orders")
     order = Order.objects.get(pk=order_id)
     amount_minor = _check_refundable(order, amount)
     refunded_before_minor = to_minor_units(order.refunded_amount, order.currency)

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 PUBLISH_PERMISSION = "purchases.publish_order"
 REVIEW_PERMISSION = "purchases.change_order"
+REFUND_PERMISSION = "purchases.refund_order"
 OPEN_JOB_STATES = (JobRequest.State.PENDING, JobRequest.State.ENQUEUED, JobRequest.State.RUNNING)
 CARRY_OVER_WRITER = "carry-over onto the newer published version (no LLM)"
 
@@ -47,7 +48,8 @@ class PublishResult:
     message: str
 
 
-def _require(actor: Any, permission: str, what: str) -> None:
+def require_permission(actor: Any, permission: str, what: str) -> None:
+    """Staff with ``permission``, or PermissionRequired (403): the one check admin and API share."""
     if not (actor is not None and actor.is_active and actor.is_staff and actor.has_perm(permission)):
         raise PermissionRequired(f"You do not have permission to {what}.")
 
@@ -100,7 +102,7 @@ def order_submit_for_review(*, order_id: UUID | str) -> Order:
 
 def order_reject(*, order_id: UUID | str, actor: Any, reason: str) -> Order:
     """ADMIN_REVIEW -> QUALITY_CHECK with a required reason, emailed to the customer."""
-    _require(actor, REVIEW_PERMISSION, "review orders")
+    require_permission(actor, REVIEW_PERMISSION, "review orders")
     reason = reason.strip()
     if not reason:
         raise ApplicationError(
@@ -126,7 +128,7 @@ def order_approve_and_publish(*, order_id: UUID | str, actor: Any) -> PublishRes
     when the link's paragraph is unchanged (re-checked), else the integration re-runs on the
     current published version (``customer_backlink_rebase``) and the order returns to the customer.
     """
-    _require(actor, PUBLISH_PERMISSION, "publish orders")
+    require_permission(actor, PUBLISH_PERMISSION, "publish orders")
     with transaction.atomic():
         order = order_lock(order_id=order_id)
         if order.status != OrderStatus.ADMIN_REVIEW:

@@ -12,11 +12,13 @@ from typing import Any
 import django_rq
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from articles.models import ArticleVersion
 from purchases.errors import NotRefundable, PaymentProviderError
 from purchases.models import Order, OrderStatus, OrderTransition
 from purchases.services.refunds import order_refund
+from purchases.services.review import PermissionRequired
 from queueing.enqueue import job_put
 from queueing.models import JobRequest
 from tests.conftest import checkout_event, outbox_for, signed_post
@@ -55,7 +57,17 @@ def refund_requests(fake_stripe: Any) -> list[Any]:
 
 @pytest.fixture
 def staff(db: Any) -> Any:
-    return get_user_model().objects.create_user("editor", password="x", is_staff=True)
+    user = get_user_model().objects.create_user("editor", password="x", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="refund_order"))
+    return get_user_model().objects.get(pk=user.pk)
+
+
+def refunder() -> Any:
+    """A staff user allowed to refund (made on first use)."""
+    user, created = get_user_model().objects.get_or_create(username="refunder", defaults={"is_staff": True})
+    if created:
+        user.user_permissions.add(Permission.objects.get(codename="refund_order"))
+    return get_user_model().objects.get(pk=user.pk)
 
 
 def test_a_staff_refund_refunds_at_stripe_cancels_the_job_and_emails_the_customer_once(
@@ -98,10 +110,10 @@ def test_refunding_twice_makes_one_stripe_refund(
     api: Any, article: Any, fake_stripe: Any, mailoutbox: Any
 ) -> None:
     order = paid_at_stripe(api, article, fake_stripe)
-    order_refund(order_id=order.id, reason="duplicate order")
+    order_refund(order_id=order.id, actor=refunder(), reason="duplicate order")
 
     with pytest.raises(NotRefundable) as excinfo:
-        order_refund(order_id=order.id, reason="duplicate order")
+        order_refund(order_id=order.id, actor=refunder(), reason="duplicate order")
 
     assert excinfo.value.status_code == 409
     assert len(fake_stripe.refunds) == 1
@@ -112,13 +124,13 @@ def test_a_refund_retried_after_our_side_lost_it_is_replayed_by_stripe_not_made_
     api: Any, article: Any, fake_stripe: Any
 ) -> None:
     order = paid_at_stripe(api, article, fake_stripe)
-    order_refund(order_id=order.id, reason="first try")
+    order_refund(order_id=order.id, actor=refunder(), reason="first try")
     # As if our transaction had rolled back after Stripe made the refund.
     Order.objects.filter(pk=order.pk).update(
         status=OrderStatus.PROCESSING, refunded_amount=0, stripe_refund_id=""
     )
 
-    order = order_refund(order_id=order.id, reason="second try")
+    order = order_refund(order_id=order.id, actor=refunder(), reason="second try")
 
     assert len(fake_stripe.refunds) == 1
     assert order.status == OrderStatus.REFUNDED
@@ -130,7 +142,7 @@ def test_a_partial_refund_records_the_amount_keeps_the_status_and_tells_staff(
 ) -> None:
     order = paid_at_stripe(api, article, fake_stripe)
 
-    order = order_refund(order_id=order.id, reason="late delivery", amount=Decimal("10.00"))
+    order = order_refund(order_id=order.id, actor=refunder(), reason="late delivery", amount=Decimal("10.00"))
 
     [request] = refund_requests(fake_stripe)
     assert request.headers["idempotency-key"] == f"refund-{order.id}-1000"
@@ -146,9 +158,9 @@ def test_a_full_refund_after_a_partial_one_refunds_what_is_left(
     api: Any, article: Any, fake_stripe: Any
 ) -> None:
     order = paid_at_stripe(api, article, fake_stripe)
-    order_refund(order_id=order.id, reason="late delivery", amount=Decimal("10.00"))
+    order_refund(order_id=order.id, actor=refunder(), reason="late delivery", amount=Decimal("10.00"))
 
-    order = order_refund(order_id=order.id, reason="cancelled after all")
+    order = order_refund(order_id=order.id, actor=refunder(), reason="cancelled after all")
 
     assert refund_requests(fake_stripe)[1].headers["idempotency-key"] == f"refund-{order.id}-full-after-1000"
     assert [r["amount"] for r in fake_stripe.refunds] == [1000, 3900]
@@ -159,7 +171,7 @@ def test_a_full_refund_after_a_partial_one_refunds_what_is_left(
 def test_more_than_is_left_to_refund_is_refused(api: Any, article: Any, fake_stripe: Any) -> None:
     order = paid_at_stripe(api, article, fake_stripe)
     with pytest.raises(NotRefundable):
-        order_refund(order_id=order.id, reason="typo", amount=Decimal("49.01"))
+        order_refund(order_id=order.id, actor=refunder(), reason="typo", amount=Decimal("49.01"))
     assert fake_stripe.refunds == []
 
 
@@ -170,7 +182,7 @@ def test_stripe_down_is_a_503_and_changes_nothing(
     fake_stripe.fail_next(503, headers={"Stripe-Should-Retry": "false"})
 
     with pytest.raises(PaymentProviderError) as excinfo:
-        order_refund(order_id=order.id, reason="customer asked")
+        order_refund(order_id=order.id, actor=refunder(), reason="customer asked")
 
     assert excinfo.value.status_code == 503
     order.refresh_from_db()
@@ -183,7 +195,7 @@ def test_stripe_down_is_a_503_and_changes_nothing(
 def test_an_unpaid_order_is_not_refundable(article: Any, fake_stripe: Any) -> None:
     order, _ = make_order(article)
     with pytest.raises(NotRefundable) as excinfo:
-        order_refund(order_id=order.id, reason="never paid")
+        order_refund(order_id=order.id, actor=refunder(), reason="never paid")
     assert excinfo.value.code == "not_refundable"
     assert refund_requests(fake_stripe) == []
 
@@ -194,7 +206,7 @@ def test_in_local_test_mode_the_simulated_refund_runs_the_same_flow(
     order, _ = make_order(article)
     signed_post(api, checkout_event(order))
 
-    order = order_refund(order_id=order.id, reason="demo")
+    order = order_refund(order_id=order.id, actor=refunder(), reason="demo")
 
     assert order.status == OrderStatus.REFUNDED
     assert order.stripe_refund_id.startswith("re_test_local_")
@@ -205,7 +217,7 @@ def test_a_job_that_still_runs_for_a_refunded_order_stores_nothing_and_sends_not
     api: Any, article: Any, fake_stripe: Any, mailoutbox: Any, run_worker: Any
 ) -> None:
     order = paid_at_stripe(api, article, fake_stripe)
-    order_refund(order_id=order.id, reason="customer asked")
+    order_refund(order_id=order.id, actor=refunder(), reason="customer asked")
     # As if taking it off the queue had failed (Redis unreachable at that moment).
     job_put(order_id=str(order.id), kind=order.kind, run=1, job_id=order.queue_job_id)
 
@@ -277,3 +289,13 @@ def test_with_auto_refund_off_a_final_failure_stays_failed(
     emails = outbox_for(order)
     assert [m.subject for m in emails] == [FAILED_SUBJECT]
     assert "will contact you about a new attempt or a refund" in emails[0].body
+
+
+def test_staff_without_the_refund_permission_cannot_refund(api: Any, article: Any, fake_stripe: Any) -> None:
+    order = paid_at_stripe(api, article, fake_stripe)
+    clerk = get_user_model().objects.create_user("clerk", password="x", is_staff=True)
+    with pytest.raises(PermissionRequired):
+        order_refund(order_id=order.id, actor=clerk, reason="not allowed")
+    assert refund_requests(fake_stripe) == []
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING

@@ -330,3 +330,22 @@ def test_the_review_page_shows_the_diff_and_qc(
     assert "rel <code>sponsored</code>" in page
     assert "Quality checks" in page
     assert "Timeline" in page
+
+
+def test_staff_refund_from_the_review_page_and_in_bulk(api: Any, client: Any, run_worker: Any, editor: User) -> None:
+    article = make_published_article(max_backlinks=10)
+    one, _ = drafted(api, article, run_worker, "evt_rf1")
+    two, _ = drafted(api, article, run_worker, "evt_rf2")
+    client.force_login(editor)
+    page = client.get(f"/admin/purchases/order/{one.id}/change/")
+    assert b"Refund in full" in page.content
+    client.post(f"/admin/purchases/order/{one.id}/refund/", {"reason": "Customer cancelled."})
+    client.post(
+        "/admin/purchases/order/",
+        {"action": "refund", "_selected_action": [str(two.id)], "apply": "1", "reason": "Duplicate order."},
+    )
+    for order in (one, two):
+        order.refresh_from_db()
+        assert order.status == OrderStatus.REFUNDED
+        assert order.refunded_amount == order.amount
+    assert client.get(f"/admin/purchases/order/{one.id}/change/").status_code == 200
