@@ -332,7 +332,9 @@ def test_the_review_page_shows_the_diff_and_qc(
     assert "Timeline" in page
 
 
-def test_staff_refund_from_the_review_page_and_in_bulk(api: Any, client: Any, run_worker: Any, editor: User) -> None:
+def test_staff_refund_from_the_review_page_and_in_bulk(
+    api: Any, client: Any, run_worker: Any, editor: User
+) -> None:
     article = make_published_article(max_backlinks=10)
     one, _ = drafted(api, article, run_worker, "evt_rf1")
     two, _ = drafted(api, article, run_worker, "evt_rf2")
