@@ -65,7 +65,9 @@ def _render(record: EmailRecord) -> tuple[str, str]:
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "article_url": (
-            f"{settings.SITE_URL}{reverse('article-page', kwargs={'slug': order.article.slug})}" if order.article else ""
+            f"{settings.SITE_URL}{reverse('article-page', kwargs={'slug': order.article.slug})}"
+            if order.article
+            else ""
         ),
         "refunded_amount": order.refunded_amount,
     }
