@@ -9,7 +9,7 @@ from typing import Any
 
 from articles.models import Article
 from articles.services import article_create
-from purchases.services.checkout import order_checkout_create
+from purchases.services.checkout import order_article_checkout_create, order_checkout_create
 
 _seq = itertools.count(1)
 
@@ -57,6 +57,22 @@ def make_order(article: Article, **overrides: Any) -> tuple[Any, str]:
     }
     fields.update(overrides)
     return order_checkout_create(**fields)
+
+
+def make_article_order(**overrides: Any) -> tuple[Any, str]:
+    """An unpaid new-article order through the checkout service; returns it and its token."""
+    n = next(_seq)
+    fields: dict[str, Any] = {
+        "topic": "Choosing a pillow for side sleepers",
+        "keywords": list(KEYWORDS),
+        "word_count": WORDS,
+        "target_url": f"https://shop{n}.example-store.com/pillows",
+        "anchor_text": ANCHOR,
+        "customer_email": f"writer{n}@example.com",
+        "customer_notes": "",
+    }
+    fields.update(overrides)
+    return order_article_checkout_create(**fields)
 
 
 # --- Model replies for new-article orders --------------------------------------------------------
