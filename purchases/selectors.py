@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
+from typing import TypedDict
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from articles.content import plain_text
 from articles.models import ArticleVersion
@@ -46,3 +48,26 @@ def order_customer_actions(order: Order) -> list[str]:
 
 def order_versions(order: Order) -> QuerySet[ArticleVersion]:
     return ArticleVersion.objects.filter(order=order).order_by("-run", "-id")
+
+
+class LLMUsage(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    estimated_cost_usd: Decimal
+
+
+def order_llm_usage(order: Order) -> LLMUsage:
+    """Tokens and estimated USD cost over every version the order's jobs stored (one query).
+
+    Runs that failed their quality checks store no version, so their tokens are only in the logs.
+    """
+    totals = ArticleVersion.objects.filter(order=order).aggregate(
+        prompt_tokens=Sum("prompt_tokens"),
+        completion_tokens=Sum("completion_tokens"),
+        estimated_cost_usd=Sum("estimated_cost_usd"),
+    )
+    return {
+        "prompt_tokens": totals["prompt_tokens"] or 0,
+        "completion_tokens": totals["completion_tokens"] or 0,
+        "estimated_cost_usd": totals["estimated_cost_usd"] or Decimal("0"),
+    }
