@@ -56,7 +56,7 @@ def _validated(serializer: Serializer) -> dict[str, Any]:
 class CheckoutApi(APIView):
     @extend_schema(
         request=PolymorphicProxySerializer(
-            component_name="CheckoutIn",
+            component_name="CheckoutRequest",
             serializers={"backlink": CheckoutInSerializer, "article": ArticleCheckoutInSerializer},
             resource_type_field_name="orderType",
         ),

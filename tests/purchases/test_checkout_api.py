@@ -310,3 +310,12 @@ def test_stripe_down_answers_503_for_an_article_checkout(api: Any, db: Any, fake
     order = Order.objects.get()
     assert order.status == OrderStatus.PENDING_PAYMENT
     assert "Checkout could not be opened" in order.failure_reason
+
+
+def test_the_api_schema_documents_both_checkout_forms(api: Any, db: Any) -> None:
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    request = schema["components"]["schemas"]["CheckoutRequest"]
+    assert request["discriminator"]["mapping"] == {
+        "backlink": "#/components/schemas/CheckoutIn",
+        "article": "#/components/schemas/ArticleCheckoutIn",
+    }
