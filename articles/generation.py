@@ -21,11 +21,11 @@ words of the plain text, lower-cased). Their similarity is the overlap coefficie
 ``|A ∩ B| / min(|A|, |B|)``: the share of the *shorter* text's shingles that also occur in the
 other. A draft is rejected at ``NEAR_COPY_THRESHOLD`` = 0.30 or more against any published
 article. Why: five-word runs are long enough that independently written texts on the same
-subject share almost none of them (stock phrases only; the demo articles score below 0.01
-against each other and against generated drafts), while anything pasted survives intact. An
+subject share almost none of them (stock phrases only; the demo articles score 0.00 against
+each other and against generated drafts), while anything pasted survives intact. An
 edit that changes one word in eight still keeps (7/8)^5 ≈ 51% of the shingles, one in five
 keeps ≈ 33%: both are rejected, while a real rewrite (every fourth word or more) passes. The
-overlap coefficient rather than Jaccard because Jaccard divides by the union: a 800-word draft
+overlap coefficient rather than Jaccard because Jaccard divides by the union: an 800-word draft
 lifting 400 words from a 2,000-word article scores only ~0.17 Jaccard but 0.5 here, and a
 draft embedding a whole short article is caught as well.
 """
@@ -244,7 +244,8 @@ def evaluate_reply(
         f"length: the body has {result.word_count} words; write between {brief.min_words} and "
         f"{brief.max_words} (aim for {brief.word_count})",
     )
-    text = plain_text(f"{title}\n\n{raw}")
+    # The rendered text, and the Markdown itself for keywords that hold Markdown characters (``*``, ``_``).
+    text = plain_text(f"{title}\n\n{raw}") + "\n" + title + "\n" + raw
     missing = [k for k in brief.keywords if _keyword_missing(k, text)]
     record_check(
         checks,

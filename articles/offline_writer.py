@@ -164,7 +164,7 @@ _FILLERS = [
     "{opener} {noun} and {noun2} both {verb}.",
 ]
 _KEYWORD_SENTENCES = [
-    "{Kw} deserves early attention from {people}.",
+    "Early on, {kw} deserves attention from {people}.",
     "A {adj} look at {kw} will {verb}.",
     "Many {people} start with {kw}, a {adj} choice.",
     "Weigh {kw} against your {noun}.",
@@ -192,8 +192,13 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _plain(text: str) -> str:
+    """``text`` without Markdown characters, and not starting like a heading, list or quote."""
+    return re.sub(r"^\W+", "", " ".join(_TITLE_UNSAFE.sub("", text).split()))
+
+
 def _article_title(topic: str, previous: tuple[str, ...], offset: int) -> str:
-    words = _TITLE_UNSAFE.sub("", topic).split()
+    words = _plain(topic).split() or ["A", "sponsored", "article"]
     earlier = {" ".join(t.casefold().split()) for t in previous}
     for take in range(len(words), 0, -1):  # shorten a long topic until the title fits
         short = " ".join(words[:take])
@@ -202,7 +207,7 @@ def _article_title(topic: str, previous: tuple[str, ...], offset: int) -> str:
             title = template.format(Topic=_cap(short), topic=short)
             if len(title) <= 150 and " ".join(title.casefold().split()) not in earlier:
                 return title
-    return f"Notes on {' '.join(words[:8])}, part {len(previous) + 1}"
+    return f"Notes on {' '.join(words[:8])}, part {len(previous) + 1}"[:150]
 
 
 class _Sentences:
@@ -263,15 +268,14 @@ def write_article(brief: ArticleBrief) -> LLMReply:
     seed = int(hashlib.sha256(f"{key}|{regeneration}".encode()).hexdigest(), 16)
     rng = random.Random(seed)
     title = _article_title(brief.topic, brief.previous_titles, seed % len(_TITLES))
-    topic_words = brief.topic.split()
-    subject = (
-        brief.topic if len(topic_words) <= 6 else (brief.keywords[0] if brief.keywords else "this subject")
-    )
+    topic = _plain(brief.topic) or "this subject"
+    subject = topic if len(topic.split()) <= 6 else (_plain(brief.keywords[0]) if brief.keywords else "")
+    subject = subject or "this subject"
     write = _Sentences(rng, subject)
 
     sections = min(8, max(3, round(brief.word_count / 250)))
     headings = rng.sample(_HEADINGS, sections) + [rng.choice(_CLOSINGS)]
-    intro = [write.intro(brief.topic), write.filler(), write.filler()]
+    intro = [write.intro(topic), write.filler(), write.filler()]
     # One list of sentences per section (the last is the conclusion); keywords and the link go first.
     bodies: list[list[str]] = [[] for _ in headings]
     for i, keyword in enumerate(brief.keywords):

@@ -177,6 +177,8 @@ BRIEFS = [
     brief(topic="How large language model APIs change support work in small online shops", word_count=1200),
     brief(topic="Tea", keywords=(), anchor_text="your tea merchant", word_count=800),
     brief(topic="C++ & Rust: *fast* code_gen tips #1", keywords=("C++", "TODO lists"), word_count=500),
+    brief(topic="- #1 *fast* sleep tips for people who travel a lot", keywords=("# x", "code_gen", "*bold*")),
+    brief(topic="###", keywords=("- dash",), word_count=300),
 ]
 
 
