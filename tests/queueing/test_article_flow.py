@@ -350,3 +350,27 @@ def test_a_backlink_order_job_is_never_run_as_an_article(api: Any, article: Any,
     order, _ = make_order(article)
     assert signed_post(api, checkout_event(order, event_id="evt_backlink")).status_code == 200
     assert article_generation_job(order_id=str(order.id), run=1) == "skipped"
+
+
+def test_a_rate_limit_waits_without_spending_a_quality_attempt(
+    api: Any, fake_openai: Any, run_worker: Any
+) -> None:
+    fake_openai.script({"status": 429, "headers": {"Retry-After": "0"}}, {"status": 503}, GOOD)
+    order, _ = paid_article_order(api)
+    run_worker()
+    assert current(order).qc_report["attempts"][0]["ok"] is True
+    assert order.status == OrderStatus.QUALITY_CHECK
+    assert len(fake_openai.requests) == 3
+
+
+def test_an_llm_that_stays_down_fails_the_order_after_the_job_retries(
+    api: Any, fake_openai: Any, run_worker: Any, mailoutbox: Any
+) -> None:
+    fake_openai.default = lambda request: {"status": 500}
+    order, _ = paid_article_order(api)
+    run_worker()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED
+    assert "The article generation job failed after its retries" in order.failure_reason
+    assert len(fake_openai.requests) == 4 * 3  # 1 run + 3 RQ retries, each with 2 in-attempt retries
+    assert [m.subject for m in outbox_for(order)] == ["We could not complete your order"]
