@@ -11,6 +11,9 @@ from purchases.models import EmailKind, OrderStatus
 from purchases.services.emails import order_email_queue
 from purchases.services.orders import order_lock, order_transition
 
+# backlink_metadata.integration_type of a first draft; any other type (a regeneration) is a revision.
+FIRST_DRAFT_TYPES = frozenset({"customer_backlink", "customer_article"})
+
 
 def order_draft_finish(
     *, order_id: UUID | str, run: int, version: ArticleVersion | None, first_email: EmailKind
@@ -18,8 +21,8 @@ def order_draft_finish(
     """Make ``version`` (default: the one stored for ``run``) the order's current draft.
 
     PROCESSING -> QUALITY_CHECK under the order row lock, only while ``run`` is the order's
-    latest run; otherwise "skipped". The customer gets ``first_email`` for a first draft and
-    "revision ready" for a regeneration (``integration_type`` ending in ``_regeneration``); the
+    latest run; otherwise "skipped". The customer gets ``first_email`` for a first draft
+    (``integration_type`` in ``FIRST_DRAFT_TYPES``) and "revision ready" for any later draft; the
     email is keyed by the version, so a run finished twice emails once. Returns "done" or
     "skipped".
     """
@@ -29,7 +32,7 @@ def order_draft_finish(
         if order.status != OrderStatus.PROCESSING or order.job_runs != run:
             return "skipped"
         meta = version.backlink_metadata
-        is_regeneration = str(meta.get("integration_type", "")).endswith("_regeneration")
+        first_draft = meta.get("integration_type") in FIRST_DRAFT_TYPES
         # Article orders get their article with the first draft; for backlink orders it is the same one.
         order.article_id = version.article_id
         order.current_version = version
@@ -42,6 +45,6 @@ def order_draft_finish(
             reason=f"version {version.number} passed quality checks",
             extra_fields=("article", "current_version", "regeneration_count", "failure_reason"),
         )
-        kind = EmailKind.REVISION_READY if is_regeneration else first_email
+        kind = first_email if first_draft else EmailKind.REVISION_READY
         order_email_queue(order=order, kind=kind, key=f"version-{version.pk}")
     return "done"
