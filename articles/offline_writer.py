@@ -225,7 +225,7 @@ class _Sentences:
         people = pick(_PEOPLE)
         return {
             "opener": pick(_OPENERS),
-            "subject": self.subject,
+            "subject": self.subject if self.rng.random() < 0.5 else "it",
             "adj": adj,
             "adj2": adj2,
             "noun": noun,
@@ -236,7 +236,7 @@ class _Sentences:
             "people": people,
             "People": _cap(people),
             "Adj": _cap(adj),
-            "Subject": _cap(self.subject),
+            "Subject": _cap(self.subject),  # at the start of a sentence "It" would lack a referent
         }
 
     def intro(self, topic: str) -> str:

@@ -202,7 +202,7 @@ def test_the_offline_writer_writes_a_fresh_article_for_each_regeneration() -> No
         titles = (*titles, result.title)
     assert len(set(titles)) == 4
     bodies = [shingles(d.body) for d in drafts]
-    assert all(similarity(a, b) < 0.15 for i, a in enumerate(bodies) for b in bodies[i + 1 :])
+    assert all(similarity(a, b) < 0.2 for i, a in enumerate(bodies) for b in bodies[i + 1 :])
 
 
 def test_offline_articles_for_different_briefs_are_not_near_copies_of_each_other() -> None:
@@ -218,4 +218,4 @@ def test_offline_articles_for_different_briefs_are_not_near_copies_of_each_other
             article_brief, offline_writer.write_article(article_brief).content, published=others
         )
         assert result.ok, result.failures
-        assert result.similarity < 0.15
+        assert result.similarity < 0.2
