@@ -15,6 +15,7 @@ from articles.services import (
     article_edit_publish,
     paid_links_missing,
 )
+from purchases.selectors import order_llm_usage
 
 
 class VersionInline(admin.TabularInline):
@@ -121,7 +122,17 @@ class ArticleVersionAdmin(admin.ModelAdmin):
     )
     list_filter = ("kind",)
     search_fields = ("article__title", "order__id")
-    readonly_fields = tuple(f.name for f in ArticleVersion._meta.fields)
+    readonly_fields = (*(f.name for f in ArticleVersion._meta.fields), "order_llm_usage_total")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="LLM usage of the whole order")
+    def order_llm_usage_total(self, obj: ArticleVersion) -> str:
+        if obj.order is None:
+            return "–"
+        usage = order_llm_usage(obj.order)
+        return (
+            f"{usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion tokens, "
+            f"≈ ${usage['estimated_cost_usd']:.6f} (all its versions)"
+        )

@@ -83,6 +83,16 @@ def extract_links(markdown: str) -> list[Link]:
     return links
 
 
+def headings(markdown: str) -> list[tuple[int, str]]:
+    """Every heading in the body as ``(level, text)``, in order (``# Title`` is level 1)."""
+    found: list[tuple[int, str]] = []
+    tokens = _md().parse(markdown)
+    for opening, inline in zip(tokens, tokens[1:], strict=False):
+        if opening.type == "heading_open":
+            found.append((int(opening.tag[1:]), inline.content.strip()))
+    return found
+
+
 def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
     if tag == "a" and attr == "rel":
         kept = [part for part in value.split() if part in ALLOWED_REL_VALUES]

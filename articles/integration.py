@@ -43,9 +43,9 @@ CHATTER_PATTERNS = [
     r"\b(?:TODO|TBD|FIXME|XXX)\b", r"\[(?:insert|your|link|anchor|placeholder)[^\]]*\]", r"\{\{|\}\}",
     r"<\s*(?:anchor|link|url)\s*>", r"\bplaceholder\b", r"\{\s*rel\s*=",
 ]  # fmt: skip
-_CHATTER = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in CHATTER_PATTERNS]
-_RAW_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(\s[^>]*)?/?>|<!--")
-_URL = re.compile(r"https?://|\bwww\.[a-z0-9-]+\.", re.IGNORECASE)
+CHATTER = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in CHATTER_PATTERNS]
+RAW_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(\s[^>]*)?/?>|<!--")
+WRITTEN_URL = re.compile(r"https?://|\bwww\.[a-z0-9-]+\.", re.IGNORECASE)
 _ANY_MARK = re.compile(r"\[\[([^\[\]]*)\]\]")
 _BLOCK_START = re.compile(r"^\s*(#{1,6}\s|[-*+]\s|\d+[.)]\s|>|\||```|~~~|    )")
 
@@ -167,38 +167,38 @@ def evaluate_reply(brief: BacklinkBrief, content: str) -> AttemptResult:
 
     new_text = paragraph.strip()
     checks = result.checks
-    _check(
+    record_check(
         checks,
         result.failures,
         "link_mark",
-        _marks_ok(new_text, brief.anchor_text),
+        link_mark_ok(new_text, brief.anchor_text),
         (
             f"link_mark: the paragraph must contain [[{brief.anchor_text}]] exactly once and no other [[...]] mark"
         ),
     )
-    _check(
+    record_check(
         checks,
         result.failures,
         "no_raw_html",
-        not _RAW_HTML.search(new_text),
+        not RAW_HTML.search(new_text),
         "no_raw_html: HTML tags are not allowed",
     )
-    _check(
+    record_check(
         checks,
         result.failures,
         "no_urls",
-        not _URL.search(new_text),
+        not WRITTEN_URL.search(new_text),
         "no_urls: do not write URLs, only the [[mark]]",
     )
-    chatter = [p.pattern for p in _CHATTER if p.search(new_text)]
-    _check(
+    chatter = chatter_in(new_text)
+    record_check(
         checks,
         result.failures,
         "no_chatter",
         not chatter,
         "no_chatter: remove assistant chatter or placeholders",
     )
-    _check(
+    record_check(
         checks,
         result.failures,
         "paragraph_shape",
@@ -209,7 +209,7 @@ def evaluate_reply(brief: BacklinkBrief, content: str) -> AttemptResult:
         ),
     )
     if brief.previous:
-        _check(
+        record_check(
             checks,
             result.failures,
             "differs_from_previous",
@@ -228,7 +228,7 @@ def evaluate_reply(brief: BacklinkBrief, content: str) -> AttemptResult:
     body = join_paragraphs(assembled)
 
     links_ok, other_ok = _links_and_others(brief, base, body, index, mode)
-    _check(
+    record_check(
         checks,
         result.failures,
         "link_once",
@@ -237,28 +237,37 @@ def evaluate_reply(brief: BacklinkBrief, content: str) -> AttemptResult:
             f"link_once: the article must link to the customer's page exactly once with the text '{brief.anchor_text}'"
         ),
     )
-    _check(
+    record_check(
         checks,
         result.failures,
         "links_preserved",
         links_ok[1],
         "links_preserved: no other link may be added or removed",
     )
-    _check(checks, result.failures, "other_paragraphs_unchanged", other_ok, "other_paragraphs_unchanged")
+    record_check(
+        checks, result.failures, "other_paragraphs_unchanged", other_ok, "other_paragraphs_unchanged"
+    )
     result.body = body
     result.ok = not result.failures
     return result
 
 
-def _check(checks: dict[str, str], failures: list[str], name: str, passed: bool, message: str) -> None:
+def record_check(checks: dict[str, str], failures: list[str], name: str, passed: bool, message: str) -> None:
+    """Record one named check as pass/fail; a failure's message is fed back to the model."""
     checks[name] = "pass" if passed else "fail"
     if not passed:
         failures.append(message)
 
 
-def _marks_ok(text: str, anchor: str) -> bool:
+def link_mark_ok(text: str, anchor: str) -> bool:
+    """Exactly one ``[[anchor]]`` mark with the exact anchor text, and no other ``[[...]]``."""
     marks = _ANY_MARK.findall(text)
     return marks == [anchor]
+
+
+def chatter_in(text: str, *, exempt: str = "") -> list[str]:
+    """The ``CHATTER_PATTERNS`` found in ``text``, except those the customer's own words (``exempt``) match."""
+    return [p.pattern for p in CHATTER if p.search(text) and not (exempt and p.search(exempt))]
 
 
 def _shape_ok(text: str) -> bool:

@@ -54,11 +54,21 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
         return None
 
 
-def chat_json(*, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]) -> LLMReply:
-    """One Chat Completions call whose reply must follow ``schema`` (structured outputs)."""
+def chat_json(
+    *,
+    messages: list[dict[str, str]],
+    schema_name: str,
+    schema: dict[str, Any],
+    timeout: float | None = None,
+) -> LLMReply:
+    """One Chat Completions call whose reply must follow ``schema`` (structured outputs).
+
+    ``timeout`` (seconds) overrides ``OPENAI_TIMEOUT_SECONDS`` for long answers such as whole articles.
+    """
     model = settings.OPENAI_MODEL
+    client = _client() if timeout is None else _client().with_options(timeout=timeout)
     try:
-        completion = _client().chat.completions.create(
+        completion = client.chat.completions.create(
             model=model,
             messages=cast(Any, messages),
             response_format=cast(

@@ -8,7 +8,7 @@ from django.db.models import Count, F, IntegerField, QuerySet, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from articles.models import Article
+from articles.models import Article, ArticleVersion
 from purchases.models import Order, slot_holding_q
 
 
@@ -42,3 +42,15 @@ def article_get_published(*, article_id: int | None = None, slug: str | None = N
     if slug is not None:
         qs = qs.filter(slug=slug)
     return qs.first()
+
+
+def article_published_texts(*, exclude_article_id: int | None = None) -> list[tuple[str, str]]:
+    """``(slug, published body)`` of every published article, for the near-copy check.
+
+    One query; the bodies are read in full, so this grows with the catalog (fine for a blog's
+    few thousand articles; an index of shingles would be the next step beyond that).
+    """
+    qs = ArticleVersion.objects.filter(published_in__isnull=False)
+    if exclude_article_id is not None:
+        qs = qs.exclude(article_id=exclude_article_id)
+    return [(slug, body) for slug, body in qs.values_list("article__slug", "body_markdown").order_by("id")]

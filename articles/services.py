@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
@@ -40,6 +42,54 @@ def article_create(
     if publish:
         article = version_publish(version=version)
     return article
+
+
+SLUG_MAX = 200
+
+
+def _slug_candidates(title: str) -> Iterator[str]:
+    base = slugify(title)[:SLUG_MAX].strip("-") or "article"
+    yield base
+    for n in itertools.count(2):
+        suffix = f"-{n}"
+        yield base[: SLUG_MAX - len(suffix)].rstrip("-") + suffix
+
+
+def _save_with_unique_slug(
+    article: Article, title: str, *, update_fields: list[str] | None = None
+) -> Article:
+    """Save ``article`` under the first free slug for ``title`` (``-2``, ``-3``… when taken).
+
+    A concurrent insert of the same slug makes the unique index fail; the savepoint lets us
+    move on to the next candidate instead of failing the caller's transaction.
+    """
+    for slug in _slug_candidates(title):
+        if Article.objects.filter(slug=slug).exclude(pk=article.pk).exists():
+            continue
+        article.slug = slug
+        try:
+            with transaction.atomic():
+                article.save(update_fields=update_fields)
+        except IntegrityError:
+            continue
+        return article
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def article_create_draft(*, title: str) -> Article:
+    """A new, unpublished article for a generated draft: default price and currency, unique slug."""
+    return _save_with_unique_slug(Article(title=title[:300]), title)
+
+
+@transaction.atomic
+def article_retitle_draft(*, article: Article, title: str) -> Article:
+    """Give a never-published article a new draft's title and a slug to match; published ones keep theirs."""
+    article = Article.objects.select_for_update().get(pk=article.pk)
+    if article.is_published or article.title == title:
+        return article
+    article.title = title[:300]
+    return _save_with_unique_slug(article, title, update_fields=["title", "slug", "updated_at"])
 
 
 @transaction.atomic

@@ -21,7 +21,7 @@ from django.utils.timesince import timesince
 from articles.content import extract_links, normalize_href, render_html
 from purchases.errors import ApplicationError
 from purchases.models import EmailRecord, IllegalTransition, Order, OrderStatus, StripeEvent
-from purchases.selectors import order_timeline, order_usage, order_versions, version_diff
+from purchases.selectors import order_llm_usage, order_timeline, order_versions, version_diff
 from purchases.services.refunds import order_refund
 from purchases.services.review import (
     PUBLISH_PERMISSION,
@@ -244,7 +244,7 @@ class OrderAdmin(admin.ModelAdmin):
             "paid_links": [link for link in links if link.href == _href(order)],
             "qc_report": proposal.qc_report if proposal else {},
             "history": order_versions(order),
-            "usage": order_usage(order),
+            "usage": order_llm_usage(order),
             "timeline": order_timeline(order),
             "can_publish": order.status == OrderStatus.ADMIN_REVIEW
             and request.user.has_perm(PUBLISH_PERMISSION),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from articles.content import render_html
@@ -25,15 +27,17 @@ from purchases.selectors import (
     version_preview,
 )
 from purchases.serializers import (
+    ArticleCheckoutInSerializer,
     CheckoutInSerializer,
     CheckoutOutSerializer,
+    CheckoutTypeSerializer,
     ContentSerializer,
     OrderActionInSerializer,
     OrderStatusSerializer,
     RegenerateOutSerializer,
     VersionItemSerializer,
 )
-from purchases.services.checkout import order_checkout_create
+from purchases.services.checkout import order_article_checkout_create, order_checkout_create
 from purchases.services.review import order_regenerate, order_submit_for_review
 from purchases.services.webhooks import stripe_webhook_handle
 from queueing.enqueue import QUEUE_FOR_KIND
@@ -74,21 +78,44 @@ class OrderApi(APIView):
         return order_get_for_customer(order_id=order_id, token=bearer_token(request))
 
 
+def _validated(serializer: Serializer) -> dict[str, Any]:
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 class CheckoutApi(APIView):
     @extend_schema(
-        request=CheckoutInSerializer, responses={201: CheckoutOutSerializer}, summary="Buy a backlink"
+        request=PolymorphicProxySerializer(
+            component_name="CheckoutRequest",
+            serializers={"backlink": CheckoutInSerializer, "article": ArticleCheckoutInSerializer},
+            resource_type_field_name="orderType",
+        ),
+        responses={201: CheckoutOutSerializer},
+        summary="Buy a backlink (orderType backlink, the default) or a new sponsored article",
     )
     def post(self, request: Request) -> Response:
-        serializer = CheckoutInSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        order, token = order_checkout_create(
-            article_id=data["articleId"],
-            target_url=data["targetUrl"],
-            anchor_text=data["anchorText"],
-            customer_notes=data["customerNotes"],
-            customer_email=data["customerEmail"],
-        )
+        kind = CheckoutTypeSerializer(data=request.data)
+        kind.is_valid(raise_exception=True)
+        if kind.validated_data["orderType"] == Order.Kind.ARTICLE:
+            data = _validated(ArticleCheckoutInSerializer(data=request.data))
+            order, token = order_article_checkout_create(
+                topic=data["topic"],
+                keywords=data["keywords"],
+                word_count=data["wordCount"],
+                target_url=data["targetUrl"],
+                anchor_text=data["anchorText"],
+                customer_notes=data["customerNotes"],
+                customer_email=data["customerEmail"],
+            )
+        else:
+            data = _validated(CheckoutInSerializer(data=request.data))
+            order, token = order_checkout_create(
+                article_id=data["articleId"],
+                target_url=data["targetUrl"],
+                anchor_text=data["anchorText"],
+                customer_notes=data["customerNotes"],
+                customer_email=data["customerEmail"],
+            )
         body = {"orderId": order.id, "orderToken": token, "checkoutUrl": order.checkout_url}
         return Response(CheckoutOutSerializer(body).data, status=status.HTTP_201_CREATED)
 

@@ -8,9 +8,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 
 from articles.content import plain_text, render_html, split_paragraphs
 from articles.models import ArticleVersion
@@ -128,22 +128,6 @@ def version_diff(base_body: str, proposal_body: str, *, context: int = 1) -> lis
     return rows
 
 
-def order_usage(order: Order) -> dict[str, object]:
-    """Tokens and estimated LLM cost over all of the order's versions."""
-    totals = ArticleVersion.objects.filter(order=order).aggregate(
-        prompt=Sum("prompt_tokens"),
-        completion=Sum("completion_tokens"),
-        cost=Sum("estimated_cost_usd"),
-        n=Count("id"),
-    )
-    return {
-        "prompt_tokens": totals["prompt"] or 0,
-        "completion_tokens": totals["completion"] or 0,
-        "estimated_cost_usd": totals["cost"] or Decimal("0"),
-        "versions": totals["n"],
-    }
-
-
 def order_id_from_metadata(obj: dict[str, Any]) -> uuid.UUID | None:
     """Our order id on a Stripe object: ``client_reference_id`` (sessions) or ``metadata.order_id``."""
     raw = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("order_id")
@@ -186,3 +170,26 @@ def order_for_charge(*, charge: dict[str, Any]) -> Order | None:
             return order
     order_id = order_id_from_metadata({"metadata": charge.get("metadata")})
     return Order.objects.filter(pk=order_id).first() if order_id else None
+
+
+class LLMUsage(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    estimated_cost_usd: Decimal
+
+
+def order_llm_usage(order: Order) -> LLMUsage:
+    """Tokens and estimated USD cost over every version the order's jobs stored (one query).
+
+    Runs that failed their quality checks store no version, so their tokens are only in the logs.
+    """
+    totals = ArticleVersion.objects.filter(order=order).aggregate(
+        prompt_tokens=Sum("prompt_tokens"),
+        completion_tokens=Sum("completion_tokens"),
+        estimated_cost_usd=Sum("estimated_cost_usd"),
+    )
+    return {
+        "prompt_tokens": totals["prompt_tokens"] or 0,
+        "completion_tokens": totals["completion_tokens"] or 0,
+        "estimated_cost_usd": totals["estimated_cost_usd"] or Decimal("0"),
+    }

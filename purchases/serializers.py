@@ -11,6 +11,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from rest_framework import serializers
 
+from articles.generation import DEFAULT_WORD_COUNT, MAX_WORD_COUNT, MIN_WORD_COUNT
+from purchases.models import Order
+
 # Host names that never resolve publicly (RFC 2606 / 6761 and common private suffixes).
 _PRIVATE_SUFFIXES = (
     ".localhost",
@@ -26,6 +29,9 @@ _PRIVATE_SUFFIXES = (
     ".onion",
 )
 _ANCHOR_FORBIDDEN = re.compile(r"[\[\]{}<>*_~`\\|\x00-\x1f\x7f]")
+# Topics and keywords reach the model as data and the pages as text: one plain line each.
+_PLAIN_FORBIDDEN = re.compile(r"[\[\]{}<>`\\\x00-\x1f\x7f]")
+MAX_KEYWORDS = 10
 
 
 def validate_public_url(value: str) -> str:
@@ -68,6 +74,18 @@ def validate_anchor_text(value: str) -> str:
     return value
 
 
+def validate_plain_line(value: str) -> str:
+    """One line of plain text, inner whitespace collapsed."""
+    if _PLAIN_FORBIDDEN.search(value):
+        raise serializers.ValidationError(
+            "Must be plain text on one line: no brackets, braces, <, >, ` or \\."
+        )
+    value = " ".join(value.split())
+    if not value:
+        raise serializers.ValidationError("Must not be blank.")
+    return value
+
+
 class StrictCharField(serializers.CharField):
     """A CharField that refuses numbers and booleans instead of turning them into text."""
 
@@ -77,8 +95,17 @@ class StrictCharField(serializers.CharField):
         return str(super().to_internal_value(data))
 
 
-class CheckoutInSerializer(serializers.Serializer):
-    articleId = serializers.IntegerField(min_value=1)
+class CheckoutTypeSerializer(serializers.Serializer):
+    """Only ``orderType``: which checkout form the rest of the body is."""
+
+    orderType = serializers.ChoiceField(
+        choices=Order.Kind.values, required=False, default=Order.Kind.BACKLINK
+    )
+
+
+class _LinkOrderInSerializer(serializers.Serializer):
+    """The fields every order has: the customer's link and how to reach them."""
+
     targetUrl = StrictCharField(max_length=2000, trim_whitespace=True)
     anchorText = StrictCharField(max_length=100)
     customerNotes = StrictCharField(
@@ -94,6 +121,48 @@ class CheckoutInSerializer(serializers.Serializer):
 
     def validate_customerNotes(self, value: str | None) -> str:  # noqa: N802
         return (value or "").strip()
+
+
+class CheckoutInSerializer(_LinkOrderInSerializer):
+    """A backlink in a published article (the default form)."""
+
+    orderType = serializers.ChoiceField(
+        choices=[Order.Kind.BACKLINK], required=False, default=Order.Kind.BACKLINK
+    )
+    articleId = serializers.IntegerField(min_value=1)
+
+
+class ArticleCheckoutInSerializer(_LinkOrderInSerializer):
+    """A new sponsored article written around the customer's topic and link."""
+
+    orderType = serializers.ChoiceField(choices=[Order.Kind.ARTICLE])
+    topic = StrictCharField(min_length=3, max_length=200)
+    keywords = serializers.ListField(
+        child=StrictCharField(max_length=50), max_length=MAX_KEYWORDS, required=False, default=list
+    )
+    wordCount = serializers.IntegerField(
+        min_value=MIN_WORD_COUNT,
+        max_value=MAX_WORD_COUNT,
+        required=False,
+        allow_null=True,
+        default=DEFAULT_WORD_COUNT,
+    )
+
+    def validate_topic(self, value: str) -> str:
+        return validate_plain_line(value)
+
+    def validate_keywords(self, value: list[str]) -> list[str]:
+        """Plain one-line phrases with a letter or digit; repeats (ignoring case) are dropped."""
+        kept: dict[str, str] = {}
+        for keyword in value:
+            keyword = validate_plain_line(keyword)
+            if not re.search(r"\w", keyword):
+                raise serializers.ValidationError(f"“{keyword}” must contain a letter or a digit.")
+            kept.setdefault(keyword.casefold(), keyword)
+        return list(kept.values())
+
+    def validate_wordCount(self, value: int | None) -> int:  # noqa: N802
+        return DEFAULT_WORD_COUNT if value is None else value
 
 
 class CheckoutOutSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from rq.job import get_current_job
 
 from articles.openai_api import LLMRejected
 from purchases.services.failures import order_fail
+from purchases.services.generation import order_generate_article
 from purchases.services.integration import order_integrate_backlink
 from purchases.services.reconciliation import stripe_sessions_reconcile
 from queueing.progress import report_progress
@@ -58,6 +59,17 @@ def backlink_integration_job(*, order_id: str, run: int) -> str:
     last RQ retry raises, the order is failed (customer and staff told) before re-raising.
     """
     return _run_tracked(order_integrate_backlink, order_id=order_id, run=run, what="integration")
+
+
+def article_generation_job(*, order_id: str, run: int) -> str:
+    """Write the customer's sponsored article for job run ``run`` of order ``order_id``.
+
+    Idempotent like the backlink job: nothing happens for an order that is no longer PROCESSING
+    on this run, at most one version is stored per (order, run), each email is queued once, and
+    the order's Article is created only with its first passing draft. When the last RQ retry
+    raises, the order is failed (customer and staff told) before re-raising.
+    """
+    return _run_tracked(order_generate_article, order_id=order_id, run=run, what="article generation")
 
 
 def reconcile_orders_job() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -37,6 +38,16 @@ class Env:
             return int(raw)
         except ValueError as exc:
             raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+    def decimal(self, name: builtins.str, default: builtins.str) -> Decimal:
+        raw = os.environ.get(name, "").strip() or default
+        try:
+            value = Decimal(raw)
+        except InvalidOperation as exc:
+            raise ImproperlyConfigured(f"{name} must be a decimal number, got {raw!r}") from exc
+        if not value.is_finite():
+            raise ImproperlyConfigured(f"{name} must be a finite decimal number, got {raw!r}")
+        return value
 
     def list(self, name: builtins.str, default: builtins.list[builtins.str]) -> builtins.list[builtins.str]:
         raw = os.environ.get(name, "").strip()

@@ -6,6 +6,8 @@ OPENAI_API_KEY = env.str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL") or None
 OPENAI_MODEL = env.str("OPENAI_MODEL", "gpt-4o-mini")
 OPENAI_TIMEOUT_SECONDS = env.int("OPENAI_TIMEOUT_SECONDS", 60)
+# A whole article (up to 3,000 words) takes far longer to write than one paragraph.
+OPENAI_ARTICLE_TIMEOUT_SECONDS = env.int("OPENAI_ARTICLE_TIMEOUT_SECONDS", 180)
 # USD per 1M tokens, for the cost estimate shown to staff.
 OPENAI_PRICE_INPUT_PER_MTOK = env.str("OPENAI_PRICE_INPUT_PER_MTOK", "0.15")
 OPENAI_PRICE_OUTPUT_PER_MTOK = env.str("OPENAI_PRICE_OUTPUT_PER_MTOK", "0.60")

@@ -1,4 +1,4 @@
-"""Checkout: reserve an article slot with a PENDING_PAYMENT order and open a Stripe Checkout Session."""
+"""Checkout: a PENDING_PAYMENT order (a backlink holds an article slot) and its Stripe Checkout Session."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from articles.generation import DEFAULT_WORD_COUNT
 from articles.models import Article
 from articles.selectors import article_slots_used
 from purchases import stripe_api, test_mode
@@ -62,6 +63,47 @@ def order_checkout_create(
         customer_notes=customer_notes,
         customer_email=customer_email,
     )
+    return _checkout_open(order=order, product_name=f"Backlink in “{order.display_title}”")
+
+
+def order_article_checkout_create(
+    *,
+    topic: str,
+    keywords: list[str],
+    target_url: str,
+    anchor_text: str,
+    customer_email: str,
+    customer_notes: str = "",
+    word_count: int = DEFAULT_WORD_COUNT,
+) -> tuple[Order, str]:
+    """A new-article order at ``ARTICLE_ORDER_PRICE`` and its Checkout Session; returns it and its token.
+
+    No article slot is involved: the article is written after payment. Stripe failures are
+    handled as for backlink orders (``PaymentProviderError``, nothing left open).
+    """
+    order = Order.objects.create(
+        kind=Order.Kind.ARTICLE,
+        customer_email=customer_email,
+        target_url=target_url,
+        anchor_text=anchor_text,
+        customer_notes=customer_notes,
+        topic=topic,
+        keywords=list(keywords),
+        word_count=word_count,
+        amount=settings.ARTICLE_ORDER_PRICE,
+        currency=settings.ARTICLE_ORDER_CURRENCY,
+        checkout_expires_at=timezone.now() + timedelta(minutes=settings.CHECKOUT_EXPIRY_MINUTES),
+        token_salt=new_token_salt(),
+    )
+    return _checkout_open(order=order, product_name=f"Sponsored article: “{order.topic}”")
+
+
+def _checkout_open(*, order: Order, product_name: str) -> tuple[Order, str]:
+    """Open the order's Checkout Session (or the local test page) and return the order and its token.
+
+    If Stripe fails, the order's checkout expires at once (so a backlink's slot is released),
+    the reason is kept, and ``PaymentProviderError`` is raised.
+    """
     token = make_order_token(order_id=order.id, token_salt=order.token_salt)
     order_page = settings.SITE_URL + reverse("purchases:order-page", kwargs={"order_id": order.id})
     try:
@@ -70,7 +112,7 @@ def order_checkout_create(
         else:
             session = stripe_api.checkout_session_create(
                 order_id=str(order.id),
-                product_name=f"Backlink in “{order.display_title}”",
+                product_name=product_name,
                 amount_minor=order.amount_minor,
                 currency=order.currency,
                 customer_email=order.customer_email,
@@ -88,5 +130,7 @@ def order_checkout_create(
     order.stripe_checkout_session_id = session.id
     order.checkout_url = session.url
     order.save(update_fields=["stripe_checkout_session_id", "checkout_url", "updated_at"])
-    logger.info("checkout opened", extra={"order_id": str(order.id), "session_id": session.id})
+    logger.info(
+        "checkout opened", extra={"order_id": str(order.id), "kind": order.kind, "session_id": session.id}
+    )
     return order, token

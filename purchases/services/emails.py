@@ -31,6 +31,16 @@ SUBJECTS = {
     EmailKind.PUBLISHED: "Your link is live",
     EmailKind.REFUNDED: "Your order has been refunded",
 }
+# New-article orders, where the backlink wording would be wrong.
+ARTICLE_ORDER_SUBJECTS = {
+    EmailKind.REVISION_READY: "A fresh draft of your sponsored article is ready",
+}
+
+
+def email_subject(*, order: Order, kind: str) -> str:
+    if order.kind == Order.Kind.ARTICLE and kind in ARTICLE_ORDER_SUBJECTS:
+        return ARTICLE_ORDER_SUBJECTS[EmailKind(kind)]
+    return SUBJECTS[EmailKind(kind)]
 
 
 def order_page_url(order: Order) -> str:
@@ -46,7 +56,7 @@ def order_email_queue(*, order: Order, kind: str, key: str, note: str = "") -> E
         order=order,
         kind=kind,
         key=key,
-        defaults={"to": order.customer_email, "subject": SUBJECTS[EmailKind(kind)], "note": note},
+        defaults={"to": order.customer_email, "subject": email_subject(order=order, kind=kind), "note": note},
     )
     if created:
         transaction.on_commit(lambda: email_record_deliver(record_id=record.pk), robust=True)

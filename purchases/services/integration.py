@@ -7,10 +7,6 @@ an order no longer PROCESSING is left alone, and emails are keyed by order, kind
 from __future__ import annotations
 
 import logging
-import random
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
@@ -30,53 +26,22 @@ from articles.integration import (
 from articles.models import ArticleVersion
 from articles.services import version_create
 from purchases.models import EmailKind, Order, OrderStatus
-from purchases.services.emails import order_email_queue
+from purchases.services.drafts import order_draft_finish
 from purchases.services.failures import order_fail
-from purchases.services.orders import order_lock, order_transition
+from purchases.services.llm_calls import Progress, Usage, no_progress, writer_ask, writer_name
+from purchases.services.orders import order_lock
 from queueing.models import JobRequest
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class _Usage:
-    model: str = ""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-def _no_progress(stage: str, percent: int, attempt: int) -> None:
-    return None
-
-
-def writer_name() -> str:
-    return f"openai:{settings.OPENAI_MODEL}" if settings.OPENAI_API_KEY else offline_writer.OFFLINE_MODEL_NAME
-
 
 def _ask_writer(brief: BacklinkBrief, failures: list[list[str]]) -> openai_api.LLMReply:
-    """One writer call. Transient LLM errors wait (Retry-After or jittered backoff) without using a QC attempt."""
-    if not settings.OPENAI_API_KEY:
-        logger.info("using the OFFLINE writer (OPENAI_API_KEY is unset)")
-        return offline_writer.write(brief)
-    messages = build_messages(brief, failures)
-    retries = settings.LLM_TRANSIENT_RETRIES
-    for retry in range(retries + 1):
-        try:
-            return openai_api.chat_json(
-                messages=messages, schema_name="backlink_paragraph", schema=REPLY_SCHEMA
-            )
-        except openai_api.LLMUnavailable as exc:
-            if retry == retries:
-                raise
-            backoff = settings.LLM_BACKOFF_BASE_SECONDS * min(2**retry, 30) * random.uniform(0.5, 1.5)
-            wait = min(
-                exc.retry_after if exc.retry_after is not None else backoff, settings.LLM_MAX_WAIT_SECONDS
-            )
-            logger.warning("LLM unavailable, waiting", extra={"wait_seconds": wait, "error": str(exc)})
-            time.sleep(wait)
-    raise AssertionError("unreachable")
+    return writer_ask(
+        messages=lambda: build_messages(brief, failures),
+        schema_name="backlink_paragraph",
+        schema=REPLY_SCHEMA,
+        offline=lambda: offline_writer.write(brief),
+    )
 
 
 # backlink_metadata.integration_type for each kind of run (the original system's names).
@@ -103,7 +68,7 @@ def _previous_drafts(order: Order, *, base: ArticleVersion) -> tuple[tuple[int, 
     return tuple(drafts)
 
 
-def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progress = _no_progress) -> str:
+def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progress = no_progress) -> str:
     """Run ``run`` of a backlink order. Returns an outcome word: done, skipped, failed."""
     order = Order.objects.select_related("article__published_version").get(pk=order_id)
     if order.status != OrderStatus.PROCESSING or order.job_runs != run:
@@ -112,7 +77,9 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
         )
         return "skipped"
     if ArticleVersion.objects.filter(order=order, run=run).exists():
-        return _finish(order_id=order.id, run=run, version=None)
+        return order_draft_finish(
+            order_id=order.id, run=run, version=None, first_email=EmailKind.BACKLINK_INTEGRATED
+        )
 
     article = order.article
     base = article.published_version if article is not None else None
@@ -130,14 +97,12 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
         rel=settings.SPONSORED_LINK_REL,
         previous=_previous_drafts(order, base=base) if purpose == JobRequest.Purpose.REGENERATION else (),
     )
-    usage = _Usage()
+    usage = Usage()
     attempts: list[AttemptResult] = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
         progress("writing", 10 + 25 * (attempt - 1), attempt)
         reply = _ask_writer(brief, [a.failures for a in attempts])
-        usage.model = reply.model
-        usage.prompt_tokens += reply.prompt_tokens
-        usage.completion_tokens += reply.completion_tokens
+        usage.add(reply)
         progress("quality_check", 25 + 25 * (attempt - 1), attempt)
         result = evaluate_reply(brief, reply.content)
         attempts.append(result)
@@ -194,30 +159,6 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
                 prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
             ),
         )
-        return _finish(order_id=order.id, run=run, version=version)
-
-
-def _finish(*, order_id: UUID | str, run: int, version: ArticleVersion | None) -> str:
-    with transaction.atomic():
-        order = order_lock(order_id=order_id)
-        version = version or ArticleVersion.objects.get(order=order, run=run)
-        if order.status != OrderStatus.PROCESSING or order.job_runs != run:
-            return "skipped"
-        first_draft = (
-            version.backlink_metadata.get("integration_type") == INTEGRATION_TYPE[JobRequest.Purpose.INITIAL]
+        return order_draft_finish(
+            order_id=order.id, run=run, version=version, first_email=EmailKind.BACKLINK_INTEGRATED
         )
-        order.current_version = version
-        order.regeneration_count = int(
-            version.backlink_metadata.get("regeneration_count", order.regeneration_count)
-        )
-        order.failure_reason = ""
-        order_transition(
-            order=order,
-            to_status=OrderStatus.QUALITY_CHECK,
-            source="worker",
-            reason=f"version {version.number} passed quality checks",
-            extra_fields=("current_version", "regeneration_count", "failure_reason"),
-        )
-        kind = EmailKind.BACKLINK_INTEGRATED if first_draft else EmailKind.REVISION_READY
-        order_email_queue(order=order, kind=kind, key=f"version-{version.pk}")
-    return "done"

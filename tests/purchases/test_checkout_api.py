@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -159,3 +160,162 @@ def test_expired_unpaid_checkouts_free_their_slot(api: Any, db: Any) -> None:
     Order.objects.filter(pk=order.pk).update(checkout_expires_at=timezone.now())
     response = api.post("/api/v1/purchase/checkout", body(article), format="json")
     assert response.status_code == 201
+
+
+# --- New-article orders ------------------------------------------------------------------------
+
+
+def article_body(**overrides: Any) -> dict[str, Any]:
+    data = {
+        "orderType": "article",
+        "topic": "Choosing a pillow for side sleepers",
+        "keywords": ["pillow loft", "cervical support"],
+        "wordCount": 1200,
+        "targetUrl": "https://www.example-store.com/pillows",
+        "anchorText": "memory foam pillows",
+        "customerEmail": "buyer@example.com",
+        "customerNotes": "Friendly tone, please.",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not ...}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("orderType", "magazine"),
+        ("orderType", None),
+        ("orderType", 3),
+        ("orderType", ["article"]),
+        ("topic", ...),
+        ("topic", ""),
+        ("topic", "ab"),
+        ("topic", "  a  "),
+        ("topic", "t" * 201),
+        ("topic", "two\nlines"),
+        ("topic", "<script>alert(1)</script>"),
+        ("topic", "[[memory foam pillows]]"),
+        ("topic", 42),
+        ("topic", None),
+        ("keywords", "pillow loft, cervical support"),
+        ("keywords", [f"keyword {n}" for n in range(11)]),
+        ("keywords", [""]),
+        ("keywords", ["   "]),
+        ("keywords", ["k" * 51]),
+        ("keywords", ["line\nbreak"]),
+        ("keywords", ["{{ placeholder }}"]),
+        ("keywords", ["!!!"]),
+        ("keywords", [3]),
+        ("keywords", [["nested"]]),
+        ("keywords", {"a": "b"}),
+        ("keywords", None),
+        ("wordCount", 299),
+        ("wordCount", 3001),
+        ("wordCount", "many"),
+        ("wordCount", 10**100),
+        ("wordCount", 800.5),
+        ("wordCount", True),
+        ("wordCount", [800]),
+        ("targetUrl", ...),
+        ("targetUrl", "http://localhost:8000/admin"),
+        ("targetUrl", "javascript:alert(1)"),
+        ("anchorText", ...),
+        ("anchorText", "<b>bold</b>"),
+        ("anchorText", "a" * 101),
+        ("customerNotes", "n" * 1001),
+        ("customerEmail", ...),
+        ("customerEmail", "not-an-email"),
+    ],
+)
+def test_each_invalid_article_field_answers_400_naming_it_and_creates_nothing(
+    api: Any, db: Any, field: str, value: Any
+) -> None:
+    response = api.post("/api/v1/purchase/checkout", article_body(**{field: value}), format="json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert error["message"]
+    assert list(error["fields"]) == [field]
+    assert Order.objects.count() == 0
+
+
+def test_an_article_checkout_creates_a_pending_article_order_at_the_configured_price(
+    api: Any, db: Any, settings: Any
+) -> None:
+    settings.ARTICLE_ORDER_PRICE = Decimal("249.00")
+    settings.ARTICLE_ORDER_CURRENCY = "eur"
+    response = api.post(
+        "/api/v1/purchase/checkout",
+        article_body(
+            topic="  Choosing   a pillow  ", keywords=["Pillow loft", "pillow LOFT", "cervical support"]
+        ),
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    order = Order.objects.get(pk=response.json()["orderId"])
+    assert (order.kind, order.status, order.article_id) == (
+        Order.Kind.ARTICLE,
+        OrderStatus.PENDING_PAYMENT,
+        None,
+    )
+    assert (order.amount, order.currency) == (Decimal("249.00"), "eur")
+    assert order.topic == "Choosing a pillow"
+    assert order.keywords == ["Pillow loft", "cervical support"]
+    assert order.word_count == 1200
+    assert order.display_title == "Choosing a pillow"
+    page = api.get(response.json()["checkoutUrl"].removeprefix("http://testserver"))
+    assert b"TEST MODE" in page.content
+    assert "Choosing a pillow" in page.content.decode()
+
+
+def test_an_article_checkout_defaults_to_800_words_and_no_keywords(api: Any, db: Any) -> None:
+    response = api.post(
+        "/api/v1/purchase/checkout",
+        article_body(keywords=..., wordCount=..., customerNotes=...),
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    order = Order.objects.get(pk=response.json()["orderId"])
+    assert (order.word_count, order.keywords, order.customer_notes) == (800, [], "")
+
+
+def test_an_article_checkout_opens_a_stripe_session_for_the_article_price(
+    api: Any, db: Any, fake_stripe: Any
+) -> None:
+    response = api.post("/api/v1/purchase/checkout", article_body(), format="json")
+    assert response.status_code == 201, response.content
+    (session,) = fake_stripe.sessions.values()
+    assert session["amount_total"] == 19900
+    assert session["currency"] == "usd"
+    assert session["client_reference_id"] == response.json()["orderId"]
+    (request,) = [r for r in fake_stripe.requests if r.method == "POST"]
+    assert request.body["line_items"][0]["price_data"]["product_data"]["name"] == (
+        "Sponsored article: “Choosing a pillow for side sleepers”"
+    )
+
+
+def test_article_orders_take_no_backlink_slot(api: Any, db: Any) -> None:
+    article = make_published_article(max_backlinks=1)
+    assert (
+        api.post("/api/v1/purchase/checkout", article_body(articleId=article.pk), format="json").status_code
+        == 201
+    )
+    assert api.get(f"/api/v1/articles/{article.pk}/").json()["slotsLeft"] == 1
+
+
+def test_stripe_down_answers_503_for_an_article_checkout(api: Any, db: Any, fake_stripe: Any) -> None:
+    fake_stripe.fail_next(500, n=5, headers={"Stripe-Should-Retry": "false"})
+    response = api.post("/api/v1/purchase/checkout", article_body(), format="json")
+    assert response.status_code == 503
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert "Checkout could not be opened" in order.failure_reason
+
+
+def test_the_api_schema_documents_both_checkout_forms(api: Any, db: Any) -> None:
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    request = schema["components"]["schemas"]["CheckoutRequest"]
+    assert request["discriminator"]["mapping"] == {
+        "backlink": "#/components/schemas/CheckoutIn",
+        "article": "#/components/schemas/ArticleCheckoutIn",
+    }

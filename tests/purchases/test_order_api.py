@@ -86,3 +86,31 @@ def test_the_test_payment_page_is_off_when_stripe_is_configured(
     order, _ = make_order(article)
     settings.STRIPE_LOCAL_TEST_MODE = False
     assert client.get(f"/purchase/test-checkout/{order.stripe_checkout_session_id}/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_test_mode_pay_button_works_for_an_article_order(
+    client: Any, live_server: Any, settings: Any
+) -> None:
+    from purchases.models import OrderStatus
+    from tests.factories import make_article_order
+
+    settings.SITE_URL = live_server.url
+    order, _ = make_article_order(topic="Quiet mornings at home")
+    page = client.get(f"/purchase/test-checkout/{order.stripe_checkout_session_id}/")
+    assert "Pay for your sponsored article" in page.content.decode()
+    assert "Quiet mornings at home" in page.content.decode()
+    client.post(f"/purchase/test-checkout/{order.stripe_checkout_session_id}/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+
+
+def test_the_order_page_of_an_article_order_shows_its_topic_before_the_first_draft(
+    client: Any, db: Any
+) -> None:
+    from tests.factories import make_article_order
+
+    order, token = make_article_order(topic="Quiet mornings at home")
+    page = client.get(f"/orders/{order.id}/?token={token}")
+    assert page.status_code == 200
+    assert "Quiet mornings at home" in page.content.decode()

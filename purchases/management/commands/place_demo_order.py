@@ -1,4 +1,4 @@
-"""Place a demo backlink order through the RUNNING system over HTTP: checkout, then a signed test webhook."""
+"""Place a demo order (backlink or new article) through the RUNNING system over HTTP: checkout, then a signed test webhook."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _call(method: str, url: str, body: dict[str, Any] | None = None, token: str 
 
 
 class Command(BaseCommand):
-    help = "Buy a backlink on the running server (SITE_URL) in local test mode and wait for the draft."
+    help = "Buy a backlink (or, with --article, a new article) on the running server in local test mode and wait."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--base-url", default=settings.SITE_URL)
@@ -39,6 +39,10 @@ class Command(BaseCommand):
         parser.add_argument("--target-url", default="https://www.example-widgets.com/standing-desks")
         parser.add_argument("--anchor-text", default="ergonomic standing desks")
         parser.add_argument("--email", default="customer@example.com")
+        parser.add_argument("--article", action="store_true", help="Order a new sponsored article instead.")
+        parser.add_argument("--topic", default="How to set up a home office you enjoy working in")
+        parser.add_argument("--keywords", default="standing desk,natural light,cable management")
+        parser.add_argument("--word-count", type=int, default=800)
         parser.add_argument(
             "--wait", type=int, default=60, help="Seconds to wait for QUALITY_CHECK (0: do not wait)."
         )
@@ -47,24 +51,31 @@ class Command(BaseCommand):
         if not settings.STRIPE_LOCAL_TEST_MODE:
             raise CommandError("STRIPE_SECRET_KEY is set: pay through real Stripe Checkout instead.")
         base = options["base_url"].rstrip("/")
-        article_id = options["article_id"]
-        if article_id is None:
-            articles = _call("GET", f"{base}/api/v1/articles/")
-            available = [a for a in articles if a["slotsLeft"] > 0]
-            if not available:
-                raise CommandError("No article with free slots. Run `python manage.py seed_demo`.")
-            article_id = available[0]["id"]
-        checkout = _call(
-            "POST",
-            f"{base}/api/v1/purchase/checkout",
-            {
-                "articleId": article_id,
-                "targetUrl": options["target_url"],
-                "anchorText": options["anchor_text"],
-                "customerEmail": options["email"],
-                "customerNotes": "Demo order placed by place_demo_order.",
-            },
-        )
+        notes = "Demo order placed by place_demo_order."
+        common = {
+            "targetUrl": options["target_url"],
+            "anchorText": options["anchor_text"],
+            "customerEmail": options["email"],
+            "customerNotes": notes,
+        }
+        if options["article"]:
+            body: dict[str, Any] = {
+                "orderType": "article",
+                "topic": options["topic"],
+                "keywords": [k.strip() for k in options["keywords"].split(",") if k.strip()],
+                "wordCount": options["word_count"],
+                **common,
+            }
+        else:
+            article_id = options["article_id"]
+            if article_id is None:
+                articles = _call("GET", f"{base}/api/v1/articles/")
+                available = [a for a in articles if a["slotsLeft"] > 0]
+                if not available:
+                    raise CommandError("No article with free slots. Run `python manage.py seed_demo`.")
+                article_id = available[0]["id"]
+            body = {"orderType": "backlink", "articleId": article_id, **common}
+        checkout = _call("POST", f"{base}/api/v1/purchase/checkout", body)
         order = Order.objects.get(pk=checkout["orderId"])
         status = test_mode.deliver_event(test_mode.checkout_completed_event(order=order), base_url=base)
         self.stdout.write(f"order id:   {checkout['orderId']}")

@@ -1,0 +1,163 @@
+"""The article generation run: brief -> LLM (or offline writer) -> checks -> new article version.
+
+Idempotent: a run whose version already exists (unique ``(order, run)``) is not written again,
+an order no longer PROCESSING on this run is left alone, and emails are keyed by order, kind and
+version. The first passing draft creates the order's (unpublished) Article; every later draft
+(a regeneration) is a new version of that same article.
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+
+from articles import offline_writer, openai_api
+from articles.costs import estimate_cost_usd
+from articles.generation import (
+    DEFAULT_WORD_COUNT,
+    MAX_ATTEMPTS,
+    REPLY_SCHEMA,
+    ArticleBrief,
+    GenerationResult,
+    PublishedText,
+    build_messages,
+    evaluate_reply,
+    qc_report,
+)
+from articles.models import ArticleVersion
+from articles.selectors import article_published_texts
+from articles.services import article_create_draft, article_retitle_draft, version_create
+from purchases.models import EmailKind, Order, OrderStatus
+from purchases.services.drafts import order_draft_finish
+from purchases.services.failures import order_fail
+from purchases.services.llm_calls import Progress, Usage, no_progress, writer_ask, writer_name
+from purchases.services.orders import order_lock
+
+logger = logging.getLogger(__name__)
+
+
+def _ask_writer(brief: ArticleBrief, failures: list[list[str]]) -> openai_api.LLMReply:
+    return writer_ask(
+        messages=lambda: build_messages(brief, failures),
+        schema_name="sponsored_article",
+        schema=REPLY_SCHEMA,
+        offline=lambda: offline_writer.write_article(brief),
+        timeout=settings.OPENAI_ARTICLE_TIMEOUT_SECONDS,
+    )
+
+
+def _brief(order: Order, previous_titles: tuple[str, ...]) -> ArticleBrief:
+    return ArticleBrief(
+        topic=order.topic,
+        keywords=tuple(str(k) for k in order.keywords or ()),
+        anchor_text=order.anchor_text,
+        target_url=order.target_url,
+        customer_notes=order.customer_notes,
+        word_count=order.word_count or DEFAULT_WORD_COUNT,
+        rel=settings.SPONSORED_LINK_REL,
+        previous_titles=previous_titles,
+    )
+
+
+def order_generate_article(*, order_id: UUID | str, run: int, progress: Progress = no_progress) -> str:
+    """Run ``run`` of an article order. Returns an outcome word: done, skipped, failed.
+
+    Up to ``MAX_ATTEMPTS`` writer calls, each told the failures of the one before; when the last
+    still fails, the order is FAILED and the customer emailed once. The near-copy check compares
+    against every published article except the order's own.
+    """
+    order = Order.objects.select_related("article").get(pk=order_id)
+    if order.kind != Order.Kind.ARTICLE or order.status != OrderStatus.PROCESSING or order.job_runs != run:
+        logger.info(
+            "generation skipped",
+            extra={"order_id": str(order.id), "kind": order.kind, "status": order.status, "run": run},
+        )
+        return "skipped"
+    if ArticleVersion.objects.filter(order=order, run=run).exists():
+        return order_draft_finish(
+            order_id=order.id, run=run, version=None, first_email=EmailKind.ARTICLE_READY
+        )
+
+    progress("loading_brief", 5, 0)
+    previous_titles = tuple(
+        ArticleVersion.objects.filter(order=order).order_by("run").values_list("title", flat=True)
+    )
+    brief = _brief(order, previous_titles)
+    published = [
+        PublishedText.of(ref=slug, body_markdown=body)
+        for slug, body in article_published_texts(exclude_article_id=order.article_id)
+    ]
+    usage = Usage()
+    attempts: list[GenerationResult] = []
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        progress("writing", 10 + 25 * (attempt - 1), attempt)
+        reply = _ask_writer(brief, [a.failures for a in attempts])
+        usage.add(reply)
+        progress("quality_check", 25 + 25 * (attempt - 1), attempt)
+        result = evaluate_reply(brief, reply.content, published=published)
+        attempts.append(result)
+        logger.info(
+            "generation attempt",
+            extra={
+                "order_id": str(order.id),
+                "run": run,
+                "attempt": attempt,
+                "ok": result.ok,
+                "failures": result.failures,
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+            },
+        )
+        if result.ok:
+            break
+    report = qc_report(attempts, writer=writer_name(), brief=brief)
+    if not attempts[-1].ok:
+        failures = "; ".join(attempts[-1].failures)
+        order_fail(order_id=order.id, reason=f"Quality checks failed {MAX_ATTEMPTS} times. Last: {failures}")
+        return "failed"
+
+    progress("saving", 90, len(attempts))
+    final = attempts[-1]
+    with transaction.atomic():
+        order = order_lock(order_id=order.id)
+        if order.status != OrderStatus.PROCESSING or order.job_runs != run:
+            return "skipped"
+        is_regeneration = bool(previous_titles)
+        if order.article is None:
+            article = article_create_draft(title=final.title)
+        else:
+            article = article_retitle_draft(article=order.article, title=final.title)
+        version = version_create(
+            article=article,
+            title=final.title,
+            body_markdown=final.body,
+            kind=ArticleVersion.Kind.GENERATED,
+            order=order,
+            run=run,
+            backlink_metadata={
+                "target_url": order.target_url,
+                "anchor_text": order.anchor_text,
+                "customer_notes": order.customer_notes,
+                "integration_type": "customer_article_regeneration"
+                if is_regeneration
+                else "customer_article",
+                "regeneration_count": order.regeneration_count + (1 if is_regeneration else 0),
+                "topic": brief.topic,
+                "keywords": list(brief.keywords),
+                "word_count": brief.word_count,
+                "rel": brief.rel,
+            },
+            qc_report=report,
+            llm_model=usage.model,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            estimated_cost_usd=estimate_cost_usd(
+                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
+            ),
+        )
+        return order_draft_finish(
+            order_id=order.id, run=run, version=version, first_email=EmailKind.ARTICLE_READY
+        )

@@ -1,0 +1,38 @@
+"""Staff see each version's token usage and estimated cost, and the order's total."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from articles.models import ArticleVersion
+from articles.services import article_create_draft, version_create
+from tests.factories import make_article_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_version_admin_shows_tokens_cost_and_the_orders_total(admin_client: Any) -> None:
+    order, _ = make_article_order()
+    article = article_create_draft(title="A Generated Article")
+    versions = [
+        version_create(
+            article=article,
+            title="A Generated Article",
+            body_markdown="Body.",
+            kind=ArticleVersion.Kind.GENERATED,
+            order=order,
+            run=run,
+            prompt_tokens=1000 * run,
+            completion_tokens=2000 * run,
+            estimated_cost_usd=Decimal("0.001350") * run,
+        )
+        for run in (1, 2)
+    ]
+    listing = admin_client.get("/admin/articles/articleversion/").content.decode()
+    assert "0.001350" in listing and "0.002700" in listing
+    page = admin_client.get(f"/admin/articles/articleversion/{versions[1].pk}/change/").content.decode()
+    assert "LLM usage of the whole order" in page
+    assert "3000 prompt + 6000 completion tokens, ≈ $0.004050" in page
