@@ -59,6 +59,14 @@ class ArticleForm(forms.ModelForm):
         live = self.instance.published_version if self.instance.pk else None
         if live is not None:
             self.fields["body_markdown"].initial = live.body_markdown
+        elif self.instance.pk:
+            # An unpublished (generated) article goes live only through its order's review.
+            self.fields["body_markdown"].required = False
+            self.fields["body_markdown"].disabled = True
+            self.fields["body_markdown"].help_text = (
+                "Not published: this article's text comes from its order's drafts and is published "
+                "from the order's review page."
+            )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -88,6 +96,11 @@ class ArticleAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
         body = form.cleaned_data["body_markdown"]
+        if change and obj.published_version_id is None:
+            obj.save(
+                update_fields=["title", "slug", "backlink_price", "currency", "max_backlinks", "updated_at"]
+            )
+            return
         if not change:
             created = article_create(
                 title=obj.title,

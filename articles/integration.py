@@ -190,7 +190,9 @@ def evaluate_reply(brief: BacklinkBrief, content: str) -> AttemptResult:
         not WRITTEN_URL.search(new_text),
         "no_urls: do not write URLs, only the [[mark]]",
     )
-    chatter = chatter_in(new_text)
+    # The customer's own anchor and notes may contain words that look like chatter ("your", "insert").
+    unmarked = new_text.replace(f"[[{brief.anchor_text}]]", brief.anchor_text)
+    chatter = chatter_in(unmarked, exempt=f"{brief.anchor_text}\n{brief.customer_notes}")
     record_check(
         checks,
         result.failures,

@@ -102,3 +102,12 @@ def test_the_offline_writer_passes_the_same_checks_and_varies_with_each_draft() 
         assert result.ok, result.failures
         assert (data["paragraph_index"], data["paragraph"]) not in previous
         previous.append((data["paragraph_index"], data["paragraph"]))
+
+
+@pytest.mark.parametrize("anchor", ["your best pillow", "link building tools", "insert molding"])
+def test_anchors_that_look_like_placeholders_are_not_chatter(anchor: str) -> None:
+    paragraph = (
+        f"If your neck aches in the morning, [[{anchor}]] can help keep your spine aligned through the night."
+    )
+    result = evaluate_reply(brief(anchor_text=anchor), reply(paragraph=paragraph))
+    assert result.ok, result.failures

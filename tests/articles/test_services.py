@@ -111,3 +111,23 @@ def test_a_published_article_keeps_its_title_and_slug_when_retitled() -> None:
     article = article_create(title="Kept", slug="kept", body_markdown="Body.")
     kept = article_retitle_draft(article=article, title="Another")
     assert (kept.title, kept.slug) == ("Kept", "kept")
+
+
+def test_saving_an_unpublished_generated_article_in_admin_publishes_nothing(client: Any) -> None:
+    article = article_create_draft(title="A Draft Awaiting Its Order")
+    client.force_login(User.objects.create_superuser("ed3", "ed3@example.com", "pw"))
+    form = {
+        "title": article.title,
+        "slug": article.slug,
+        "backlink_price": "59.00",
+        "currency": "usd",
+        "max_backlinks": 3,
+        "versions-TOTAL_FORMS": 0,
+        "versions-INITIAL_FORMS": 0,
+    }
+    response = client.post(f"/admin/articles/article/{article.pk}/change/", form)
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.published_version is None
+    assert str(article.backlink_price) == "59.00"
+    assert not ArticleVersion.objects.filter(article=article).exists()
