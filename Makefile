@@ -68,7 +68,7 @@ typecheck: install
 check: lint typecheck test
 
 bench: install
-	$(BIN)/python bench/checkout_and_status.py
+	$(BIN)/python bench/pipeline.py $(BENCH_ORDERS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
