@@ -21,7 +21,6 @@ from articles.generation import (
     MAX_ATTEMPTS,
     REPLY_SCHEMA,
     ArticleBrief,
-    GenerationResult,
     PublishedText,
     build_messages,
     evaluate_reply,
@@ -33,7 +32,7 @@ from articles.services import article_create_draft, article_retitle_draft, versi
 from purchases.models import EmailKind, Order, OrderStatus
 from purchases.services.drafts import order_draft_finish
 from purchases.services.failures import order_fail
-from purchases.services.llm_calls import Progress, Usage, no_progress, writer_ask, writer_name
+from purchases.services.llm_calls import Progress, attempts_run, no_progress, writer_ask, writer_name
 from purchases.services.orders import order_lock
 
 logger = logging.getLogger(__name__)
@@ -90,29 +89,14 @@ def order_generate_article(*, order_id: UUID | str, run: int, progress: Progress
         PublishedText.of(ref=slug, body_markdown=body)
         for slug, body in article_published_texts(exclude_article_id=order.article_id)
     ]
-    usage = Usage()
-    attempts: list[GenerationResult] = []
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        progress("writing", 10 + 25 * (attempt - 1), attempt)
-        reply = _ask_writer(brief, [a.failures for a in attempts])
-        usage.add(reply)
-        progress("quality_check", 25 + 25 * (attempt - 1), attempt)
-        result = evaluate_reply(brief, reply.content, published=published)
-        attempts.append(result)
-        logger.info(
-            "generation attempt",
-            extra={
-                "order_id": str(order.id),
-                "run": run,
-                "attempt": attempt,
-                "ok": result.ok,
-                "failures": result.failures,
-                "prompt_tokens": reply.prompt_tokens,
-                "completion_tokens": reply.completion_tokens,
-            },
-        )
-        if result.ok:
-            break
+    attempts, usage = attempts_run(
+        ask=lambda failures: _ask_writer(brief, failures),
+        evaluate=lambda content: evaluate_reply(brief, content, published=published),
+        progress=progress,
+        label="generation",
+        log_extra={"order_id": str(order.id), "run": run},
+        max_attempts=MAX_ATTEMPTS,
+    )
     report = qc_report(attempts, writer=writer_name(), brief=brief)
     if not attempts[-1].ok:
         failures = "; ".join(attempts[-1].failures)

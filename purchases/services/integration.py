@@ -17,7 +17,6 @@ from articles.costs import estimate_cost_usd
 from articles.integration import (
     MAX_ATTEMPTS,
     REPLY_SCHEMA,
-    AttemptResult,
     BacklinkBrief,
     build_messages,
     evaluate_reply,
@@ -28,7 +27,7 @@ from articles.services import version_create
 from purchases.models import EmailKind, Order, OrderStatus
 from purchases.services.drafts import order_draft_finish
 from purchases.services.failures import order_fail
-from purchases.services.llm_calls import Progress, Usage, no_progress, writer_ask, writer_name
+from purchases.services.llm_calls import Progress, attempts_run, no_progress, writer_ask, writer_name
 from purchases.services.orders import order_lock
 from queueing.models import JobRequest
 
@@ -97,27 +96,14 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
         rel=settings.SPONSORED_LINK_REL,
         previous=_previous_drafts(order, base=base) if purpose == JobRequest.Purpose.REGENERATION else (),
     )
-    usage = Usage()
-    attempts: list[AttemptResult] = []
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        progress("writing", 10 + 25 * (attempt - 1), attempt)
-        reply = _ask_writer(brief, [a.failures for a in attempts])
-        usage.add(reply)
-        progress("quality_check", 25 + 25 * (attempt - 1), attempt)
-        result = evaluate_reply(brief, reply.content)
-        attempts.append(result)
-        logger.info(
-            "integration attempt",
-            extra={
-                "order_id": str(order.id),
-                "run": run,
-                "attempt": attempt,
-                "ok": result.ok,
-                "failures": result.failures,
-            },
-        )
-        if result.ok:
-            break
+    attempts, usage = attempts_run(
+        ask=lambda failures: _ask_writer(brief, failures),
+        evaluate=lambda content: evaluate_reply(brief, content),
+        progress=progress,
+        label="integration",
+        log_extra={"order_id": str(order.id), "run": run},
+        max_attempts=MAX_ATTEMPTS,
+    )
     report = qc_report(attempts, writer=writer_name())
     if not attempts[-1].ok:
         failures = "; ".join(attempts[-1].failures)

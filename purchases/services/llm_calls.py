@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 
@@ -79,3 +79,49 @@ def writer_ask(
             logger.warning("LLM unavailable, waiting", extra={"wait_seconds": wait, "error": str(exc)})
             time.sleep(wait)
     raise AssertionError("unreachable")
+
+
+class CheckedAttempt(Protocol):
+    ok: bool
+    failures: list[str]
+
+
+A = TypeVar("A", bound=CheckedAttempt)
+
+
+def attempts_run(
+    *,
+    ask: Callable[[list[list[str]]], openai_api.LLMReply],
+    evaluate: Callable[[str], A],
+    progress: Progress,
+    label: str,
+    log_extra: dict[str, object],
+    max_attempts: int,
+) -> tuple[list[A], Usage]:
+    """Up to ``max_attempts`` writer calls, each fed the failures of all before; stops at the first pass.
+
+    Returns every attempt's checked result (the last one passed, or all failed) and the tokens spent.
+    """
+    usage = Usage()
+    attempts: list[A] = []
+    for attempt in range(1, max_attempts + 1):
+        progress("writing", 10 + 25 * (attempt - 1), attempt)
+        reply = ask([a.failures for a in attempts])
+        usage.add(reply)
+        progress("quality_check", 25 + 25 * (attempt - 1), attempt)
+        result = evaluate(reply.content)
+        attempts.append(result)
+        logger.info(
+            f"{label} attempt",
+            extra={
+                **log_extra,
+                "attempt": attempt,
+                "ok": result.ok,
+                "failures": result.failures,
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+            },
+        )
+        if result.ok:
+            break
+    return attempts, usage
