@@ -6,7 +6,7 @@ the jobs. Times are UTC.
 
 from rq import cron
 
-from queueing.jobs import reconcile_orders_job, stripe_reconcile_job
+from queueing.jobs import paid_links_audit_job, reconcile_orders_job, stripe_reconcile_job
 
 # Every minute: re-enqueue lost or abandoned order runs, send unsent emails.
 cron.register(
@@ -21,4 +21,13 @@ cron.register(
     cron="17 3 * * *",
     job_timeout=600,
     name="reconcile-stripe",
+)
+
+# Every night at 02:41 UTC: every paid, published link is still live with its anchor and rel.
+cron.register(
+    paid_links_audit_job,
+    queue_name="maintenance",
+    cron="41 2 * * *",
+    job_timeout=600,
+    name="paid-links-audit",
 )

@@ -92,3 +92,11 @@ def stripe_reconcile_job(*, hours: int = 48) -> dict[str, int]:
         "ok": report.ok,
         "missing": len(report.missing),
     }
+
+
+def paid_links_audit_job() -> dict[str, int]:
+    """Nightly (``blogorder/cron.py``): every paid link still live, once, with its rel; staff told otherwise."""
+    from purchases.services.audit import paid_links_audit
+
+    report = paid_links_audit()
+    return {"checked": report.checked, "problems": len(report.problems)}

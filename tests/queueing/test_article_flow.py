@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from django.db import transaction
 
 from articles.costs import estimate_cost_usd
 from articles.models import Article, ArticleVersion
@@ -14,8 +13,7 @@ from articles.offline_writer import OFFLINE_MODEL_NAME
 from articles.services import version_publish
 from purchases.models import EmailRecord, Order, OrderStatus
 from purchases.selectors import order_llm_usage
-from purchases.services.orders import order_lock, order_transition
-from queueing.enqueue import order_job_enqueue
+from purchases.services.review import order_approve_and_publish, order_regenerate
 from queueing.jobs import article_generation_job
 from tests.conftest import checkout_event, outbox_for, signed_post
 from tests.factories import (
@@ -52,13 +50,8 @@ def paid_article_order(api: Any, event_id: str = "evt_pay", **overrides: Any) ->
 
 
 def regenerate(order: Order) -> None:
-    """What the customer's "regenerate" does: back to PROCESSING and the next job run, in one transaction."""
-    with transaction.atomic():
-        locked = order_lock(order_id=order.id)
-        order_transition(
-            order=locked, to_status=OrderStatus.PROCESSING, source="customer", reason="regenerate"
-        )
-        order_job_enqueue(order=locked)
+    """The customer's "regenerate" (the service behind POST /api/v1/purchase/regenerate-backlink)."""
+    order_regenerate(order_id=order.id)
 
 
 def prompt(request: dict[str, Any]) -> str:
@@ -378,3 +371,37 @@ def test_an_llm_that_stays_down_fails_the_order_after_the_job_retries(
     assert "The article generation job failed after its retries" in order.failure_reason
     assert len(fake_openai.requests) == 4 * 3  # 1 run + 3 RQ retries, each with 2 in-attempt retries
     assert [m.subject for m in outbox_for(order)] == ["We could not complete your order"]
+
+
+def test_an_article_order_is_regenerated_submitted_and_published_through_the_api_and_admin(
+    api: Any, client: Any, run_worker: Any, mailoutbox: Any
+) -> None:
+    from django.contrib.auth.models import User
+
+    order, token = paid_article_order(api, event_id="evt_e2e")
+    run_worker()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    first = current(order)
+    response = api.post(
+        "/api/v1/purchase/regenerate-backlink", {"orderId": str(order.id)}, format="json", **auth
+    )
+    assert response.status_code == 202
+    run_worker()
+    second = current(order)
+    assert second.article_id == first.article_id and second.pk != first.pk
+    assert (
+        api.post(
+            "/api/v1/purchase/submit-for-review", {"orderId": str(order.id)}, format="json", **auth
+        ).json()["status"]
+        == "ADMIN_REVIEW"
+    )
+    editor = User.objects.create_superuser("pub", "pub@example.com", "pw")
+    client.force_login(editor)
+    assert client.get(f"/admin/purchases/order/{order.id}/change/").status_code == 200
+    assert order_approve_and_publish(order_id=order.id, actor=editor).outcome == "published"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PUBLISHED
+    listed = {a["id"]: a for a in api.get("/api/v1/articles/").json()}
+    assert order.article_id in listed
+    assert api.get(f"/articles/{listed[order.article_id]['slug']}/").status_code == 200
+    assert [m.subject for m in outbox_for(order)].count("Your link is live") == 1

@@ -188,6 +188,9 @@ def test_random_histories_never_break_the_invariants() -> None:
             max_examples=25,
             stateful_step_count=25,
             deadline=None,
+            # Fixed histories: CI sees the same 25 examples every run, so a failure is reproducible.
+            derandomize=True,
+            database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )

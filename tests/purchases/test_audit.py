@@ -1,0 +1,65 @@
+"""The nightly paid-link audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from articles.models import ArticleVersion
+from articles.services import version_create
+from purchases.models import OrderStatus
+from purchases.services.audit import paid_links_audit
+from purchases.services.review import order_approve_and_publish
+from tests.conftest import checkout_event, signed_post
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def published_order(api: Any, article: Any, run_worker: Any) -> Any:
+    order, token = make_order(article)
+    signed_post(api, checkout_event(order, event_id="evt_audit"))
+    run_worker()
+    api.post(
+        "/api/v1/purchase/submit-for-review",
+        {"orderId": str(order.id)},
+        format="json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    editor = User.objects.create_superuser("auditor", "a@example.com", "pw")
+    order_approve_and_publish(order_id=order.id, actor=editor)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PUBLISHED
+    return order
+
+
+def test_a_live_paid_link_passes_the_audit(api: Any, article: Any, run_worker: Any, mailoutbox: Any) -> None:
+    published_order(api, article, run_worker)
+    report = paid_links_audit()
+    assert (report.checked, report.problems) == (1, [])
+    assert not [m for m in mailoutbox if "need attention" in m.subject]
+
+
+def test_a_paid_link_lost_from_the_published_text_alerts_staff(
+    api: Any, article: Any, run_worker: Any, mailoutbox: Any
+) -> None:
+    order = published_order(api, article, run_worker)
+    article.refresh_from_db()
+    # A version written around the service layer (e.g. a raw SQL fix) that lost the link.
+    broken = version_create(
+        article=article,
+        title=article.title,
+        body_markdown="# Gone\n\nNothing here.\n",
+        kind=ArticleVersion.Kind.EDIT,
+    )
+    type(article).objects.filter(pk=article.pk).update(published_version=broken)
+
+    report = paid_links_audit()
+
+    assert report.problems == [
+        f"order {order.id}: 0 links to {order.target_url} in “{article.title}” (expected 1)"
+    ]
+    (alert,) = [m for m in mailoutbox if "need attention" in m.subject]
+    assert str(order.id) in alert.body
