@@ -7,6 +7,7 @@ from typing import Any
 
 import django_rq
 from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.job import get_current_job as rq_current_job
 
@@ -68,6 +69,6 @@ def order_queue_state(order: Order) -> dict[str, Any]:
         view["progress"] = int(job.meta.get("progress", view["progress"]))
         view["stage"] = job.meta.get("stage")
         view["attempts"] = int(job.meta.get("attempt", 0))
-    except (RedisError, Exception) as exc:  # a missing job (NoSuchJobError) or Redis down: keep the DB view
+    except (RedisError, NoSuchJobError) as exc:  # job expired from Redis, or Redis down: keep the DB view
         logger.info("queue state unavailable", extra={"job_id": order.queue_job_id, "error": str(exc)})
     return view

@@ -123,9 +123,12 @@ def test_3_redis_down_at_commit_still_answers_and_the_reconciler_finishes_the_or
 ) -> None:
     real_queues = settings.RQ_QUEUES
     settings.RQ_QUEUES = {name: {**cfg, "URL": "redis://127.0.0.1:1/15"} for name, cfg in real_queues.items()}
-    order, _ = make_order(article)
+    order, token = make_order(article)
     response = signed_post(api, checkout_event(order, event_id="evt_down"))
     assert response.status_code == 200
+    status = api.get(f"/api/v1/purchase/status/{order.id}", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert status.status_code == 200  # the status page still answers, from PostgreSQL
+    assert (status.json()["status"], status.json()["queue"]["state"]) == ("PROCESSING", "queued")
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
     assert JobRequest.objects.get(order=order).state == JobRequest.State.PENDING
