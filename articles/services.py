@@ -78,8 +78,11 @@ def _save_with_unique_slug(
 
 @transaction.atomic
 def article_create_draft(*, title: str) -> Article:
-    """A new, unpublished article for a generated draft: default price and currency, unique slug."""
-    return _save_with_unique_slug(Article(title=title[:300]), title)
+    """A new, unpublished article for a generated draft: unique slug, and no backlink slots for sale.
+
+    A sponsored article carries its sponsor's link only; staff may open slots later in admin.
+    """
+    return _save_with_unique_slug(Article(title=title[:300], max_backlinks=0), title)
 
 
 @transaction.atomic

@@ -5,12 +5,16 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from articles.content import render_html
+from articles.content import plain_text, render_html
 from articles.selectors import article_catalog, article_get_published
 
 
 def article_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "articles/index.html", {"articles": article_catalog()})
+    articles = list(article_catalog())
+    for article in articles:
+        body = article.published_version.body_markdown if article.published_version else ""
+        article.excerpt = plain_text(body, limit=220)  # type: ignore[attr-defined]
+    return render(request, "articles/index.html", {"articles": articles})
 
 
 def article_page(request: HttpRequest, slug: str) -> HttpResponse:

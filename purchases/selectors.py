@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 
 from django.db.models import QuerySet, Sum
 
-from articles.content import plain_text, render_html, split_paragraphs
+from articles.content import extract_links, normalize_href, plain_text, render_html, split_paragraphs
 from articles.models import ArticleVersion
 from purchases.errors import OrderNotFound
 from purchases.models import Order, OrderStatus
@@ -193,3 +193,15 @@ def order_llm_usage(order: Order) -> LLMUsage:
         "completion_tokens": totals["completion_tokens"] or 0,
         "estimated_cost_usd": totals["estimated_cost_usd"] or Decimal("0"),
     }
+
+
+def version_html_marked(version: ArticleVersion, *, target_url: str) -> str:
+    """The version as HTML with the paragraph holding the customer's link wrapped in ``<div class="yours">``."""
+    target = normalize_href(target_url)
+    parts = []
+    for paragraph in split_paragraphs(version.body_markdown):
+        html = render_html(paragraph)
+        if any(link.href == target for link in extract_links(paragraph)):
+            html = f'<div class="yours" title="Your link">{html}</div>'
+        parts.append(html)
+    return "".join(parts)

@@ -17,4 +17,6 @@ api_urlpatterns: list[URLPattern] = [
 page_urlpatterns: list[URLPattern] = [
     path("orders/<str:order_id>/", views.order_page, name="order-page"),
     path("purchase/test-checkout/<str:session_id>/", views.test_checkout, name="test-checkout"),
+    path("order/article/", views.buy_article, name="buy-article"),
+    path("articles/<slug:slug>/buy/", views.buy_backlink, name="buy-backlink"),
 ]

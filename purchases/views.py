@@ -1,56 +1,137 @@
-"""HTML pages: the customer's order page and the LOCAL TEST MODE payment page."""
+"""HTML pages: ordering from the site, the customer's order page, and the LOCAL TEST MODE payment page.
+
+Thin like the API: forms go through ``purchases.intake`` and the review services.
+"""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
+from typing import Any
 
-from articles.content import render_html
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import ValidationError
+
+from articles.selectors import article_get_published
 from purchases import test_mode
 from purchases.errors import ApplicationError, OrderNotFound
+from purchases.intake import checkout_submit
 from purchases.models import Order, OrderStatus
-from purchases.selectors import order_customer_actions, order_get_for_customer
+from purchases.selectors import (
+    order_customer_actions,
+    order_get_for_customer,
+    order_versions,
+    version_html_marked,
+)
 from purchases.services.review import order_regenerate, order_submit_for_review
+from purchases.tokens import make_order_token
+from queueing.progress import order_queue_state
+
+ACTION_DONE = {
+    (
+        "regenerate",
+        Order.Kind.BACKLINK,
+    ): "A new placement is being written. We will email you when it is ready.",
+    ("regenerate", Order.Kind.ARTICLE): "A fresh draft is being written. We will email you when it is ready.",
+    ("submit", Order.Kind.BACKLINK): "Sent to our editors. We will email you when your link is live.",
+    ("submit", Order.Kind.ARTICLE): "Sent to our editors. We will email you when your article is live.",
+}
+ACTION_REFUSED = "That is not possible right now: the page below shows where your order stands."
 
 
 @require_http_methods(["GET", "POST"])
 def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
-    """The link in every email. The token travels in the query string, as in the original system.
+    """The link in every email; the token travels in the query string, as in the original system.
 
-    POST ``action=regenerate|submit`` runs the same services as the API.
+    POST ``action=regenerate|submit`` runs the same services as the API, then redirects back
+    (so reloading the page never repeats the action).
     """
     token = request.GET.get("token")
     try:
         order = order_get_for_customer(order_id=order_id, token=token)
     except OrderNotFound as exc:
         raise Http404("Order not found") from exc
-    notice = ""
     if request.method == "POST":
-        action = request.POST.get("action")
+        action = request.POST.get("action", "")
         try:
             if action == "regenerate":
                 order_regenerate(order_id=order.id)
-                notice = "A new placement is being written. We will email you when it is ready."
             elif action == "submit":
                 order_submit_for_review(order_id=order.id)
-                notice = "Sent to our editors. We will email you when it is live."
-        except ApplicationError as exc:
-            notice = exc.message
-        order.refresh_from_db()
+            else:
+                raise Http404("Unknown action")
+            messages.success(request, ACTION_DONE[(action, Order.Kind(order.kind))])
+        except ApplicationError:
+            messages.error(request, ACTION_REFUSED)
+        return HttpResponseRedirect(request.get_full_path())
     version = order.current_version
+    drafts = list(order_versions(order))
     context = {
         "order": order,
+        "is_article": order.kind == Order.Kind.ARTICLE,
         "token": token,
-        "body_html": render_html(version.body_markdown) if version else "",
+        "body_html": version_html_marked(version, target_url=order.target_url) if version else "",
         "version": version,
+        "draft_number": next(
+            (len(drafts) - i for i, v in enumerate(drafts) if v.pk == order.current_version_id), 0
+        ),
+        "drafts": [(len(drafts) - i, v) for i, v in enumerate(drafts)],
         "actions": order_customer_actions(order),
+        "queue": order_queue_state(order) if order.status == OrderStatus.PROCESSING else None,
         "polling": order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PROCESSING),
         "paid_flag": request.GET.get("paid") == "1",
-        "notice": notice,
+        "cancelled_flag": request.GET.get("cancelled") == "1",
     }
     return render(request, "purchases/order_page.html", context)
+
+
+def _order_form(
+    request: HttpRequest, *, initial: dict[str, Any], template: str, extra: dict[str, Any]
+) -> HttpResponse:
+    """Show an order form; on POST open the checkout and send the customer to pay."""
+    errors: dict[str, list[str]] = {}
+    error = ""
+    values = dict(initial)
+    if request.method == "POST":
+        values.update({key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"})
+        data: dict[str, Any] = {**values}
+        if "keywords" in data:
+            data["keywords"] = [k.strip() for k in str(data["keywords"]).split(",") if k.strip()]
+        if data.get("wordCount") in ("", None):
+            data.pop("wordCount", None)
+        try:
+            order, _ = checkout_submit(data)
+            return HttpResponseRedirect(order.checkout_url)
+        except ValidationError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"": exc.detail}
+            errors = {
+                str(key): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+                for key, msgs in detail.items()
+            }
+        except ApplicationError as exc:
+            errors, error = exc.fields, exc.message
+    return render(request, template, {**extra, "values": values, "errors": errors, "error": error})
+
+
+@require_http_methods(["GET", "POST"])
+def buy_backlink(request: HttpRequest, slug: str) -> HttpResponse:
+    article = article_get_published(slug=slug)
+    if article is None:
+        raise Http404("No such article")
+    initial = {"orderType": Order.Kind.BACKLINK, "articleId": str(article.pk)}
+    return _order_form(
+        request, initial=initial, template="purchases/buy_backlink.html", extra={"article": article}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def buy_article(request: HttpRequest) -> HttpResponse:
+    initial = {"orderType": Order.Kind.ARTICLE, "wordCount": "800"}
+    extra = {"price": settings.ARTICLE_ORDER_PRICE, "currency": settings.ARTICLE_ORDER_CURRENCY}
+    return _order_form(request, initial=initial, template="purchases/buy_article.html", extra=extra)
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,8 +150,10 @@ def test_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
         except OSError as exc:
             error = f"Could not reach the webhook at {settings.SITE_URL}: {exc}"
         order.refresh_from_db()
+    token = make_order_token(order_id=order.id, token_salt=order.token_salt)
+    order_url = reverse("purchases:order-page", kwargs={"order_id": order.id}) + f"?token={token}"
     return render(
         request,
         "purchases/test_checkout.html",
-        {"order": order, "delivered": delivered, "error": error, "site_url": settings.SITE_URL},
+        {"order": order, "delivered": delivered, "error": error, "order_url": order_url},
     )

@@ -78,6 +78,7 @@ def test_the_test_mode_pay_button_delivers_a_signed_event_to_the_webhook(
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
     assert StripeEvent.objects.get(order=order).type == "checkout.session.completed"
+    assert b"Follow your order" in page.content
 
 
 def test_the_test_payment_page_is_off_when_stripe_is_configured(
