@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from articles.content import extract_links, normalize_href, render_html
@@ -32,6 +33,8 @@ from purchases.services.review import (
 from queueing.models import JobRequest
 
 ACTION_ERRORS = (ApplicationError, IllegalTransition)
+# Short enough for the order list's column.
+KIND_LABELS: dict[str, str] = {Order.Kind.BACKLINK: "Backlink", Order.Kind.ARTICLE: "Article"}
 
 
 class ReasonForm(forms.Form):
@@ -46,12 +49,10 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = (
         "short_id",
         "status",
-        "kind",
-        "article",
+        "kind_label",
+        "article_title",
         "customer_email",
-        "amount",
-        "currency",
-        "created_at",
+        "amount_with_currency",
         "age",
         "queue_state",
     )
@@ -77,7 +78,20 @@ class OrderAdmin(admin.ModelAdmin):
     def short_id(self, obj: Order) -> str:
         return str(obj.id)[:8]
 
-    @admin.display(description="Age")
+    @admin.display(description="Kind", ordering="kind")
+    def kind_label(self, obj: Order) -> str:
+        return KIND_LABELS.get(obj.kind, obj.get_kind_display())
+
+    @admin.display(description="Article", ordering="article__title")
+    def article_title(self, obj: Order) -> str:
+        return Truncator(obj.display_title).chars(40)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_with_currency(self, obj: Order) -> str:
+        return f"{obj.amount} {obj.currency.upper()}"
+
+    # Youngest first when sorted ascending.
+    @admin.display(description="Age", ordering="-created_at")
     def age(self, obj: Order) -> str:
         return timesince(obj.created_at, timezone.now())
 

@@ -7,13 +7,15 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from articles.content import extract_links, normalize_href, split_paragraphs
 from articles.models import Article, ArticleVersion
 from purchases.models import Order, OrderStatus, OrderTransition
 from purchases.services.review import PermissionRequired, order_approve_and_publish
 from tests.conftest import checkout_event, outbox_for, signed_post
-from tests.factories import ARTICLE_BODY, make_order, make_published_article
+from tests.factories import ARTICLE_BODY, make_article_order, make_order, make_published_article
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -351,3 +353,42 @@ def test_staff_refund_from_the_review_page_and_in_bulk(
         assert order.status == OrderStatus.REFUNDED
         assert order.refunded_amount == order.amount
     assert client.get(f"/admin/purchases/order/{one.id}/change/").status_code == 200
+
+
+def test_an_order_is_named_by_its_kind_short_id_and_status_label(article: Any) -> None:
+    order, _ = make_order(article)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.ADMIN_REVIEW)
+    order.refresh_from_db()
+
+    assert str(order) == f"Backlink in a published article {str(order.id)[:8]} – Waiting for editor"
+
+
+def test_the_order_list_shows_amount_with_currency_and_short_labels_in_fewer_columns(
+    client: Any, article: Any, editor: User
+) -> None:
+    order, _ = make_order(article)
+    make_article_order(topic="A topic long enough to be cut short in the order list, surely")
+    client.force_login(editor)
+
+    listing = client.get("/admin/purchases/order/").content.decode()
+
+    assert "49.00 USD" in listing
+    assert ">Backlink<" in listing and ">Article<" in listing
+    assert "A topic long enough to be cut short in …" in listing
+    assert "Pending payment" in listing
+    assert "column-created_at" not in listing and "column-currency" not in listing
+    assert "sortable column-age" in listing and "sortable column-amount_with_currency" in listing
+
+
+def test_the_order_list_costs_no_query_per_row(client: Any, article: Any, editor: User) -> None:
+    client.force_login(editor)
+    make_order(article)
+    with CaptureQueriesContext(connection) as one:
+        client.get("/admin/purchases/order/")
+    make_order(article)
+    make_article_order()
+
+    with CaptureQueriesContext(connection) as three:
+        client.get("/admin/purchases/order/")
+
+    assert len(three.captured_queries) == len(one.captured_queries)
