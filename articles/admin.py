@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from articles.models import Article, ArticleVersion
@@ -38,6 +39,9 @@ class VersionInline(admin.TabularInline):
     )
     readonly_fields = fields
     show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ArticleVersion]:
+        return super().get_queryset(request).select_related("order", "published_by")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -92,6 +96,8 @@ class ArticleAdmin(admin.ModelAdmin):
         "created_at",
     )
     search_fields = ("title", "slug")
+    # The published version's name reads its article's title.
+    list_select_related = ("published_version__article",)
     inlines = (VersionInline,)
 
     def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
@@ -134,6 +140,7 @@ class ArticleVersionAdmin(admin.ModelAdmin):
         "published_at",
     )
     list_filter = ("kind",)
+    list_select_related = ("article", "order")
     search_fields = ("article__title", "order__id")
     readonly_fields = (*(f.name for f in ArticleVersion._meta.fields), "order_llm_usage_total")
 

@@ -94,7 +94,8 @@ class ArticleVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.article_id} v{self.number} ({self.kind})"
+        # Reads the article (one query unless it is loaded, as in admin, which selects it).
+        return f"{self.article.title} — v{self.number} ({self.get_kind_display()})"
 
     @property
     def total_tokens(self) -> int:

@@ -5,6 +5,8 @@ Thin: every action calls a service in ``purchases.services.review``, which check
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -16,9 +18,12 @@ from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from articles.content import extract_links, normalize_href, render_html
+from articles.generation import DEFAULT_WORD_COUNT, count_words
+from articles.models import ArticleVersion
 from purchases.errors import ApplicationError
 from purchases.models import EmailRecord, IllegalTransition, Order, OrderStatus, StripeEvent
 from purchases.selectors import order_llm_usage, order_timeline, order_versions, version_diff
@@ -26,19 +31,60 @@ from purchases.services.refunds import order_refund
 from purchases.services.review import (
     PUBLISH_PERMISSION,
     REFUND_PERMISSION,
+    REVIEW_PERMISSION,
     order_approve_and_publish,
     order_reject,
 )
 from queueing.models import JobRequest
 
 ACTION_ERRORS = (ApplicationError, IllegalTransition)
+# Short enough for the order list's column.
+KIND_LABELS: dict[str, str] = {Order.Kind.BACKLINK: "Backlink", Order.Kind.ARTICLE: "Article"}
+
+
+# What each kind of draft is, by backlink_metadata.integration_type (as written by the jobs).
+DRAFT_TYPE_LABELS: dict[str, str] = {
+    "customer_backlink": "First draft",
+    "customer_backlink_regeneration": "Regeneration",
+    "customer_backlink_rebase": "Re-run on newer published version",
+    "customer_article": "First draft (article)",
+    "customer_article_regeneration": "Regeneration (article)",
+}
 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        help_text="Sent to the customer and kept in the order's timeline.",
+        label="Reason sent to the customer",
+        widget=forms.Textarea(
+            attrs={"rows": 4, "cols": 60, "placeholder": "A sentence or two the customer will read"}
+        ),
+        help_text="Emailed to the customer and kept in the order's timeline.",
     )
+
+
+@dataclass(frozen=True)
+class DraftRow:
+    version: ArticleVersion
+    type_label: str
+    cost: str
+
+
+def draft_type_label(version: ArticleVersion) -> str:
+    """The draft's kind in words; a carried-over draft says so."""
+    meta = version.backlink_metadata
+    label = DRAFT_TYPE_LABELS.get(str(meta.get("integration_type")), version.get_kind_display())
+    return f"{label}, carried over" if meta.get("carried_over_from_version_id") else label
+
+
+def usd(amount: Decimal) -> str:
+    """LLM costs are fractions of a cent: six decimals everywhere they are shown."""
+    return f"${amount:.6f}"
+
+
+def body_word_count(version: ArticleVersion) -> int:
+    """Words as the generator's length check counts them: headings included, the ``# title`` line not."""
+    first, _, rest = version.body_markdown.lstrip().partition("\n")
+    return count_words(rest if first.startswith("# ") else version.body_markdown)
 
 
 @admin.register(Order)
@@ -46,12 +92,10 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = (
         "short_id",
         "status",
-        "kind",
-        "article",
+        "kind_label",
+        "article_title",
         "customer_email",
-        "amount",
-        "currency",
-        "created_at",
+        "amount_with_currency",
         "age",
         "queue_state",
     )
@@ -62,6 +106,7 @@ class OrderAdmin(admin.ModelAdmin):
     exclude = ("token_salt",)
     actions = ("approve_and_publish", "reject", "refund")
     change_form_template = "admin/purchases/order/review.html"
+    fieldsets = (("Order record", {"fields": readonly_fields}),)
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
@@ -77,7 +122,20 @@ class OrderAdmin(admin.ModelAdmin):
     def short_id(self, obj: Order) -> str:
         return str(obj.id)[:8]
 
-    @admin.display(description="Age")
+    @admin.display(description="Kind", ordering="kind")
+    def kind_label(self, obj: Order) -> str:
+        return KIND_LABELS.get(obj.kind, obj.get_kind_display())
+
+    @admin.display(description="Article", ordering="article__title")
+    def article_title(self, obj: Order) -> str:
+        return Truncator(obj.display_title).chars(40)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_with_currency(self, obj: Order) -> str:
+        return f"{obj.amount} {obj.currency.upper()}"
+
+    # Youngest first when sorted ascending.
+    @admin.display(description="Age", ordering="-created_at")
     def age(self, obj: Order) -> str:
         return timesince(obj.created_at, timezone.now())
 
@@ -219,7 +277,14 @@ class OrderAdmin(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         order = self.get_object(request, object_id)
-        context = dict(extra_context or {})
+        # Every field is read-only: the page acts only through the review panel's own forms.
+        context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
         if order is not None:
             context.update(self._review_context(request, order))
         return super().change_view(request, object_id, form_url, extra_context=context)
@@ -229,8 +294,13 @@ class OrderAdmin(admin.ModelAdmin):
         base = proposal.base_version if proposal else None
         live = order.article.published_version if order.article else None
         links = [link for link in extract_links(proposal.body_markdown) if link.rel] if proposal else []
+        usage = order_llm_usage(order)
+        is_article = order.kind == Order.Kind.ARTICLE
         return {
+            "is_article": is_article,
+            "brief": _article_brief(order, proposal) if is_article else None,
             "proposal": proposal,
+            "proposal_label": draft_type_label(proposal) if proposal else "",
             "proposal_html": render_html(proposal.body_markdown) if proposal else "",
             "base": base,
             "base_html": render_html(base.body_markdown) if base else "",
@@ -243,12 +313,16 @@ class OrderAdmin(admin.ModelAdmin):
             "live": live,
             "paid_links": [link for link in links if link.href == _href(order)],
             "qc_report": proposal.qc_report if proposal else {},
-            "history": order_versions(order),
-            "usage": order_llm_usage(order),
+            "drafts": [
+                DraftRow(v, draft_type_label(v), usd(v.estimated_cost_usd)) for v in order_versions(order)
+            ],
+            "usage": usage,
+            "total_cost": usd(usage["estimated_cost_usd"]),
             "timeline": order_timeline(order),
             "can_publish": order.status == OrderStatus.ADMIN_REVIEW
             and request.user.has_perm(PUBLISH_PERMISSION),
-            "can_reject": order.status == OrderStatus.ADMIN_REVIEW,
+            "can_reject": order.status == OrderStatus.ADMIN_REVIEW
+            and request.user.has_perm(REVIEW_PERMISSION),
             "can_refund": order.is_paid
             and order.status != OrderStatus.REFUNDED
             and request.user.has_perm(REFUND_PERMISSION),
@@ -258,6 +332,19 @@ class OrderAdmin(admin.ModelAdmin):
 
 def _href(order: Order) -> str:
     return normalize_href(order.target_url)
+
+
+def _article_brief(order: Order, proposal: ArticleVersion | None) -> dict[str, Any]:
+    """A new-article order's brief beside what the current draft delivers."""
+    limits = proposal.qc_report.get("limits", {}) if proposal else {}
+    return {
+        "topic": order.topic,
+        "keywords": order.keywords,
+        "requested_words": order.word_count or DEFAULT_WORD_COUNT,
+        "min_words": limits.get("min_words"),
+        "max_words": limits.get("max_words"),
+        "draft_words": body_word_count(proposal) if proposal else None,
+    }
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

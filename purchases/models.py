@@ -101,7 +101,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.id} ({self.status})"
+        return f"{self.get_kind_display()} {str(self.id)[:8]} – {self.get_status_display()}"
 
     def can_move_to(self, to_status: str) -> bool:
         return to_status in ALLOWED_TRANSITIONS[self.status]

@@ -6,10 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from articles.models import ArticleVersion
 from articles.services import article_create_draft, version_create
-from tests.factories import make_article_order
+from tests.factories import make_article_order, make_published_article
 
 pytestmark = pytest.mark.django_db
 
@@ -36,3 +38,23 @@ def test_the_version_admin_shows_tokens_cost_and_the_orders_total(admin_client: 
     page = admin_client.get(f"/admin/articles/articleversion/{versions[1].pk}/change/").content.decode()
     assert "LLM usage of the whole order" in page
     assert "3000 prompt + 6000 completion tokens, ≈ $0.004050" in page
+
+
+def test_a_version_is_named_by_its_article_title_number_and_kind() -> None:
+    article = make_published_article(title="Ten Ways to Sleep Better")
+
+    assert str(article.published_version) == "Ten Ways to Sleep Better — v1 (Original (editorial))"
+
+
+def test_the_article_list_names_published_versions_without_a_query_per_row(admin_client: Any) -> None:
+    make_published_article(title="The First Article")
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get("/admin/articles/article/")
+    for n in range(3):
+        make_published_article(title=f"Another Article {n}")
+
+    with CaptureQueriesContext(connection) as four:
+        listing = admin_client.get("/admin/articles/article/").content.decode()
+
+    assert "The First Article — v1 (Original (editorial))" in listing
+    assert len(four.captured_queries) == len(one.captured_queries)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from articles.content import extract_links, normalize_href, split_paragraphs
 from articles.models import Article, ArticleVersion
 from purchases.models import Order, OrderStatus, OrderTransition
 from purchases.services.review import PermissionRequired, order_approve_and_publish
 from tests.conftest import checkout_event, outbox_for, signed_post
-from tests.factories import ARTICLE_BODY, make_order, make_published_article
+from tests.factories import ARTICLE_BODY, make_article_order, make_order, make_published_article
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -351,3 +354,139 @@ def test_staff_refund_from_the_review_page_and_in_bulk(
         assert order.status == OrderStatus.REFUNDED
         assert order.refunded_amount == order.amount
     assert client.get(f"/admin/purchases/order/{one.id}/change/").status_code == 200
+
+
+def test_an_order_is_named_by_its_kind_short_id_and_status_label(article: Any) -> None:
+    order, _ = make_order(article)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.ADMIN_REVIEW)
+    order.refresh_from_db()
+
+    assert str(order) == f"Backlink in a published article {str(order.id)[:8]} – Waiting for editor"
+
+
+def test_the_order_list_shows_amount_with_currency_and_short_labels_in_fewer_columns(
+    client: Any, article: Any, editor: User
+) -> None:
+    order, _ = make_order(article)
+    make_article_order(topic="A topic long enough to be cut short in the order list, surely")
+    client.force_login(editor)
+
+    listing = client.get("/admin/purchases/order/").content.decode()
+
+    assert "49.00 USD" in listing
+    assert ">Backlink<" in listing and ">Article<" in listing
+    assert "A topic long enough to be cut short in …" in listing
+    assert "Pending payment" in listing
+    assert "column-created_at" not in listing and "column-currency" not in listing
+    assert "sortable column-age" in listing and "sortable column-amount_with_currency" in listing
+
+
+def test_the_order_list_costs_no_query_per_row(client: Any, article: Any, editor: User) -> None:
+    client.force_login(editor)
+    make_order(article)
+    with CaptureQueriesContext(connection) as one:
+        client.get("/admin/purchases/order/")
+    make_order(article)
+    make_article_order()
+
+    with CaptureQueriesContext(connection) as three:
+        client.get("/admin/purchases/order/")
+
+    assert len(three.captured_queries) == len(one.captured_queries)
+
+
+def test_the_change_page_offers_no_save_buttons_and_keeps_the_review_forms_outside_the_change_form(
+    api: Any, client: Any, article: Any, run_worker: Any, editor: User
+) -> None:
+    order, _ = submitted(api, article, run_worker, "evt_ns")
+    client.force_login(editor)
+
+    page = client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
+
+    for button in ('name="_save"', 'name="_continue"', 'name="_addanother"', f"{order.id}/delete/"):
+        assert button not in page
+    change_form = page.index('id="order_form"')
+    # A form nested in another is dropped by browsers: the review's own forms come first.
+    for action in ("publish", "reject", "refund"):
+        assert page.index(f"/admin/purchases/order/{order.id}/{action}/") < change_form
+
+
+def test_staff_who_may_only_view_orders_see_the_review_without_any_action(
+    api: Any, client: Any, article: Any, run_worker: Any
+) -> None:
+    order, _ = submitted(api, article, run_worker, "evt_vo")
+    viewer = User.objects.create_user("viewer", "viewer@example.com", "pw", is_staff=True)
+    viewer.user_permissions.add(
+        Permission.objects.get(codename="view_order", content_type__app_label="purchases")
+    )
+    client.force_login(viewer)
+
+    response = client.get(f"/admin/purchases/order/{order.id}/change/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Changes against the published base" in page
+    assert 'name="_save"' not in page
+    assert f"/admin/purchases/order/{order.id}/reject/" not in page
+    assert f"/admin/purchases/order/{order.id}/publish/" not in page
+
+
+def test_the_review_panel_labels_the_reason_and_sets_money_apart(
+    api: Any, client: Any, article: Any, run_worker: Any, editor: User
+) -> None:
+    order, _ = submitted(api, article, run_worker, "evt_m")
+    client.force_login(editor)
+
+    page = client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
+
+    assert '<label for="id_reason">Reason sent to the customer:</label>' in page
+    money = page[page.index("<h3>Money</h3>") :]
+    assert "refunded so far: <strong>0.00 USD</strong>" in money
+    assert f'class="deletelink" href="/admin/purchases/order/{order.id}/refund/">Refund in full…' in money
+    assert f'<a href="{order.target_url}" rel="noopener nofollow" target="_blank">' in page
+
+
+def test_the_review_page_names_draft_types_and_formats_every_cost_alike(
+    api: Any, client: Any, article: Any, run_worker: Any, fake_openai: Any, editor: User
+) -> None:
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100}  # $0.000150 + $0.000060
+    fake_openai.script(
+        {"content": reply(1), "usage": usage},
+        {"content": reply(5, words="are worth trying if you sleep on your side"), "usage": usage},
+    )
+    order, token = drafted(api, article, run_worker, "evt_c")
+    api.post("/api/v1/purchase/regenerate-backlink", {"orderId": str(order.id)}, format="json", **auth(token))
+    run_worker()
+    client.force_login(editor)
+
+    page = client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
+
+    drafts = page[page.index("<h3>Drafts") : page.index("<h3>Timeline")]
+    assert "<td>Regeneration</td>" in drafts and "<td>First draft</td>" in drafts
+    assert "customer_backlink" not in drafts
+    assert drafts.count('<td class="num">$0.000210</td>') == 2
+    assert '<th class="num">$0.000420</th>' in drafts
+    assert "Proposal v3 · Regeneration" in page
+
+
+def test_the_review_page_of_an_article_order_shows_the_brief_and_no_published_base(
+    api: Any, client: Any, run_worker: Any, editor: User
+) -> None:
+    order, token = make_article_order(topic="Choosing a pillow for side sleepers", word_count=300)
+    assert signed_post(api, checkout_event(order, event_id="evt_art")).status_code == 200
+    run_worker()
+    api.post("/api/v1/purchase/submit-for-review", {"orderId": str(order.id)}, format="json", **auth(token))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ADMIN_REVIEW
+    client.force_login(editor)
+
+    page = client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
+
+    assert "<h3>The brief</h3>" in page
+    assert "<td>Choosing a pillow for side sleepers</td>" in page
+    assert "pillow loft, cervical support" in page
+    words = page[page.index("<th>Words</th>") :]
+    assert re.match(r"<th>Words</th><td>\d+ in draft v1 · 300 requested \(255–345 accepted\)</td>", words)
+    assert "Published base" not in page and "Side by side" not in page
+    assert "Proposal v1 · First draft (article)" in page
+    assert "Approve &amp; publish" in page
