@@ -80,7 +80,10 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
     """Everything that happened to an order, oldest first: status moves, Stripe events, job attempts, emails."""
     entries = [
         TimelineEntry(
-            t.created_at, "status", f"{t.from_status} → {t.to_status} by {t.actor or t.source}", t.reason
+            t.created_at,
+            "status",
+            f"{t.get_from_status_display()} → {t.get_to_status_display()} by {t.actor or t.source}",
+            t.reason,
         )
         for t in order.transitions.select_related("actor")
     ]
