@@ -149,8 +149,9 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        # *args: Django 6.1 adds an ``action_location`` argument; 5.2 has none.
+        actions = super().get_actions(request, *args, **kwargs)
         if not request.user.has_perm(PUBLISH_PERMISSION):
             actions.pop("approve_and_publish", None)
         if not request.user.has_perm(REFUND_PERMISSION):
