@@ -149,9 +149,10 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        # *args: Django 6.1 adds an ``action_location`` argument; 5.2 has none.
-        actions = super().get_actions(request, *args, **kwargs)
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        # Django 6.1 passes ``action_location``; Django 5.2 does not know it.
+        location_args = () if action_location is None else (action_location,)
+        actions = super().get_actions(request, *location_args)
         if not request.user.has_perm(PUBLISH_PERMISSION):
             actions.pop("approve_and_publish", None)
         if not request.user.has_perm(REFUND_PERMISSION):
