@@ -46,6 +46,11 @@ from queueing.selectors import estimate_wait_seconds
 
 logger = logging.getLogger(__name__)
 
+# The OpenAPI security of the order endpoints: the "orderToken" scheme (SPECTACULAR_SETTINGS).
+# drf-spectacular writes ``auth`` verbatim as the operation's ``security`` list of requirement
+# objects, although it annotates the parameter as ``Sequence[str]``.
+ORDER_TOKEN_AUTH: Any = [{"orderToken": []}]
+
 
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("Authorization", "")
@@ -91,6 +96,7 @@ class CheckoutApi(APIView):
             resource_type_field_name="orderType",
         ),
         responses={201: CheckoutOutSerializer},
+        auth=[],
         summary="Buy a backlink (orderType backlink, the default) or a new sponsored article",
     )
     def post(self, request: Request) -> Response:
@@ -127,6 +133,7 @@ class StripeWebhookApi(APIView):
     @extend_schema(
         request=None,
         responses={200: OpenApiResponse(description="Event accepted")},
+        auth=[],
         summary="Stripe webhook (Stripe-Signature required)",
     )
     def post(self, request: Request) -> Response:
@@ -143,13 +150,21 @@ class StripeWebhookApi(APIView):
 
 
 class OrderStatusApi(OrderApi):
-    @extend_schema(responses={200: OrderStatusSerializer}, summary="Order status (poll while PROCESSING)")
+    @extend_schema(
+        responses={200: OrderStatusSerializer},
+        auth=ORDER_TOKEN_AUTH,
+        summary="Order status (poll while PROCESSING)",
+    )
     def get(self, request: Request, order_id: str) -> Response:
         return Response(status_body(self.get_order(request, order_id)))
 
 
 class OrderContentApi(OrderApi):
-    @extend_schema(responses={200: ContentSerializer}, summary="The order's current version in full")
+    @extend_schema(
+        responses={200: ContentSerializer},
+        auth=ORDER_TOKEN_AUTH,
+        summary="The order's current version in full",
+    )
     def get(self, request: Request, order_id: str) -> Response:
         order = self.get_order(request, order_id)
         version = order.current_version
@@ -181,6 +196,7 @@ class RegenerateApi(OrderActionApi):
     @extend_schema(
         request=OrderActionInSerializer,
         responses={202: RegenerateOutSerializer},
+        auth=ORDER_TOKEN_AUTH,
         summary="Ask for a new placement (QUALITY_CHECK only; unlimited)",
     )
     def post(self, request: Request) -> Response:
@@ -195,6 +211,7 @@ class SubmitForReviewApi(OrderActionApi):
     @extend_schema(
         request=OrderActionInSerializer,
         responses={200: OrderStatusSerializer},
+        auth=ORDER_TOKEN_AUTH,
         summary="Send the draft to the editors",
     )
     def post(self, request: Request) -> Response:
@@ -204,7 +221,9 @@ class SubmitForReviewApi(OrderActionApi):
 
 class OrderVersionsApi(OrderApi):
     @extend_schema(
-        responses={200: VersionItemSerializer(many=True)}, summary="The customer's drafts, newest first"
+        responses={200: VersionItemSerializer(many=True)},
+        auth=ORDER_TOKEN_AUTH,
+        summary="The customer's drafts, newest first",
     )
     def get(self, request: Request, order_id: str) -> Response:
         order = self.get_order(request, order_id)

@@ -8,7 +8,21 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from drf_spectacular.validation import validate_schema
 
+ORDER_OPERATIONS = [
+    ("/api/v1/purchase/status/{order_id}", "get"),
+    ("/api/v1/purchase/content/{order_id}", "get"),
+    ("/api/v1/purchase/versions/{order_id}", "get"),
+    ("/api/v1/purchase/regenerate-backlink", "post"),
+    ("/api/v1/purchase/submit-for-review", "post"),
+]
+PUBLIC_OPERATIONS = [
+    ("/api/v1/purchase/checkout", "post"),
+    ("/api/v1/purchase/webhook", "post"),
+    ("/api/v1/articles/", "get"),
+    ("/api/v1/articles/{article_id}/", "get"),
+]
 SIDECAR_ASSET = re.compile(r'(?:src|href)="(/static/drf_spectacular_sidecar/[^"]+)"')
 
 
@@ -45,3 +59,32 @@ def test_a_docs_page_loads_its_ui_from_our_own_static_files(
     assert set(assets) == expected
     for asset in assets:
         assert finders.find(asset), f"{asset} is not among the static files"
+
+
+@pytest.fixture
+def schema(client: Any) -> dict[str, Any]:
+    """The schema as served to clients (JSON)."""
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+def test_the_served_schema_is_valid_openapi(schema: dict[str, Any]) -> None:
+    validate_schema(schema)
+
+
+def test_the_schema_declares_the_order_token_as_a_bearer_scheme(schema: dict[str, Any]) -> None:
+    scheme = schema["components"]["securitySchemes"]["orderToken"]
+
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+
+
+@pytest.mark.parametrize(("path", "method"), ORDER_OPERATIONS)
+def test_an_order_endpoint_requires_the_order_token(schema: dict[str, Any], path: str, method: str) -> None:
+    assert schema["paths"][path][method]["security"] == [{"orderToken": []}]
+
+
+@pytest.mark.parametrize(("path", "method"), PUBLIC_OPERATIONS)
+def test_a_public_endpoint_asks_for_no_credentials(schema: dict[str, Any], path: str, method: str) -> None:
+    assert "security" not in schema
+    assert "security" not in schema["paths"][path][method]

@@ -103,6 +103,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The order endpoints read this token themselves (purchases.apis.OrderApi); their operations name it.
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "orderToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": (
+                    "The `orderToken` the checkout answered with (email links carry it too), sent as "
+                    "`Authorization: Bearer <orderToken>`. A missing or wrong token is the same 404 as "
+                    "an unknown order."
+                ),
+            }
+        }
+    },
 }
 
 # --- Orders -------------------------------------------------------------------
