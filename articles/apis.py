@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from articles.content import plain_text, render_html
 from articles.models import Article
 from articles.selectors import article_catalog, article_get_published
 from purchases.errors import NotFound
+from purchases.serializers import ErrorSerializer
 
 
 class ArticleOutSerializer(serializers.Serializer):
@@ -48,7 +49,7 @@ def _article_body(article: Article, *, detail: bool) -> dict[str, object]:
 
 
 class ArticleListApi(APIView):
-    @extend_schema(responses={200: ArticleOutSerializer(many=True)}, summary="Published articles")
+    @extend_schema(responses={200: ArticleOutSerializer(many=True)}, auth=[], summary="Published articles")
     def get(self, request: Request) -> Response:
         articles = article_catalog()
         return Response(
@@ -57,7 +58,16 @@ class ArticleListApi(APIView):
 
 
 class ArticleDetailApi(APIView):
-    @extend_schema(responses={200: ArticleDetailOutSerializer}, summary="One published article")
+    @extend_schema(
+        responses={
+            200: ArticleDetailOutSerializer,
+            404: OpenApiResponse(
+                response=ErrorSerializer, description="`not_found`: no published article with this id."
+            ),
+        },
+        auth=[],
+        summary="One published article",
+    )
     def get(self, request: Request, article_id: int) -> Response:
         article = article_get_published(article_id=article_id)
         if article is None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,6 +32,7 @@ from purchases.serializers import (
     CheckoutOutSerializer,
     CheckoutTypeSerializer,
     ContentSerializer,
+    ErrorSerializer,
     OrderActionInSerializer,
     OrderStatusSerializer,
     RegenerateOutSerializer,
@@ -45,6 +46,48 @@ from queueing.progress import order_queue_state
 from queueing.selectors import estimate_wait_seconds
 
 logger = logging.getLogger(__name__)
+
+# The OpenAPI security of the order endpoints: the "orderToken" scheme (SPECTACULAR_SETTINGS).
+# drf-spectacular writes ``auth`` verbatim as the operation's ``security`` list of requirement
+# objects, although it annotates the parameter as ``Sequence[str]``.
+ORDER_TOKEN_AUTH: Any = [{"orderToken": []}]
+
+# Error answers, all of the shape ErrorSerializer documents; each description lists the codes.
+ORDER_NOT_FOUND = OpenApiResponse(
+    response=ErrorSerializer,
+    description="`not_found`: no such order, or the bearer token is missing or wrong (the two look the same).",
+)
+ORDER_ID_INVALID = OpenApiResponse(
+    response=ErrorSerializer,
+    description="`invalid`: `orderId` is missing or not a UUID (named in `fields`); `parse_error`: not JSON.",
+)
+CHECKOUT_EXAMPLES = [
+    OpenApiExample(
+        "Backlink in a published article",
+        value={
+            "orderType": "backlink",
+            "articleId": 1,
+            "targetUrl": "https://shop.example.com/tents",
+            "anchorText": "lightweight hiking tents",
+            "customerNotes": "A paragraph about packing light would fit best.",
+            "customerEmail": "buyer@example.com",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "New sponsored article",
+        value={
+            "orderType": "article",
+            "topic": "Planning a first overnight hike",
+            "keywords": ["hiking checklist", "trail snacks"],
+            "wordCount": 800,
+            "targetUrl": "https://shop.example.com/tents",
+            "anchorText": "lightweight hiking tents",
+            "customerEmail": "buyer@example.com",
+        },
+        request_only=True,
+    ),
+]
 
 
 def bearer_token(request: Request) -> str | None:
@@ -90,7 +133,30 @@ class CheckoutApi(APIView):
             serializers={"backlink": CheckoutInSerializer, "article": ArticleCheckoutInSerializer},
             resource_type_field_name="orderType",
         ),
-        responses={201: CheckoutOutSerializer},
+        responses={
+            201: CheckoutOutSerializer,
+            400: OpenApiResponse(
+                response=ErrorSerializer,
+                description=(
+                    "`invalid`: a field is missing or wrong, each one named in `fields` (an unknown "
+                    "`orderType`, or an `articleId` with no article, too); `parse_error`: not JSON. "
+                    "Nothing is written."
+                ),
+            ),
+            409: OpenApiResponse(
+                response=ErrorSerializer,
+                description=(
+                    "Backlinks only. `article_unavailable`: the article is not published; "
+                    "`sold_out`: it has no backlink slots left."
+                ),
+            ),
+            503: OpenApiResponse(
+                response=ErrorSerializer,
+                description="`payment_provider_unavailable`: Stripe could not open the checkout; try again.",
+            ),
+        },
+        examples=CHECKOUT_EXAMPLES,
+        auth=[],
         summary="Buy a backlink (orderType backlink, the default) or a new sponsored article",
     )
     def post(self, request: Request) -> Response:
@@ -126,7 +192,17 @@ class StripeWebhookApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: OpenApiResponse(description="Event accepted")},
+        responses={
+            200: OpenApiResponse(description="Event accepted"),
+            400: OpenApiResponse(
+                response=ErrorSerializer,
+                description=(
+                    "`invalid_signature`: `Stripe-Signature` is missing or does not match the payload; "
+                    "nothing is recorded."
+                ),
+            ),
+        },
+        auth=[],
         summary="Stripe webhook (Stripe-Signature required)",
     )
     def post(self, request: Request) -> Response:
@@ -143,13 +219,28 @@ class StripeWebhookApi(APIView):
 
 
 class OrderStatusApi(OrderApi):
-    @extend_schema(responses={200: OrderStatusSerializer}, summary="Order status (poll while PROCESSING)")
+    @extend_schema(
+        responses={200: OrderStatusSerializer, 404: ORDER_NOT_FOUND},
+        auth=ORDER_TOKEN_AUTH,
+        summary="Order status (poll while PROCESSING)",
+    )
     def get(self, request: Request, order_id: str) -> Response:
         return Response(status_body(self.get_order(request, order_id)))
 
 
 class OrderContentApi(OrderApi):
-    @extend_schema(responses={200: ContentSerializer}, summary="The order's current version in full")
+    @extend_schema(
+        responses={
+            200: ContentSerializer,
+            404: ORDER_NOT_FOUND,
+            409: OpenApiResponse(
+                response=ErrorSerializer,
+                description="`no_content`: no draft yet; poll the status endpoint until one is ready.",
+            ),
+        },
+        auth=ORDER_TOKEN_AUTH,
+        summary="The order's current version in full",
+    )
     def get(self, request: Request, order_id: str) -> Response:
         order = self.get_order(request, order_id)
         version = order.current_version
@@ -180,7 +271,19 @@ class OrderActionApi(OrderApi):
 class RegenerateApi(OrderActionApi):
     @extend_schema(
         request=OrderActionInSerializer,
-        responses={202: RegenerateOutSerializer},
+        responses={
+            202: RegenerateOutSerializer,
+            400: ORDER_ID_INVALID,
+            404: ORDER_NOT_FOUND,
+            409: OpenApiResponse(
+                response=ErrorSerializer,
+                description=(
+                    "`action_not_allowed`: the order is not in QUALITY_CHECK, or a draft is already "
+                    "being written."
+                ),
+            ),
+        },
+        auth=ORDER_TOKEN_AUTH,
         summary="Ask for a new placement (QUALITY_CHECK only; unlimited)",
     )
     def post(self, request: Request) -> Response:
@@ -194,7 +297,16 @@ class RegenerateApi(OrderActionApi):
 class SubmitForReviewApi(OrderActionApi):
     @extend_schema(
         request=OrderActionInSerializer,
-        responses={200: OrderStatusSerializer},
+        responses={
+            200: OrderStatusSerializer,
+            400: ORDER_ID_INVALID,
+            404: ORDER_NOT_FOUND,
+            409: OpenApiResponse(
+                response=ErrorSerializer,
+                description="`action_not_allowed`: the order is not in QUALITY_CHECK.",
+            ),
+        },
+        auth=ORDER_TOKEN_AUTH,
         summary="Send the draft to the editors",
     )
     def post(self, request: Request) -> Response:
@@ -204,7 +316,9 @@ class SubmitForReviewApi(OrderActionApi):
 
 class OrderVersionsApi(OrderApi):
     @extend_schema(
-        responses={200: VersionItemSerializer(many=True)}, summary="The customer's drafts, newest first"
+        responses={200: VersionItemSerializer(many=True), 404: ORDER_NOT_FOUND},
+        auth=ORDER_TOKEN_AUTH,
+        summary="The customer's drafts, newest first",
     )
     def get(self, request: Request, order_id: str) -> Response:
         order = self.get_order(request, order_id)

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_rq",
     "anymail",
     "articles",
@@ -98,6 +99,24 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Buy a backlink in a published article, or a sponsored article, and follow the order.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files, not a CDN: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # The order endpoints read this token themselves (purchases.apis.OrderApi); their operations name it.
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "orderToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": (
+                    "The `orderToken` the checkout answered with (email links carry it too), sent as "
+                    "`Authorization: Bearer <orderToken>`. A missing or wrong token is the same 404 as "
+                    "an unknown order."
+                ),
+            }
+        }
+    },
 }
 
 # --- Orders -------------------------------------------------------------------
