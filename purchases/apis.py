@@ -11,13 +11,13 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicPr
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from articles.content import render_html
 from blogorder.api_errors import error_body
 from purchases import stripe_api
 from purchases.errors import NoContent
+from purchases.intake import checkout_submit
 from purchases.models import Order
 from purchases.selectors import (
     order_customer_actions,
@@ -30,7 +30,6 @@ from purchases.serializers import (
     ArticleCheckoutInSerializer,
     CheckoutInSerializer,
     CheckoutOutSerializer,
-    CheckoutTypeSerializer,
     ContentSerializer,
     ErrorSerializer,
     OrderActionInSerializer,
@@ -38,7 +37,6 @@ from purchases.serializers import (
     RegenerateOutSerializer,
     VersionItemSerializer,
 )
-from purchases.services.checkout import order_article_checkout_create, order_checkout_create
 from purchases.services.review import order_regenerate, order_submit_for_review
 from purchases.services.webhooks import stripe_webhook_handle
 from queueing.enqueue import QUEUE_FOR_KIND
@@ -121,11 +119,6 @@ class OrderApi(APIView):
         return order_get_for_customer(order_id=order_id, token=bearer_token(request))
 
 
-def _validated(serializer: Serializer) -> dict[str, Any]:
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class CheckoutApi(APIView):
     @extend_schema(
         request=PolymorphicProxySerializer(
@@ -160,28 +153,7 @@ class CheckoutApi(APIView):
         summary="Buy a backlink (orderType backlink, the default) or a new sponsored article",
     )
     def post(self, request: Request) -> Response:
-        kind = CheckoutTypeSerializer(data=request.data)
-        kind.is_valid(raise_exception=True)
-        if kind.validated_data["orderType"] == Order.Kind.ARTICLE:
-            data = _validated(ArticleCheckoutInSerializer(data=request.data))
-            order, token = order_article_checkout_create(
-                topic=data["topic"],
-                keywords=data["keywords"],
-                word_count=data["wordCount"],
-                target_url=data["targetUrl"],
-                anchor_text=data["anchorText"],
-                customer_notes=data["customerNotes"],
-                customer_email=data["customerEmail"],
-            )
-        else:
-            data = _validated(CheckoutInSerializer(data=request.data))
-            order, token = order_checkout_create(
-                article_id=data["articleId"],
-                target_url=data["targetUrl"],
-                anchor_text=data["anchorText"],
-                customer_notes=data["customerNotes"],
-                customer_email=data["customerEmail"],
-            )
+        order, token = checkout_submit(request.data)
         body = {"orderId": order.id, "orderToken": token, "checkoutUrl": order.checkout_url}
         return Response(CheckoutOutSerializer(body).data, status=status.HTTP_201_CREATED)
 

@@ -21,8 +21,11 @@ def _validated(serializer: serializers.Serializer) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-def checkout_submit(data: Mapping[str, Any]) -> tuple[Order, str]:
-    """Validate ``data`` (camelCase keys) and open the checkout. Raises ValidationError or ApplicationError."""
+def checkout_submit(data: Mapping[str, Any] | list[Any]) -> tuple[Order, str]:
+    """Validate ``data`` (camelCase keys; anything but an object is a 400) and open the checkout.
+
+    Raises ValidationError or ApplicationError.
+    """
     kind = _validated(CheckoutTypeSerializer(data=data))
     if kind["orderType"] == Order.Kind.ARTICLE:
         article_data = _validated(ArticleCheckoutInSerializer(data=data))
