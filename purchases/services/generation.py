@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db import transaction
 
 from articles import offline_writer, openai_api
-from articles.costs import estimate_cost_usd
 from articles.generation import (
     DEFAULT_WORD_COUNT,
     MAX_ATTEMPTS,
@@ -32,7 +31,14 @@ from articles.services import article_create_draft, article_retitle_draft, versi
 from purchases.models import EmailKind, Order, OrderStatus
 from purchases.services.drafts import order_draft_finish
 from purchases.services.failures import order_fail
-from purchases.services.llm_calls import Progress, attempts_run, no_progress, writer_ask, writer_name
+from purchases.services.llm_calls import (
+    Progress,
+    attempts_run,
+    no_progress,
+    quality_failure_reason,
+    writer_ask,
+    writer_name,
+)
 from purchases.services.orders import order_lock
 
 logger = logging.getLogger(__name__)
@@ -99,8 +105,7 @@ def order_generate_article(*, order_id: UUID | str, run: int, progress: Progress
     )
     report = qc_report(attempts, writer=writer_name(), brief=brief)
     if not attempts[-1].ok:
-        failures = "; ".join(attempts[-1].failures)
-        order_fail(order_id=order.id, reason=f"Quality checks failed {MAX_ATTEMPTS} times. Last: {failures}")
+        order_fail(order_id=order.id, reason=quality_failure_reason(attempts))
         return "failed"
 
     progress("saving", 90, len(attempts))
@@ -135,12 +140,7 @@ def order_generate_article(*, order_id: UUID | str, run: int, progress: Progress
                 "rel": brief.rel,
             },
             qc_report=report,
-            llm_model=usage.model,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            estimated_cost_usd=estimate_cost_usd(
-                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
-            ),
+            **usage.version_fields(),
         )
         return order_draft_finish(
             order_id=order.id, run=run, version=version, first_email=EmailKind.ARTICLE_READY

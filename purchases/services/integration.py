@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db import transaction
 
 from articles import offline_writer, openai_api
-from articles.costs import estimate_cost_usd
 from articles.integration import (
     MAX_ATTEMPTS,
     REPLY_SCHEMA,
@@ -27,7 +26,14 @@ from articles.services import version_create
 from purchases.models import EmailKind, Order, OrderStatus
 from purchases.services.drafts import order_draft_finish
 from purchases.services.failures import order_fail
-from purchases.services.llm_calls import Progress, attempts_run, no_progress, writer_ask, writer_name
+from purchases.services.llm_calls import (
+    Progress,
+    attempts_run,
+    no_progress,
+    quality_failure_reason,
+    writer_ask,
+    writer_name,
+)
 from purchases.services.orders import order_lock
 from queueing.models import JobRequest
 
@@ -106,8 +112,7 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
     )
     report = qc_report(attempts, writer=writer_name())
     if not attempts[-1].ok:
-        failures = "; ".join(attempts[-1].failures)
-        order_fail(order_id=order.id, reason=f"Quality checks failed {MAX_ATTEMPTS} times. Last: {failures}")
+        order_fail(order_id=order.id, reason=quality_failure_reason(attempts))
         return "failed"
 
     progress("saving", 90, len(attempts))
@@ -138,12 +143,7 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
                 "rel": settings.SPONSORED_LINK_REL,
             },
             qc_report=report,
-            llm_model=usage.model,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            estimated_cost_usd=estimate_cost_usd(
-                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
-            ),
+            **usage.version_fields(),
         )
         return order_draft_finish(
             order_id=order.id, run=run, version=version, first_email=EmailKind.BACKLINK_INTEGRATED

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 
 from articles import offline_writer, openai_api
+from articles.costs import estimate_cost_usd
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,22 @@ class Usage:
         self.model = reply.model
         self.prompt_tokens += reply.prompt_tokens
         self.completion_tokens += reply.completion_tokens
+
+    def version_fields(self) -> dict[str, Any]:
+        """The ArticleVersion fields recording this usage: model, tokens and the estimated cost."""
+        return {
+            "llm_model": self.model,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "estimated_cost_usd": estimate_cost_usd(
+                prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens
+            ),
+        }
+
+
+def quality_failure_reason(attempts: Sequence[CheckedAttempt]) -> str:
+    """The order's failure reason after the last QC attempt failed."""
+    return f"Quality checks failed {len(attempts)} times. Last: {'; '.join(attempts[-1].failures)}"
 
 
 def writer_name() -> str:
