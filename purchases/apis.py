@@ -187,6 +187,9 @@ class StripeWebhookApi(APIView):
             return Response(
                 error_body("invalid_signature", "Stripe signature verification failed."), status=400
             )
+        except stripe_api.MalformedEvent as exc:
+            logger.warning("stripe webhook malformed", extra={"reason": str(exc)})
+            return Response(error_body("invalid_event", f"The event could not be used: {exc}"), status=400)
         return Response({"received": True, "outcome": outcome})
 
 

@@ -34,6 +34,10 @@ class StripeUnavailable(Exception):
     """Stripe could not be reached or refused the request."""
 
 
+class MalformedEvent(Exception):
+    """A correctly signed event whose shape we cannot use (no id, no data.object, wrong types)."""
+
+
 class InvalidSignature(Exception):
     """The webhook payload is not signed with our endpoint secret (or is stale)."""
 

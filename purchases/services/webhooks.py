@@ -103,7 +103,9 @@ HANDLERS: dict[str, Callable[[dict[str, Any], StripeEvent], str]] = {
 
 
 def stripe_webhook_handle(*, payload: bytes, signature_header: str | None) -> str:
-    """Verify and apply one delivery. Returns an outcome word for logs; raises InvalidSignature.
+    """Verify and apply one delivery. Returns an outcome word for logs.
+
+    Raises InvalidSignature (nothing read) or MalformedEvent (signed, but unusable; nothing written).
 
     The event row is inserted first inside the transaction: a concurrent delivery of the same
     event waits on the unique index and then sees a duplicate, so nothing happens twice.
@@ -113,7 +115,9 @@ def stripe_webhook_handle(*, payload: bytes, signature_header: str | None) -> st
     if handler is None:
         logger.info("stripe event ignored", extra={"event_id": event.get("id"), "type": event.get("type")})
         return "ignored"
-    obj = event.get("data", {}).get("object", {})
+    obj = (event.get("data") or {}).get("object")
+    if not isinstance(event.get("id"), str) or not isinstance(obj, dict):
+        raise stripe_api.MalformedEvent("the event has no id or no data.object")
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -123,7 +127,11 @@ def stripe_webhook_handle(*, payload: bytes, signature_header: str | None) -> st
         except IntegrityError:
             logger.info("stripe event duplicate", extra={"event_id": event["id"]})
             return "duplicate"
-        outcome = handler(event, record)
+        try:
+            outcome = handler(event, record)
+        except (KeyError, TypeError, ValueError) as exc:
+            # Rolls back the event row too, so Stripe's retry of a fixed event is processed.
+            raise stripe_api.MalformedEvent(f"{type(exc).__name__}: {exc}") from exc
         record.outcome = outcome
         record.save(update_fields=["outcome", "order"])
     logger.info(

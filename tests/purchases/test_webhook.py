@@ -178,3 +178,29 @@ def test_an_event_for_an_unknown_order_is_acknowledged(api: Any) -> None:
     response = signed_post(api, payload)
     assert response.status_code == 200
     assert response.json()["outcome"] == "unknown_order"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"object": "event", "type": "checkout.session.completed", "data": {"object": {}}},  # no id
+        {"id": "evt_m1", "object": "event", "type": "checkout.session.completed", "data": {}},
+        {"id": "evt_m2", "object": "event", "type": "checkout.session.completed", "data": {"object": "x"}},
+        {
+            "id": "evt_m3",
+            "object": "event",
+            "type": "charge.refunded",
+            "data": {
+                "object": {"id": "ch_1", "payment_intent": "pi_123", "amount": "lots", "amount_refunded": "x"}
+            },
+        },
+    ],
+)
+def test_a_signed_but_malformed_event_is_400_and_writes_nothing(api: Any, article: Any, event: dict) -> None:
+    order, _ = make_order(article)
+    Order.objects.filter(pk=order.pk).update(stripe_payment_intent_id="pi_123", status=OrderStatus.PROCESSING)
+    response = signed_post(api, json.dumps(event).encode())
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+    assert StripeEvent.objects.count() == 0
