@@ -18,8 +18,20 @@ from purchases.models import IllegalTransition
 logger = logging.getLogger(__name__)
 
 
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates (JSON can spell them, UTF-8 cannot) written as ``\\udXXX``.
+
+    Messages may quote the client's input back (DRF's choice error does), and the renderer
+    encodes to UTF-8: one unpaired surrogate would turn a 400 into a 500.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    safe_fields = {
+        _encodable(str(name)): [_encodable(str(msg)) for msg in msgs] for name, msgs in (fields or {}).items()
+    }
+    return {"error": {"code": code, "message": _encodable(message), "fields": safe_fields}}
 
 
 def _flatten(detail: Any) -> list[str]:
