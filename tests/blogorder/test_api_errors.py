@@ -30,3 +30,19 @@ def test_a_lone_surrogate_echoed_in_an_error_message_is_escaped_not_a_500(api: A
     assert list(error["fields"]) == ["orderType"]
     assert "\\ud800" in error["fields"]["orderType"][0]
     assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/purchase/checkout",
+        "/api/v1/purchase/regenerate-backlink",
+        "/api/v1/purchase/submit-for-review",
+    ],
+)
+@pytest.mark.parametrize("body", ["[" * 10_000 + "]" * 10_000, '{"a":' * 10_000 + "1" + "}" * 10_000])
+def test_json_nested_too_deeply_to_decode_is_a_400_parse_error(api: Any, path: str, body: str) -> None:
+    response = api.post(path, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+    assert Order.objects.count() == 0
