@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -56,6 +56,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(error_body("invalid", " ".join(_flatten(detail))), status=400)
     if isinstance(exc, Http404 | exceptions.NotFound):
         return Response(error_body("not_found", "Not found."), status=404)
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own answer would be its HTML 400 page (it is a SuspiciousOperation).
+        return Response(
+            error_body("request_too_large", "The request body is larger than this API accepts."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)

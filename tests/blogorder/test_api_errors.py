@@ -46,3 +46,14 @@ def test_json_nested_too_deeply_to_decode_is_a_400_parse_error(api: Any, path: s
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "parse_error"
     assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/purchase/checkout", "/api/v1/purchase/webhook"])
+def test_a_body_over_the_upload_limit_is_a_413_in_the_error_shape(api: Any, settings: Any, path: str) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"customerNotes": "x" * 2000})
+    response = api.post(path, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE="t=1,v1=0")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "request_too_large"
+    assert Order.objects.count() == 0
