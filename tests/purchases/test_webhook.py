@@ -204,3 +204,34 @@ def test_a_signed_but_malformed_event_is_400_and_writes_nothing(api: Any, articl
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_event"
     assert StripeEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"null",
+        b"[]",
+        b'"evt_1"',
+        b"{not json",
+        b"[" * 10_000 + b"]" * 10_000,  # deeper than the JSON decoder can go
+        b'{"id": "evt_deep", "type": "checkout.session.completed", "data": {"object": '
+        + b"[" * 10_000
+        + b"]" * 10_000
+        + b"}}",
+    ],
+)
+def test_a_signed_body_that_is_not_a_json_object_is_400_invalid_event(
+    api: Any, article: Any, payload: bytes
+) -> None:
+    response = signed_post(api, payload)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+    assert StripeEvent.objects.count() == 0
+
+
+def test_a_body_that_is_not_utf8_is_400_invalid_signature(api: Any) -> None:
+    # Stripe signs the UTF-8 text; bytes that do not decode cannot be verified at all.
+    response = signed_post(api, b'{"id": "evt_\xff"}')
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_signature"
