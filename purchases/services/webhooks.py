@@ -111,11 +111,15 @@ def stripe_webhook_handle(*, payload: bytes, signature_header: str | None) -> st
     event waits on the unique index and then sees a duplicate, so nothing happens twice.
     """
     event = stripe_api.webhook_event_verify(payload=payload, signature_header=signature_header)
-    handler = HANDLERS.get(event.get("type", ""))
+    event_type = event.get("type")
+    if not isinstance(event_type, str):
+        raise stripe_api.MalformedEvent("the event has no type")
+    handler = HANDLERS.get(event_type)
     if handler is None:
-        logger.info("stripe event ignored", extra={"event_id": event.get("id"), "type": event.get("type")})
+        logger.info("stripe event ignored", extra={"event_id": event.get("id"), "type": event_type})
         return "ignored"
-    obj = (event.get("data") or {}).get("object")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(event.get("id"), str) or not isinstance(obj, dict):
         raise stripe_api.MalformedEvent("the event has no id or no data.object")
     with transaction.atomic():

@@ -195,6 +195,21 @@ def test_an_event_for_an_unknown_order_is_acknowledged(api: Any) -> None:
                 "object": {"id": "ch_1", "payment_intent": "pi_123", "amount": "lots", "amount_refunded": "x"}
             },
         },
+        {"id": "evt_m4", "object": "event", "type": ["charge.refunded"], "data": {"object": {}}},
+        {"id": "evt_m5", "object": "event", "type": "checkout.session.completed", "data": "x"},
+        {"id": "evt_m6", "object": "event", "type": "charge.refunded", "data": [{"object": {}}]},
+        {
+            "id": "evt_m7",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "data": {"object": {"id": "cs_1", "payment_status": "paid", "metadata": "order 1"}},
+        },
+        {
+            "id": "evt_m8",
+            "object": "event",
+            "type": "charge.refunded",
+            "data": {"object": {"id": "ch_1", "amount": 100, "amount_refunded": 100, "metadata": ["x"]}},
+        },
     ],
 )
 def test_a_signed_but_malformed_event_is_400_and_writes_nothing(api: Any, article: Any, event: dict) -> None:
