@@ -250,3 +250,38 @@ def test_a_body_that_is_not_utf8_is_400_invalid_signature(api: Any) -> None:
     response = signed_post(api, b'{"id": "evt_\xff"}')
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_signature"
+
+
+def _completion(order: Order, **session: Any) -> dict[str, Any]:
+    event = json.loads(checkout_event(order))
+    event["data"]["object"].update(session)
+    return dict(event)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"id": "evt_" + "x" * 300},  # longer than any Stripe id column
+        {"object": {"id": "cs_" + "x" * 300}},
+        {"object": {"payment_intent": "pi_" + "x" * 300}},
+        {"id": "evt_\ud800"},  # a lone surrogate (JSON can spell it, UTF-8 cannot)
+        {"object": {"metadata": {"order_id": "x", "note": "\ud800"}}},
+        {"object": {"metadata": {"order_id": "x", "note": "a\u0000b"}}},  # PostgreSQL stores no NUL
+        {
+            "object": {"metadata": {"order_id": "x", "deep": json.loads("[" * 100 + "]" * 100)}}
+        },  # ~900 levels exhausted the stack
+    ],
+)
+def test_a_signed_event_we_cannot_store_is_400_invalid_event_and_changes_nothing(
+    api: Any, article: Any, change: dict[str, Any]
+) -> None:
+    order, _ = make_order(article)
+    event = _completion(order, **change.pop("object", {}))
+    event.update(change)
+    response = signed_post(api, json.dumps(event).encode())
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+    assert StripeEvent.objects.count() == 0
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT
