@@ -47,6 +47,14 @@ def _stripe_id(value: object, *, name: str) -> str:
     return text
 
 
+def _minor_amount(obj: dict[str, Any], key: str) -> int:
+    """An amount in minor units, as Stripe sends it: a whole number, 0 when absent. Else ValueError."""
+    value = obj.get(key) or 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key} is not a whole number of minor units")
+    return value
+
+
 def _unstorable(event: dict[str, Any]) -> str | None:
     """Why the event cannot be stored as it is, or None.
 
@@ -117,6 +125,10 @@ def _on_charge_refunded(event: dict[str, Any], record: StripeEvent) -> str:
     charge's metadata), the event stays recorded and ``order_mark_paid`` applies it later.
     """
     charge = event["data"]["object"]
+    amount_refunded = _minor_amount(charge, "amount_refunded")
+    amount = _minor_amount(charge, "amount")
+    if amount_refunded > amount:
+        raise ValueError("amount_refunded is more than amount")
     order = order_for_charge(charge=charge)
     if order is None:
         logger.warning(
@@ -127,8 +139,8 @@ def _on_charge_refunded(event: dict[str, Any], record: StripeEvent) -> str:
     record.order = order
     return order_mark_refunded_from_stripe(
         order_id=order.id,
-        amount_refunded_minor=int(charge.get("amount_refunded") or 0),
-        amount_minor_total=int(charge.get("amount") or 0),
+        amount_refunded_minor=amount_refunded,
+        amount_minor_total=amount,
         charge_id=str(charge.get("id") or ""),
     )
 

@@ -180,6 +180,15 @@ def test_an_event_for_an_unknown_order_is_acknowledged(api: Any) -> None:
     assert response.json()["outcome"] == "unknown_order"
 
 
+BAD_REFUND_AMOUNTS: list[dict[str, Any]] = [
+    {"amount": 4900, "amount_refunded": -100},
+    {"amount": 4900, "amount_refunded": 10.5},
+    {"amount": 4900, "amount_refunded": True},
+    {"amount": "4900", "amount_refunded": "4900"},
+    {"amount": 4900, "amount_refunded": 5000},  # more than the charge
+]
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "event",
@@ -210,6 +219,15 @@ def test_an_event_for_an_unknown_order_is_acknowledged(api: Any) -> None:
             "type": "charge.refunded",
             "data": {"object": {"id": "ch_1", "amount": 100, "amount_refunded": 100, "metadata": ["x"]}},
         },
+        *(
+            {
+                "id": f"evt_amount_{i}",
+                "object": "event",
+                "type": "charge.refunded",
+                "data": {"object": {"id": "ch_1", "payment_intent": "pi_123", **amounts}},
+            }
+            for i, amounts in enumerate(BAD_REFUND_AMOUNTS)
+        ),
     ],
 )
 def test_a_signed_but_malformed_event_is_400_and_writes_nothing(api: Any, article: Any, event: dict) -> None:
