@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -71,6 +71,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     message = " ".join(_flatten(getattr(exc, "detail", str(exc))))
     response.data = error_body(str(code), message)
     return response
+
+
+def json_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """JSON under /api/, Django's page elsewhere.
+
+    For requests Django refuses before any view runs: a Host header not in ALLOWED_HOSTS, or
+    another SuspiciousOperation.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("bad_request", "The request could not be accepted."), status=400)
+    return defaults.bad_request(request, exception or SuspiciousOperation())
 
 
 def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -57,3 +57,17 @@ def test_a_body_over_the_upload_limit_is_a_413_in_the_error_shape(api: Any, sett
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "request_too_large"
     assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize("host", ["evil.example.com", "bücher.de", "xn--bcher-kva.de"])
+def test_a_host_not_allowed_is_a_400_in_the_error_shape_under_the_api(api: Any, host: str) -> None:
+    response = api.get("/api/v1/articles/", HTTP_HOST=host)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "bad_request"
+
+
+def test_a_host_not_allowed_is_django_s_page_outside_the_api(client: Any) -> None:
+    response = client.get("/", HTTP_HOST="evil.example.com")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
