@@ -303,3 +303,16 @@ def test_a_signed_event_we_cannot_store_is_400_invalid_event_and_changes_nothing
     assert StripeEvent.objects.count() == 0
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING_PAYMENT
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("query", "accept"), [("", "text/html"), ("?format=api", "*/*")])
+def test_a_delivery_asking_for_html_gets_a_json_error_not_a_500(api: Any, query: str, accept: str) -> None:
+    # The webhook has no parser (it reads the raw body), which DRF's browsable HTML renderer needs.
+    response = api.post(
+        f"/api/v1/purchase/webhook{query}", data=b"{}", content_type="application/json", HTTP_ACCEPT=accept
+    )
+    assert 400 <= response.status_code < 500
+    assert response["Content-Type"] == "application/json"
+    assert "error" in response.json()
+    assert StripeEvent.objects.count() == 0
