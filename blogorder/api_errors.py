@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -18,8 +18,20 @@ from purchases.models import IllegalTransition
 logger = logging.getLogger(__name__)
 
 
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates (JSON can spell them, UTF-8 cannot) written as ``\\udXXX``.
+
+    Messages may quote the client's input back (DRF's choice error does), and the renderer
+    encodes to UTF-8: one unpaired surrogate would turn a 400 into a 500.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    safe_fields = {
+        _encodable(str(name)): [_encodable(str(msg)) for msg in msgs] for name, msgs in (fields or {}).items()
+    }
+    return {"error": {"code": code, "message": _encodable(message), "fields": safe_fields}}
 
 
 def _flatten(detail: Any) -> list[str]:
@@ -44,6 +56,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(error_body("invalid", " ".join(_flatten(detail))), status=400)
     if isinstance(exc, Http404 | exceptions.NotFound):
         return Response(error_body("not_found", "Not found."), status=404)
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own answer would be its HTML 400 page (it is a SuspiciousOperation).
+        return Response(
+            error_body("request_too_large", "The request body is larger than this API accepts."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
@@ -53,6 +71,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     message = " ".join(_flatten(getattr(exc, "detail", str(exc))))
     response.data = error_body(str(code), message)
     return response
+
+
+def json_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """JSON under /api/, Django's page elsewhere.
+
+    For requests Django refuses before any view runs: a Host header not in ALLOWED_HOSTS, or
+    another SuspiciousOperation.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("bad_request", "The request could not be accepted."), status=400)
+    return defaults.bad_request(request, exception or SuspiciousOperation())
 
 
 def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

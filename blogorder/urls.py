@@ -31,5 +31,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
 ]
 
+handler400 = "blogorder.api_errors.json_400"
 handler404 = "blogorder.api_errors.json_404"
 handler500 = "blogorder.api_errors.json_500"

@@ -9,6 +9,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -160,7 +161,10 @@ class CheckoutApi(APIView):
 
 @method_decorator(csrf_exempt, name="dispatch")
 class StripeWebhookApi(APIView):
+    # The signature covers the raw body, so nothing parses it; and JSON only: the browsable
+    # HTML renderer needs a parser to draw its form.
     parser_classes: list = []
+    renderer_classes = [JSONRenderer]
 
     @extend_schema(
         request=None,

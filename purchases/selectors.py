@@ -132,8 +132,15 @@ def version_diff(base_body: str, proposal_body: str, *, context: int = 1) -> lis
 
 
 def order_id_from_metadata(obj: dict[str, Any]) -> uuid.UUID | None:
-    """Our order id on a Stripe object: ``client_reference_id`` (sessions) or ``metadata.order_id``."""
-    raw = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("order_id")
+    """Our order id on a Stripe object: ``client_reference_id`` (sessions) or ``metadata.order_id``.
+
+    None when neither holds a UUID. Raises TypeError when ``metadata`` is not an object: the
+    webhook answers such an event as malformed.
+    """
+    metadata = obj.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise TypeError("metadata is not an object")
+    raw = obj.get("client_reference_id") or metadata.get("order_id")
     try:
         return uuid.UUID(str(raw))
     except ValueError:

@@ -48,6 +48,12 @@ def validate_public_url(value: str) -> str:
     if parts.username or parts.password:
         raise serializers.ValidationError("Must not contain a user name or password.")
     try:
+        port = parts.port
+    except ValueError as exc:  # URLValidator lets any 5 digits through, e.g. :99999
+        raise serializers.ValidationError("The port must be a number from 1 to 65535.") from exc
+    if port == 0:
+        raise serializers.ValidationError("The port must be a number from 1 to 65535.")
+    try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         pass
@@ -59,7 +65,7 @@ def validate_public_url(value: str) -> str:
         ascii_host = host.encode("idna").decode("ascii").lower()
     except UnicodeError as exc:
         raise serializers.ValidationError("Host name is not valid.") from exc
-    netloc = ascii_host + (f":{parts.port}" if parts.port else "")
+    netloc = ascii_host + (f":{port}" if port else "")
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, parts.fragment))
 
 

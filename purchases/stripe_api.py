@@ -6,6 +6,7 @@ another host (stripe-mock, or the fake server the tests run).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -150,13 +151,29 @@ def checkout_sessions_list_paid(*, created_gte: int) -> list[dict[str, Any]]:
 
 
 def webhook_event_verify(*, payload: bytes, signature_header: str | None) -> dict[str, Any]:
-    """Check ``Stripe-Signature`` against the raw body and return the event as a plain dict."""
+    """Check ``Stripe-Signature`` against the raw body, then parse it: the event as a plain dict.
+
+    Raises InvalidSignature when the body is not provably Stripe's (no header, wrong or stale
+    signature, not UTF-8), and MalformedEvent when it is signed but not a JSON object (not JSON,
+    nested deeper than the decoder goes, or an array, string, number or null).
+    """
     if not signature_header:
         raise InvalidSignature("missing Stripe-Signature header")
     try:
-        event = stripe.Webhook.construct_event(payload, signature_header, settings.STRIPE_WEBHOOK_SECRET)
+        stripe.WebhookSignature.verify_header(
+            payload,
+            signature_header,
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=stripe.Webhook.DEFAULT_TOLERANCE,
+        )
     except stripe.SignatureVerificationError as exc:
         raise InvalidSignature(str(exc)) from exc
-    except ValueError as exc:
-        raise InvalidSignature(f"payload is not a JSON event: {exc}") from exc
-    return event.to_dict()
+    except UnicodeDecodeError as exc:
+        raise InvalidSignature(f"payload is not UTF-8: {exc}") from exc
+    try:
+        event = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedEvent(f"payload is not JSON: {type(exc).__name__}") from exc
+    if not isinstance(event, dict):
+        raise MalformedEvent("payload is not a JSON object")
+    return event

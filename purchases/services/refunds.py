@@ -183,10 +183,12 @@ def order_mark_refunded_from_stripe(
     Full (it reaches the charge's amount): REFUNDED from any status, even PENDING_PAYMENT when the
     refund overtook the completion event; jobs cancelled, refund email queued. Partial: the amount
     is recorded and staff are told. No Stripe call. Returns an outcome word.
+
+    No more than the order's amount is ever recorded as refunded, whatever the charge says.
     """
     with transaction.atomic():
         order = order_lock(order_id=order_id)
-        reported = from_minor_units(amount_refunded_minor, order.currency)
+        reported = min(from_minor_units(amount_refunded_minor, order.currency), order.amount)
         if order.status == OrderStatus.REFUNDED:
             return "already_refunded"
         full = amount_refunded_minor >= amount_minor_total > 0

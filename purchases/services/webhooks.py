@@ -15,6 +15,7 @@ status its event is about (see ``purchases/services/payments.py`` and ``refunds.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,52 @@ from purchases.services.payments import order_mark_paid, order_payment_await, or
 from purchases.services.refunds import order_mark_refunded_from_stripe
 
 logger = logging.getLogger(__name__)
+
+# Stripe documents object ids of up to 255 characters; our id columns hold as much.
+STRIPE_ID_MAX_LENGTH = 255
+# Stripe's events nest a handful of levels. The bound keeps storing one far from the recursion limit.
+EVENT_MAX_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")  # after json.loads, only an unpaired one is left
+
+
+def _stripe_id(value: object, *, name: str) -> str:
+    """A Stripe id from an event as text ('' when absent). Raises ValueError when too long to store."""
+    text = "" if value is None else str(value)
+    if len(text) > STRIPE_ID_MAX_LENGTH:
+        raise ValueError(f"{name} is longer than {STRIPE_ID_MAX_LENGTH} characters")
+    return text
+
+
+def _minor_amount(obj: dict[str, Any], key: str) -> int:
+    """An amount in minor units, as Stripe sends it: a whole number, 0 when absent. Else ValueError."""
+    value = obj.get(key) or 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key} is not a whole number of minor units")
+    return value
+
+
+def _unstorable(event: dict[str, Any]) -> str | None:
+    """Why the event cannot be stored as it is, or None.
+
+    PostgreSQL refuses NUL characters and unpaired surrogates (so does UTF-8), and encoding a
+    deeply nested payload can exhaust Python's stack. Walked without recursion.
+    """
+    stack: list[tuple[object, int]] = [(event, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > EVENT_MAX_DEPTH:
+            return f"it nests deeper than {EVENT_MAX_DEPTH} levels"
+        if isinstance(value, dict):
+            stack.extend((key, depth) for key in value)
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                return "it contains a NUL character"
+            if _SURROGATE.search(value):
+                return "it contains an unpaired surrogate"
+    return None
 
 
 def _session_order(event: dict[str, Any], record: StripeEvent) -> tuple[dict[str, Any], Order | None]:
@@ -47,7 +94,8 @@ def _on_checkout_paid(event: dict[str, Any], record: StripeEvent) -> str:
         hold_until = timezone.now() + timedelta(days=settings.ASYNC_PAYMENT_HOLD_DAYS)
         order_payment_await(order_id=order.id, hold_until=hold_until)
         return "awaiting_async_payment"
-    changed = order_mark_paid(order_id=order.id, payment_intent_id=str(session.get("payment_intent") or ""))
+    payment_intent_id = _stripe_id(session.get("payment_intent") or "", name="payment_intent")
+    changed = order_mark_paid(order_id=order.id, payment_intent_id=payment_intent_id)
     if not changed:
         return "already_paid"
     status = Order.objects.values_list("status", flat=True).get(pk=order.id)
@@ -77,6 +125,10 @@ def _on_charge_refunded(event: dict[str, Any], record: StripeEvent) -> str:
     charge's metadata), the event stays recorded and ``order_mark_paid`` applies it later.
     """
     charge = event["data"]["object"]
+    amount_refunded = _minor_amount(charge, "amount_refunded")
+    amount = _minor_amount(charge, "amount")
+    if amount_refunded > amount:
+        raise ValueError("amount_refunded is more than amount")
     order = order_for_charge(charge=charge)
     if order is None:
         logger.warning(
@@ -87,8 +139,8 @@ def _on_charge_refunded(event: dict[str, Any], record: StripeEvent) -> str:
     record.order = order
     return order_mark_refunded_from_stripe(
         order_id=order.id,
-        amount_refunded_minor=int(charge.get("amount_refunded") or 0),
-        amount_minor_total=int(charge.get("amount") or 0),
+        amount_refunded_minor=amount_refunded,
+        amount_minor_total=amount,
         charge_id=str(charge.get("id") or ""),
     )
 
@@ -111,18 +163,30 @@ def stripe_webhook_handle(*, payload: bytes, signature_header: str | None) -> st
     event waits on the unique index and then sees a duplicate, so nothing happens twice.
     """
     event = stripe_api.webhook_event_verify(payload=payload, signature_header=signature_header)
-    handler = HANDLERS.get(event.get("type", ""))
+    event_type = event.get("type")
+    if not isinstance(event_type, str):
+        raise stripe_api.MalformedEvent("the event has no type")
+    handler = HANDLERS.get(event_type)
     if handler is None:
-        logger.info("stripe event ignored", extra={"event_id": event.get("id"), "type": event.get("type")})
+        logger.info("stripe event ignored", extra={"event_id": event.get("id"), "type": event_type})
         return "ignored"
-    obj = (event.get("data") or {}).get("object")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(event.get("id"), str) or not isinstance(obj, dict):
         raise stripe_api.MalformedEvent("the event has no id or no data.object")
+    problem = _unstorable(event)
+    if problem:
+        raise stripe_api.MalformedEvent(f"the event cannot be stored: {problem}")
+    try:
+        event_id = _stripe_id(event["id"], name="id")
+        object_id = _stripe_id(obj.get("id", ""), name="data.object.id")
+    except ValueError as exc:
+        raise stripe_api.MalformedEvent(str(exc)) from exc
     with transaction.atomic():
         try:
             with transaction.atomic():
                 record = StripeEvent.objects.create(
-                    event_id=event["id"], type=event["type"], object_id=str(obj.get("id", "")), payload=event
+                    event_id=event_id, type=event_type, object_id=object_id, payload=event
                 )
         except IntegrityError:
             logger.info("stripe event duplicate", extra={"event_id": event["id"]})

@@ -43,6 +43,8 @@ def body(article: Any, **overrides: Any) -> dict[str, Any]:
         ("targetUrl", "https://intranet/x"),
         ("targetUrl", "https://printer.local/x"),
         ("targetUrl", "https://user:pw@example-store.com/x"),
+        ("targetUrl", "https://example-store.com:99999/x"),
+        ("targetUrl", "https://example-store.com:0/x"),
         ("targetUrl", "https://example-store.com/" + "a" * 2000),
         ("targetUrl", 42),
         ("targetUrl", "javascript:alert(1)"),

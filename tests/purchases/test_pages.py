@@ -59,6 +59,22 @@ def test_a_bad_order_form_names_the_field_and_creates_nothing(client: Any) -> No
 
 
 @pytest.mark.django_db
+def test_a_port_out_of_range_in_the_order_form_is_a_field_error_not_a_500(client: Any) -> None:
+    response = client.post(
+        "/order/article/",
+        {
+            **FORM,
+            "orderType": "article",
+            "topic": "Sleep well",
+            "targetUrl": "https://www.example-store.com:99999/x",
+        },
+    )
+    assert response.status_code == 200
+    assert "The port must be a number from 1 to 65535." in response.content.decode()
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
 def test_ordering_a_sponsored_article_from_the_site_goes_to_payment(client: Any) -> None:
     form = {
         **FORM,

@@ -180,6 +180,15 @@ def test_an_event_for_an_unknown_order_is_acknowledged(api: Any) -> None:
     assert response.json()["outcome"] == "unknown_order"
 
 
+BAD_REFUND_AMOUNTS: list[dict[str, Any]] = [
+    {"amount": 4900, "amount_refunded": -100},
+    {"amount": 4900, "amount_refunded": 10.5},
+    {"amount": 4900, "amount_refunded": True},
+    {"amount": "4900", "amount_refunded": "4900"},
+    {"amount": 4900, "amount_refunded": 5000},  # more than the charge
+]
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "event",
@@ -195,6 +204,30 @@ def test_an_event_for_an_unknown_order_is_acknowledged(api: Any) -> None:
                 "object": {"id": "ch_1", "payment_intent": "pi_123", "amount": "lots", "amount_refunded": "x"}
             },
         },
+        {"id": "evt_m4", "object": "event", "type": ["charge.refunded"], "data": {"object": {}}},
+        {"id": "evt_m5", "object": "event", "type": "checkout.session.completed", "data": "x"},
+        {"id": "evt_m6", "object": "event", "type": "charge.refunded", "data": [{"object": {}}]},
+        {
+            "id": "evt_m7",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "data": {"object": {"id": "cs_1", "payment_status": "paid", "metadata": "order 1"}},
+        },
+        {
+            "id": "evt_m8",
+            "object": "event",
+            "type": "charge.refunded",
+            "data": {"object": {"id": "ch_1", "amount": 100, "amount_refunded": 100, "metadata": ["x"]}},
+        },
+        *(
+            {
+                "id": f"evt_amount_{i}",
+                "object": "event",
+                "type": "charge.refunded",
+                "data": {"object": {"id": "ch_1", "payment_intent": "pi_123", **amounts}},
+            }
+            for i, amounts in enumerate(BAD_REFUND_AMOUNTS)
+        ),
     ],
 )
 def test_a_signed_but_malformed_event_is_400_and_writes_nothing(api: Any, article: Any, event: dict) -> None:
@@ -203,4 +236,83 @@ def test_a_signed_but_malformed_event_is_400_and_writes_nothing(api: Any, articl
     response = signed_post(api, json.dumps(event).encode())
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_event"
+    assert StripeEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"null",
+        b"[]",
+        b'"evt_1"',
+        b"{not json",
+        b"[" * 10_000 + b"]" * 10_000,  # deeper than the JSON decoder can go
+        b'{"id": "evt_deep", "type": "checkout.session.completed", "data": {"object": '
+        + b"[" * 10_000
+        + b"]" * 10_000
+        + b"}}",
+    ],
+)
+def test_a_signed_body_that_is_not_a_json_object_is_400_invalid_event(
+    api: Any, article: Any, payload: bytes
+) -> None:
+    response = signed_post(api, payload)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+    assert StripeEvent.objects.count() == 0
+
+
+def test_a_body_that_is_not_utf8_is_400_invalid_signature(api: Any) -> None:
+    # Stripe signs the UTF-8 text; bytes that do not decode cannot be verified at all.
+    response = signed_post(api, b'{"id": "evt_\xff"}')
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_signature"
+
+
+def _completion(order: Order, **session: Any) -> dict[str, Any]:
+    event = json.loads(checkout_event(order))
+    event["data"]["object"].update(session)
+    return dict(event)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"id": "evt_" + "x" * 300},  # longer than any Stripe id column
+        {"object": {"id": "cs_" + "x" * 300}},
+        {"object": {"payment_intent": "pi_" + "x" * 300}},
+        {"id": "evt_\ud800"},  # a lone surrogate (JSON can spell it, UTF-8 cannot)
+        {"object": {"metadata": {"order_id": "x", "note": "\ud800"}}},
+        {"object": {"metadata": {"order_id": "x", "note": "a\u0000b"}}},  # PostgreSQL stores no NUL
+        {
+            "object": {"metadata": {"order_id": "x", "deep": json.loads("[" * 100 + "]" * 100)}}
+        },  # ~900 levels exhausted the stack
+    ],
+)
+def test_a_signed_event_we_cannot_store_is_400_invalid_event_and_changes_nothing(
+    api: Any, article: Any, change: dict[str, Any]
+) -> None:
+    order, _ = make_order(article)
+    event = _completion(order, **change.pop("object", {}))
+    event.update(change)
+    response = signed_post(api, json.dumps(event).encode())
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+    assert StripeEvent.objects.count() == 0
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("query", "accept"), [("", "text/html"), ("?format=api", "*/*")])
+def test_a_delivery_asking_for_html_gets_a_json_error_not_a_500(api: Any, query: str, accept: str) -> None:
+    # The webhook has no parser (it reads the raw body), which DRF's browsable HTML renderer needs.
+    response = api.post(
+        f"/api/v1/purchase/webhook{query}", data=b"{}", content_type="application/json", HTTP_ACCEPT=accept
+    )
+    assert 400 <= response.status_code < 500
+    assert response["Content-Type"] == "application/json"
+    assert "error" in response.json()
     assert StripeEvent.objects.count() == 0

@@ -234,6 +234,21 @@ def test_a_partial_refund_is_recorded_for_staff_and_the_status_stays(
     assert outbox_for(order) == []
 
 
+def test_a_refund_reported_above_the_order_price_records_the_price_not_an_overflow(
+    api: Any, article: Any
+) -> None:
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_c"))
+    charge = json.loads(charge_refunded(order, event_id="evt_r", amount_refunded=10**20))
+    charge["data"]["object"]["amount"] = 10**20  # far beyond what the amount columns hold
+
+    assert post(api, json.dumps(charge).encode()) == "refunded"
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert order.refunded_amount == order.amount
+
+
 def test_a_refund_arriving_while_the_job_is_queued_stops_it_and_the_worker_stores_nothing(
     api: Any, article: Any, run_worker: Any, mailoutbox: Any
 ) -> None:
