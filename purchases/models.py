@@ -226,7 +226,7 @@ class EmailRecord(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=40, choices=EmailKind.choices)
     # The version id the email is about, or another discriminator (e.g. "final").
-    key = models.CharField(max_length=100)
+    key = models.CharField(max_length=300)
     to = models.EmailField()
     subject = models.CharField(max_length=300, blank=True)
     # Words for this email only (an editor's rejection reason, a refund reason).

@@ -299,3 +299,14 @@ def test_staff_without_the_refund_permission_cannot_refund(api: Any, article: An
     assert refund_requests(fake_stripe) == []
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
+
+
+def test_a_refund_email_key_holds_the_longest_stripe_charge_id(
+    api: Any, article: Any, fake_stripe: Any
+) -> None:
+    from purchases.models import EmailKind, EmailRecord
+    from purchases.services.emails import order_email_queue
+
+    order = paid_at_stripe(api, article, fake_stripe)
+    record = order_email_queue(order=order, kind=EmailKind.REFUNDED, key="charge-" + "c" * 255)
+    assert EmailRecord.objects.get(pk=record.pk).key.endswith("c" * 255)
