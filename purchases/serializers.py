@@ -69,27 +69,25 @@ def validate_public_url(value: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, parts.fragment))
 
 
-def validate_anchor_text(value: str) -> str:
-    if _ANCHOR_FORBIDDEN.search(value):
-        raise serializers.ValidationError(
-            "Must be plain text on one line: no brackets, braces, <, >, *, _, ~, `, \\ or |."
-        )
+def _one_plain_line(value: str, *, forbidden: re.Pattern[str], listed: str) -> str:
+    """``value`` with inner whitespace collapsed; refused when blank or holding a ``forbidden`` character."""
+    if forbidden.search(value):
+        raise serializers.ValidationError(f"Must be plain text on one line: no {listed}.")
     value = " ".join(value.split())
     if not value:
         raise serializers.ValidationError("Must not be blank.")
     return value
+
+
+def validate_anchor_text(value: str) -> str:
+    return _one_plain_line(
+        value, forbidden=_ANCHOR_FORBIDDEN, listed="brackets, braces, <, >, *, _, ~, `, \\ or |"
+    )
 
 
 def validate_plain_line(value: str) -> str:
     """One line of plain text, inner whitespace collapsed."""
-    if _PLAIN_FORBIDDEN.search(value):
-        raise serializers.ValidationError(
-            "Must be plain text on one line: no brackets, braces, <, >, ` or \\."
-        )
-    value = " ".join(value.split())
-    if not value:
-        raise serializers.ValidationError("Must not be blank.")
-    return value
+    return _one_plain_line(value, forbidden=_PLAIN_FORBIDDEN, listed="brackets, braces, <, >, ` or \\")
 
 
 class StrictCharField(serializers.CharField):
