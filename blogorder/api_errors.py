@@ -1,4 +1,8 @@
-"""One error shape for the whole API: ``{"error": {"code", "message", "fields"}}``."""
+"""One error shape for the whole API: ``{"error": {"code", "message", "fields"}}``.
+
+Shared by every app: the exception handler (named in ``REST_FRAMEWORK``), ``error_body`` for views
+that answer errors themselves, and ``ErrorSerializer``, which documents the shape in OpenAPI.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from purchases.errors import ApplicationError
-from purchases.models import IllegalTransition
+from blogorder.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +48,6 @@ def _flatten(detail: Any) -> list[str]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
-    if isinstance(exc, IllegalTransition):
-        return Response(error_body("action_not_allowed", str(exc)), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
         if isinstance(detail, dict):
@@ -95,3 +96,22 @@ def json_500(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
     return defaults.server_error(request)
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable, e.g. `invalid`, `not_found`, `sold_out`.")
+    message = serializers.CharField(help_text="Human-readable explanation.")
+    # DRF's metaclass moves declared fields out of the class body, so this does not hide
+    # Serializer.fields; mypy only sees the class attribute.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per invalid input field (400 `invalid`); empty otherwise.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error answer of the API: ``{"error": {"code", "message", "fields"}}``."""
+
+    # For the schema only: the answers themselves are built by blogorder.api_errors.error_body.
+
+    error = ErrorBodySerializer()

@@ -3,8 +3,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from articles import apis as article_apis
-from articles import views as article_views
+from purchases.catalog import apis as catalog_apis
+from purchases.catalog import views as catalog_views
 from purchases.urls import api_urlpatterns as purchase_api
 from purchases.urls import page_urlpatterns as purchase_pages
 
@@ -14,14 +14,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 api_v1: list[URLPattern | URLResolver] = [
-    path("articles/", article_apis.ArticleListApi.as_view(), name="article-list"),
-    path("articles/<int:article_id>/", article_apis.ArticleDetailApi.as_view(), name="article-detail"),
+    path("articles/", catalog_apis.ArticleListApi.as_view(), name="article-list"),
+    path("articles/<int:article_id>/", catalog_apis.ArticleDetailApi.as_view(), name="article-detail"),
     path("purchase/", include((purchase_api, "purchases"), namespace="purchase-api")),
 ]
 
 urlpatterns = [
-    path("", article_views.article_index, name="home"),
-    path("articles/<slug:slug>/", article_views.article_page, name="article-page"),
+    path("", catalog_views.article_index, name="home"),
+    path("articles/<slug:slug>/", catalog_views.article_page, name="article-page"),
     path("", include((purchase_pages, "purchases"), namespace="purchases")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from articles.content import render_html
-from blogorder.api_errors import error_body
+from blogorder.api_errors import ErrorSerializer, error_body
 from purchases import stripe_api
 from purchases.errors import NoContent
 from purchases.intake import checkout_submit
@@ -32,7 +32,6 @@ from purchases.serializers import (
     CheckoutInSerializer,
     CheckoutOutSerializer,
     ContentSerializer,
-    ErrorSerializer,
     OrderActionInSerializer,
     OrderStatusSerializer,
     RegenerateOutSerializer,

@@ -1,36 +1,26 @@
-"""Errors the order services raise; the API maps each to a 4xx JSON answer with its code."""
+"""Errors the order services raise, on top of the project's error types (``blogorder.errors``)."""
 
 from __future__ import annotations
 
+from blogorder.errors import ActionNotAllowed, ApplicationError, Conflict, InvalidField, NotFound
 
-class ApplicationError(Exception):
-    status_code = 400
-    code = "invalid_request"
-
-    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
-
-
-class InvalidField(ApplicationError):
-    """Input that passed its own checks but names something that does not exist."""
-
-    code = "invalid"
-
-
-class NotFound(ApplicationError):
-    status_code = 404
-    code = "not_found"
+__all__ = [
+    "ActionNotAllowed",
+    "ApplicationError",
+    "ArticleUnavailable",
+    "Conflict",
+    "InvalidField",
+    "NoContent",
+    "NotFound",
+    "NotRefundable",
+    "OrderNotFound",
+    "PaymentProviderError",
+    "SoldOut",
+]
 
 
 class OrderNotFound(NotFound):
     """Also raised for a wrong or missing token, so the two cannot be told apart."""
-
-
-class Conflict(ApplicationError):
-    status_code = 409
-    code = "conflict"
 
 
 class ArticleUnavailable(Conflict):
@@ -43,10 +33,6 @@ class SoldOut(Conflict):
 
 class NoContent(Conflict):
     code = "no_content"
-
-
-class ActionNotAllowed(Conflict):
-    code = "action_not_allowed"
 
 
 class NotRefundable(Conflict):

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from blogorder.errors import ActionNotAllowed
+
 
 class OrderStatus(models.TextChoices):
     PENDING_PAYMENT = "PENDING_PAYMENT", "Pending payment"
@@ -37,8 +39,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 SLOT_HOLDING_PAID = (S.PROCESSING, S.QUALITY_CHECK, S.ADMIN_REVIEW, S.PUBLISHED)
 
 
-class IllegalTransition(Exception):
-    """A status move not listed in ALLOWED_TRANSITIONS; nothing was changed."""
+class IllegalTransition(ActionNotAllowed):
+    """A status move not listed in ALLOWED_TRANSITIONS; nothing was changed (409 action_not_allowed)."""
 
     def __init__(self, order_id: uuid.UUID, from_status: str, to_status: str) -> None:
         super().__init__(f"Order {order_id}: {from_status} -> {to_status} is not allowed")

@@ -226,22 +226,3 @@ class VersionItemSerializer(serializers.Serializer):
     current = serializers.BooleanField()
     createdAt = serializers.DateTimeField()  # noqa: N815
     preview = serializers.CharField(allow_blank=True)
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Machine-readable, e.g. `invalid`, `not_found`, `sold_out`.")
-    message = serializers.CharField(help_text="Human-readable explanation.")
-    # DRF's metaclass moves declared fields out of the class body, so this does not hide
-    # Serializer.fields; mypy only sees the class attribute.
-    fields = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="Messages per invalid input field (400 `invalid`); empty otherwise.",
-    )
-
-
-class ErrorSerializer(serializers.Serializer):
-    """Every error answer of the API: ``{"error": {"code", "message", "fields"}}``."""
-
-    # For the schema only: the answers themselves are built by blogorder.api_errors.error_body.
-
-    error = ErrorBodySerializer()

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
-from articles.selectors import article_get_published
 from purchases import test_mode
+from purchases.catalog.selectors import article_get_published
 from purchases.errors import ApplicationError, OrderNotFound
 from purchases.intake import checkout_submit
 from purchases.models import Order, OrderStatus

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from articles.generation import DEFAULT_WORD_COUNT
 from articles.models import Article
-from articles.selectors import article_slots_used
 from purchases import stripe_api, test_mode
+from purchases.catalog.selectors import article_slots_used
 from purchases.errors import ArticleUnavailable, InvalidField, PaymentProviderError, SoldOut
 from purchases.models import Order
 from purchases.tokens import make_order_token, new_token_salt

@@ -13,7 +13,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from articles.selectors import article_slots_used
+from purchases.catalog.selectors import article_slots_used
 from purchases.models import EmailKind, Order, OrderStatus, StripeEvent
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition

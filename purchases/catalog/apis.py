@@ -1,4 +1,4 @@
-"""Public catalog API."""
+"""Public catalog API: published articles with price and backlink slots left."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from rest_framework.views import APIView
 
 from articles.content import plain_text, render_html
 from articles.models import Article
-from articles.selectors import article_catalog, article_get_published
-from purchases.errors import NotFound
-from purchases.serializers import ErrorSerializer
+from blogorder.api_errors import ErrorSerializer
+from blogorder.errors import NotFound
+from purchases.catalog.selectors import article_catalog, article_get_published
 
 
 class ArticleOutSerializer(serializers.Serializer):

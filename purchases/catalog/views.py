@@ -1,4 +1,4 @@
-"""Public article pages: what readers (and search engines) see."""
+"""Public pages of the shop window: the article list and each article, with what can be bought in it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from articles.content import plain_text, render_html
-from articles.selectors import article_catalog, article_get_published
+from purchases.catalog.selectors import article_catalog, article_get_published
 
 
 def article_index(request: HttpRequest) -> HttpResponse:
