@@ -1,4 +1,8 @@
-"""Articles and their version history for editors. Saving the text publishes a new version."""
+"""Articles and their version history for editors. Saving the text publishes a new version.
+
+A version written for an order is listed on that order's review page (purchases admin), with the
+order's total model usage; this app knows nothing of orders.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ from articles.services import (
     article_edit_publish,
     paid_links_missing,
 )
-from purchases.selectors import order_llm_usage
 
 
 class VersionInline(admin.TabularInline):
@@ -28,7 +31,6 @@ class VersionInline(admin.TabularInline):
         "number",
         "kind",
         "title",
-        "order",
         "llm_model",
         "prompt_tokens",
         "completion_tokens",
@@ -41,7 +43,7 @@ class VersionInline(admin.TabularInline):
     show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ArticleVersion]:
-        return super().get_queryset(request).select_related("order", "published_by")
+        return super().get_queryset(request).select_related("published_by")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -131,7 +133,6 @@ class ArticleVersionAdmin(admin.ModelAdmin):
         "article",
         "number",
         "kind",
-        "order",
         "llm_model",
         "prompt_tokens",
         "completion_tokens",
@@ -140,19 +141,9 @@ class ArticleVersionAdmin(admin.ModelAdmin):
         "published_at",
     )
     list_filter = ("kind",)
-    list_select_related = ("article", "order")
-    search_fields = ("article__title", "order__id")
-    readonly_fields = (*(f.name for f in ArticleVersion._meta.fields), "order_llm_usage_total")
+    list_select_related = ("article",)
+    search_fields = ("article__title",)
+    readonly_fields = tuple(f.name for f in ArticleVersion._meta.fields)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
-
-    @admin.display(description="LLM usage of the whole order")
-    def order_llm_usage_total(self, obj: ArticleVersion) -> str:
-        if obj.order is None:
-            return "–"
-        usage = order_llm_usage(obj.order)
-        return (
-            f"{usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion tokens, "
-            f"≈ ${usage['estimated_cost_usd']:.6f} (all its versions)"
-        )

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-
-if TYPE_CHECKING:
-    from purchases.models import Order  # noqa: F401
 
 
 class Article(models.Model):
@@ -63,12 +59,6 @@ class ArticleVersion(models.Model):
     base_version = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derived_versions"
     )
-    order = models.ForeignKey(
-        "purchases.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="versions"
-    )
-    # Which job run of the order produced it; (order, run) is unique so a job that runs twice
-    # stores one version.
-    run = models.PositiveIntegerField(null=True, blank=True)
     backlink_metadata = models.JSONField(default=dict, blank=True)
     qc_report = models.JSONField(default=dict, blank=True)
     llm_model = models.CharField(max_length=120, blank=True)
@@ -86,11 +76,6 @@ class ArticleVersion(models.Model):
         ordering = ["article_id", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["article", "number"], name="version_number_unique_per_article"),
-            models.UniqueConstraint(
-                fields=["order", "run"],
-                condition=models.Q(order__isnull=False),
-                name="one_version_per_order_run",
-            ),
         ]
 
     def __str__(self) -> str:

@@ -81,6 +81,10 @@ class Order(models.Model):
     current_version = models.ForeignKey(
         "articles.ArticleVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Every draft written for the order (the order's side of the link to article versions).
+    drafts = models.ManyToManyField(
+        "articles.ArticleVersion", through="OrderDraft", related_name="+", blank=True
+    )
     regeneration_count = models.PositiveIntegerField(default=0)
     # Job runs requested so far; run N has the deterministic job id "<kind>-<order id>-run-<N>".
     job_runs = models.PositiveIntegerField(default=0)
@@ -172,6 +176,32 @@ def from_minor_units(amount_minor: int, currency: str) -> Decimal:
     if currency.lower() in ZERO_DECIMAL_CURRENCIES:
         return Decimal(amount_minor)
     return (Decimal(amount_minor) / 100).quantize(Decimal("0.01"))
+
+
+class OrderDraft(models.Model):
+    """A version written for an order: by job run ``run``, or by a carry-over at publishing (no run).
+
+    The order's side of the link, so ``articles`` knows nothing of orders. (order, run) is unique,
+    so a job that runs twice stores one draft: the second insert fails and rolls its version back.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="draft_links")
+    version = models.OneToOneField(
+        "articles.ArticleVersion", on_delete=models.CASCADE, related_name="order_draft"
+    )
+    run = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "run"], condition=models.Q(run__isnull=False), name="one_draft_per_order_run"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} run {self.run}: version {self.version_id}"
 
 
 class OrderTransition(models.Model):

@@ -55,7 +55,7 @@ def order_customer_actions(order: Order) -> list[str]:
 
 def order_versions(order: Order) -> QuerySet[ArticleVersion]:
     """The order's drafts, newest first."""
-    return ArticleVersion.objects.filter(order=order).order_by("-created_at", "-id")
+    return order.drafts.order_by("-created_at", "-id")
 
 
 def version_preview(version: ArticleVersion, *, limit: int = 300) -> str:
@@ -193,7 +193,7 @@ def order_llm_usage(order: Order) -> LLMUsage:
 
     Runs that failed their quality checks store no version, so their tokens are only in the logs.
     """
-    totals = ArticleVersion.objects.filter(order=order).aggregate(
+    totals = order.drafts.aggregate(
         prompt_tokens=Sum("prompt_tokens"),
         completion_tokens=Sum("completion_tokens"),
         estimated_cost_usd=Sum("estimated_cost_usd"),

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.db import transaction
 
 from articles.models import ArticleVersion
-from purchases.models import EmailKind, OrderStatus
+from articles.services import version_create
+from purchases.models import EmailKind, Order, OrderDraft, OrderStatus
 from purchases.services.emails import order_email_queue
 from purchases.services.orders import order_lock, order_transition
 
 # backlink_metadata.integration_type of a first draft; any other type (a regeneration) is a revision.
 FIRST_DRAFT_TYPES = frozenset({"customer_backlink", "customer_article"})
+
+
+@transaction.atomic
+def order_draft_create(*, order: Order, run: int | None, **version_fields: Any) -> ArticleVersion:
+    """Store a new article version (``articles.services.version_create``) as one of ``order``'s drafts.
+
+    ``run`` is the job run that wrote it (None for a carry-over made at publishing). The unique
+    (order, run) draft link makes a second store of the same run fail, rolling its version back.
+    """
+    version = version_create(**version_fields)
+    OrderDraft.objects.create(order=order, version=version, run=run)
+    return version
 
 
 def order_draft_finish(
@@ -28,7 +42,7 @@ def order_draft_finish(
     """
     with transaction.atomic():
         order = order_lock(order_id=order_id)
-        version = version or ArticleVersion.objects.get(order=order, run=run)
+        version = version or order.drafts.get(order_draft__run=run)
         if order.status != OrderStatus.PROCESSING or order.job_runs != run:
             return "skipped"
         meta = version.backlink_metadata

@@ -27,9 +27,9 @@ from articles.generation import (
 )
 from articles.models import ArticleVersion
 from articles.selectors import article_published_texts
-from articles.services import article_create_draft, article_retitle_draft, version_create
+from articles.services import article_create_draft, article_retitle_draft
 from purchases.models import EmailKind, Order, OrderStatus
-from purchases.services.drafts import order_draft_finish
+from purchases.services.drafts import order_draft_create, order_draft_finish
 from purchases.services.failures import order_fail
 from purchases.services.llm_calls import (
     Progress,
@@ -81,15 +81,13 @@ def order_generate_article(*, order_id: UUID | str, run: int, progress: Progress
             extra={"order_id": str(order.id), "kind": order.kind, "status": order.status, "run": run},
         )
         return "skipped"
-    if ArticleVersion.objects.filter(order=order, run=run).exists():
+    if order.drafts.filter(order_draft__run=run).exists():
         return order_draft_finish(
             order_id=order.id, run=run, version=None, first_email=EmailKind.ARTICLE_READY
         )
 
     progress("loading_brief", 5, 0)
-    previous_titles = tuple(
-        ArticleVersion.objects.filter(order=order).order_by("run").values_list("title", flat=True)
-    )
+    previous_titles = tuple(order.drafts.order_by("order_draft__run").values_list("title", flat=True))
     brief = _brief(order, previous_titles)
     published = [
         PublishedText.of(ref=slug, body_markdown=body)
@@ -119,13 +117,13 @@ def order_generate_article(*, order_id: UUID | str, run: int, progress: Progress
             article = article_create_draft(title=final.title)
         else:
             article = article_retitle_draft(article=order.article, title=final.title)
-        version = version_create(
+        version = order_draft_create(
+            order=order,
+            run=run,
             article=article,
             title=final.title,
             body_markdown=final.body,
             kind=ArticleVersion.Kind.GENERATED,
-            order=order,
-            run=run,
             backlink_metadata={
                 "target_url": order.target_url,
                 "anchor_text": order.anchor_text,

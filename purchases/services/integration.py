@@ -22,9 +22,8 @@ from articles.integration import (
     qc_report,
 )
 from articles.models import ArticleVersion
-from articles.services import version_create
 from purchases.models import EmailKind, Order, OrderStatus
-from purchases.services.drafts import order_draft_finish
+from purchases.services.drafts import order_draft_create, order_draft_finish
 from purchases.services.failures import order_fail
 from purchases.services.llm_calls import (
     Progress,
@@ -66,7 +65,7 @@ def _run_purpose(*, order_id: UUID | str, run: int) -> str:
 def _previous_drafts(order: Order, *, base: ArticleVersion) -> tuple[tuple[int, str], ...]:
     """Placements the customer already saw on this same base, so a regeneration differs."""
     drafts = []
-    for version in ArticleVersion.objects.filter(order=order, base_version=base).order_by("run"):
+    for version in order.drafts.filter(base_version=base).order_by("order_draft__run"):
         meta = version.backlink_metadata
         if "paragraph_index" in meta and "paragraph" in meta:
             drafts.append((int(meta["paragraph_index"]), str(meta["paragraph"])))
@@ -81,7 +80,7 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
             "integration skipped", extra={"order_id": str(order.id), "status": order.status, "run": run}
         )
         return "skipped"
-    if ArticleVersion.objects.filter(order=order, run=run).exists():
+    if order.drafts.filter(order_draft__run=run).exists():
         return order_draft_finish(
             order_id=order.id, run=run, version=None, first_email=EmailKind.BACKLINK_INTEGRATED
         )
@@ -121,14 +120,14 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
         if order.status != OrderStatus.PROCESSING or order.job_runs != run:
             return "skipped"
         final = attempts[-1]
-        version = version_create(
+        version = order_draft_create(
+            order=order,
+            run=run,
             article=article,
             title=base.title,
             body_markdown=final.body,
             kind=ArticleVersion.Kind.BACKLINK,
             base_version=base,
-            order=order,
-            run=run,
             backlink_metadata={
                 "target_url": order.target_url,
                 "anchor_text": order.anchor_text,

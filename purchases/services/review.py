@@ -19,9 +19,10 @@ from django.urls import reverse
 
 from articles.integration import BacklinkBrief, carry_over, qc_report
 from articles.models import Article, ArticleVersion
-from articles.services import version_create, version_publish
+from articles.services import version_publish
 from purchases.errors import ActionNotAllowed, ApplicationError
 from purchases.models import EmailKind, Order, OrderStatus
+from purchases.services.drafts import order_draft_create
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from queueing.enqueue import order_job_enqueue
@@ -213,13 +214,14 @@ def _carry_over(*, order: Order, proposal: ArticleVersion, live: ArticleVersion)
         )
         return None
     assert order.article is not None
-    return version_create(
+    return order_draft_create(
+        order=order,
+        run=None,
         article=order.article,
         title=live.title,
         body_markdown=result.body,
         kind=ArticleVersion.Kind.BACKLINK,
         base_version=live,
-        order=order,
         backlink_metadata={
             **meta,
             "base_article_version_id": str(live.pk),

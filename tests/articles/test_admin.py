@@ -1,4 +1,4 @@
-"""Staff see each version's token usage and estimated cost, and the order's total."""
+"""Staff see each version's token usage and estimated cost; the order's total is on its review page."""
 
 from __future__ import annotations
 
@@ -10,23 +10,24 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import ArticleVersion
-from articles.services import article_create_draft, version_create
+from articles.services import article_create_draft
+from purchases.services.drafts import order_draft_create
 from tests.factories import make_article_order, make_published_article
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_version_admin_shows_tokens_cost_and_the_orders_total(admin_client: Any) -> None:
+def test_the_version_admin_shows_tokens_and_cost_and_the_order_page_its_total(admin_client: Any) -> None:
     order, _ = make_article_order()
     article = article_create_draft(title="A Generated Article")
     versions = [
-        version_create(
+        order_draft_create(
+            order=order,
+            run=run,
             article=article,
             title="A Generated Article",
             body_markdown="Body.",
             kind=ArticleVersion.Kind.GENERATED,
-            order=order,
-            run=run,
             prompt_tokens=1000 * run,
             completion_tokens=2000 * run,
             estimated_cost_usd=Decimal("0.001350") * run,
@@ -36,8 +37,9 @@ def test_the_version_admin_shows_tokens_cost_and_the_orders_total(admin_client: 
     listing = admin_client.get("/admin/articles/articleversion/").content.decode()
     assert "0.001350" in listing and "0.002700" in listing
     page = admin_client.get(f"/admin/articles/articleversion/{versions[1].pk}/change/").content.decode()
-    assert "LLM usage of the whole order" in page
-    assert "3000 prompt + 6000 completion tokens, ≈ $0.004050" in page
+    assert "0.002700" in page
+    review = admin_client.get(f"/admin/purchases/order/{order.pk}/change/").content.decode()
+    assert "3000 / 6000" in review and "$0.004050" in review
 
 
 def test_a_version_is_named_by_its_article_title_number_and_kind() -> None:

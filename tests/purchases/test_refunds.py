@@ -14,7 +14,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from articles.models import ArticleVersion
 from purchases.errors import NotRefundable, PaymentProviderError
 from purchases.models import Order, OrderStatus, OrderTransition
 from purchases.services.refunds import order_refund
@@ -102,7 +101,7 @@ def test_a_staff_refund_refunds_at_stripe_cancels_the_job_and_emails_the_custome
     assert "49.00 USD" in email.body and "The customer changed their mind." in email.body
 
     run_worker()
-    assert not ArticleVersion.objects.filter(order=order).exists()
+    assert not order.drafts.exists()
     assert len(outbox_for(order)) == 1
 
 
@@ -226,7 +225,7 @@ def test_a_job_that_still_runs_for_a_refunded_order_stores_nothing_and_sends_not
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED
     assert order.current_version is None
-    assert not ArticleVersion.objects.filter(order=order).exists()
+    assert not order.drafts.exists()
     assert [m.subject for m in outbox_for(order)] == [REFUND_SUBJECT]
     assert JobRequest.objects.get(order=order).state == JobRequest.State.CANCELLED
 

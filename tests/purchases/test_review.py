@@ -107,8 +107,7 @@ def test_regenerating_three_times_always_starts_from_the_published_version(
         assert meta["regeneration_count"] == expected
         assert order.current_version.base_version_id == article.published_version_id  # type: ignore[union-attr]
     placements = [
-        (v.backlink_metadata["paragraph_index"], v.backlink_metadata["paragraph"])
-        for v in order.versions.all()
+        (v.backlink_metadata["paragraph_index"], v.backlink_metadata["paragraph"]) for v in order.drafts.all()
     ]
     assert len(set(placements)) == 4
     subjects = [m.subject for m in outbox_for(order)]

@@ -15,7 +15,6 @@ import django_rq
 import pytest
 from django.utils import timezone
 
-from articles.models import ArticleVersion
 from purchases.models import Order, OrderStatus, StripeEvent
 from purchases.services.refunds import order_refund
 from queueing.enqueue import job_put
@@ -76,7 +75,7 @@ def assert_never_generated(order: Order, run_worker: Any) -> None:
     run_worker()
     assert not JobRequest.objects.filter(order=order).exists()
     assert queued_job_ids() == []
-    assert not ArticleVersion.objects.filter(order=order).exists()
+    assert not order.drafts.exists()
 
 
 def test_a_full_refund_before_the_completion_ends_refunded_and_never_generates(
@@ -268,7 +267,7 @@ def test_a_refund_arriving_while_the_job_is_queued_stops_it_and_the_worker_store
     run_worker()
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED
-    assert not ArticleVersion.objects.filter(order=order).exists()
+    assert not order.drafts.exists()
     assert [m.subject for m in outbox_for(order)] == [REFUND_SUBJECT]
 
 

@@ -127,7 +127,7 @@ def test_checkout_to_quality_check_through_stripe_and_openai(
     )
     assert not order.article.is_published
     assert version.kind == ArticleVersion.Kind.GENERATED
-    assert (version.number, version.run, version.order_id) == (1, 1, order.id)
+    assert (version.number, version.order_draft.run, version.order_draft.order_id) == (1, 1, order.id)
     assert version.qc_report["passed"] is True
     assert version.qc_report["checks"]["no_near_copy"] == "pass"
     assert version.qc_report["writer"] == "openai:gpt-test"
@@ -205,7 +205,7 @@ def test_three_failed_attempts_fail_the_order_with_one_email(
     assert order.failure_reason.startswith("Quality checks failed 3 times. Last: keywords:")
     assert order.article_id is None
     assert Article.objects.count() == articles_before
-    assert not ArticleVersion.objects.filter(order=order).exists()
+    assert not order.drafts.exists()
     assert len(fake_openai.requests) == 3
     (email,) = outbox_for(order)
     assert email.subject == "We could not complete your order"
@@ -242,7 +242,7 @@ def test_the_same_webhook_delivered_twice_runs_one_job(
     run_worker()
     order.refresh_from_db()
     assert (order.status, order.job_runs) == (OrderStatus.QUALITY_CHECK, 1)
-    assert ArticleVersion.objects.filter(order=order).count() == 1
+    assert order.drafts.count() == 1
     assert len(fake_openai.requests) == 1
     assert len(outbox_for(order)) == 1
 
@@ -253,7 +253,7 @@ def test_a_job_that_runs_twice_stores_one_version_and_sends_one_email(
     order, _ = paid_article_order(api)
     run_worker()
     assert article_generation_job(order_id=str(order.id), run=1) == "skipped"
-    assert ArticleVersion.objects.filter(order=order).count() == 1
+    assert order.drafts.count() == 1
     assert Article.objects.filter(orders=order).count() == 1
     assert EmailRecord.objects.filter(order=order).count() == 1
     assert len(outbox_for(order)) == 1
@@ -287,7 +287,7 @@ def test_a_regeneration_writes_a_fresh_draft_of_the_same_article(
     assert order.status == OrderStatus.QUALITY_CHECK
     assert (order.regeneration_count, order.job_runs) == (1, 2)
     assert second.article_id == first.article_id
-    assert (second.number, second.run) == (2, 2)
+    assert (second.number, second.order_draft.run) == (2, 2)
     assert second.backlink_metadata["integration_type"] == "customer_article_regeneration"
     assert second.backlink_metadata["regeneration_count"] == 1
     assert f"- {TITLE}" in prompt(fake_openai.requests[1])

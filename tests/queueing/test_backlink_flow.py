@@ -136,7 +136,7 @@ def test_checkout_to_quality_check_through_stripe_and_openai(
         1,
     )
     assert [a.outcome for a in request_row.attempts.all()] == ["done"]
-    version = ArticleVersion.objects.get(order_id=order_id)
+    version = ArticleVersion.objects.get(order_draft__order_id=order_id)
     assert version.llm_model == "gpt-test"
     assert version.prompt_tokens > 0
 
@@ -147,7 +147,7 @@ def test_the_job_always_starts_from_the_published_version(
     fake_openai.script(GOOD)
     order, _ = paid_order(api, article)
     run_worker()
-    version = ArticleVersion.objects.get(order=order)
+    version = order.drafts.get()
     assert version.base_version_id == article.published_version_id
     assert article.published_version.body_markdown in version.body_markdown.replace(
         "\n\nIf your neck aches in the morning, [memory foam pillows](<"
@@ -178,7 +178,7 @@ def test_three_failed_quality_checks_fail_the_order_with_one_email(
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED
     assert "Quality checks failed 3 times" in order.failure_reason
-    assert not ArticleVersion.objects.filter(order=order).exists()
+    assert not order.drafts.exists()
     assert [m.subject for m in outbox_for(order)] == ["We could not complete your order"]
     assert len(fake_openai.requests) == 3
 
@@ -247,7 +247,7 @@ def test_a_job_that_runs_twice_stores_one_version_and_sends_one_email(
     order, _ = paid_order(api, article)
     run_worker()
     assert backlink_integration_job(order_id=str(order.id), run=1) == "skipped"
-    assert ArticleVersion.objects.filter(order=order).count() == 1
+    assert order.drafts.count() == 1
     assert EmailRecord.objects.filter(order=order).count() == 1
     assert len(outbox_for(order)) == 1
 

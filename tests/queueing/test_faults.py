@@ -22,7 +22,6 @@ import django_rq
 import pytest
 from django.db import connection
 
-from articles.models import ArticleVersion
 from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition
 from queueing.models import JobAttempt, JobRequest
 from queueing.reconcile import orders_reconcile
@@ -114,7 +113,7 @@ def test_1_one_completion_posted_five_times_at_once_and_later_pays_once(
     assert all(200 <= status < 300 for status in answers)
     assert OrderTransition.objects.filter(order=order, to_status=OrderStatus.PROCESSING).count() == 1
     assert JobRequest.objects.filter(order=order).count() == 1
-    assert ArticleVersion.objects.filter(order=order).count() == 1
+    assert order.drafts.count() == 1
     assert len(outbox_for(order)) == 1
 
 
@@ -141,7 +140,7 @@ def test_3_redis_down_at_commit_still_answers_and_the_reconciler_finishes_the_or
     assert orders_reconcile(grace=timedelta(0)).requeued == []
     order.refresh_from_db()
     assert order.status == OrderStatus.QUALITY_CHECK
-    assert ArticleVersion.objects.filter(order=order).count() == 1
+    assert order.drafts.count() == 1
     assert len(outbox_for(order)) == 1
 
 
@@ -160,7 +159,7 @@ def test_4_a_worker_killed_mid_llm_call_is_rerun_and_completes_once(
             os.killpg(worker.pid, signal.SIGKILL)
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
-    assert not ArticleVersion.objects.filter(order=order).exists()
+    assert not order.drafts.exists()
 
     time.sleep(1.2)
     report = orders_reconcile(grace=timedelta(0), heartbeat_grace=timedelta(seconds=1))
@@ -169,7 +168,7 @@ def test_4_a_worker_killed_mid_llm_call_is_rerun_and_completes_once(
 
     order.refresh_from_db()
     assert order.status == OrderStatus.QUALITY_CHECK
-    assert ArticleVersion.objects.filter(order=order).count() == 1
+    assert order.drafts.count() == 1
     assert EmailRecord.objects.filter(order=order, sent_at__isnull=False).count() == 1
     assert JobAttempt.objects.filter(request__order=order).count() == 2  # the killed one and the rerun
 
@@ -195,7 +194,7 @@ def test_5_flushall_with_orders_queued_and_running_rebuilds_from_postgres(
     for order in orders:
         order.refresh_from_db()
         assert order.status == OrderStatus.QUALITY_CHECK, order.failure_reason
-        assert ArticleVersion.objects.filter(order=order).count() == 1
+        assert order.drafts.count() == 1
         assert EmailRecord.objects.filter(order=order).count() == 1
         assert EmailRecord.objects.get(order=order).sent_at is not None
 
