@@ -6,7 +6,7 @@ the jobs. Times are UTC.
 
 from rq import cron
 
-from queueing.jobs import paid_links_audit_job, reconcile_orders_job, stripe_reconcile_job
+from purchases.jobs import paid_links_audit_job, reconcile_orders_job, stripe_reconcile_job
 
 # Every minute: re-enqueue lost or abandoned order runs, send unsent emails.
 cron.register(

@@ -110,7 +110,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
-        latest_job = JobRequest.objects.filter(order=OuterRef("pk")).order_by("-run").values("state")[:1]
+        latest_job = JobRequest.objects.filter(subject_id=OuterRef("pk")).order_by("-run").values("state")[:1]
         return (
             super()
             .get_queryset(request)

@@ -24,6 +24,7 @@ from purchases.selectors import (
     order_customer_actions,
     order_get_for_customer,
     order_preview,
+    order_queue_state,
     order_versions,
     version_preview,
 )
@@ -38,9 +39,8 @@ from purchases.serializers import (
     VersionItemSerializer,
 )
 from purchases.services.review import order_regenerate, order_submit_for_review
+from purchases.services.runs import order_queue
 from purchases.services.webhooks import stripe_webhook_handle
-from queueing.enqueue import QUEUE_FOR_KIND
-from queueing.progress import order_queue_state
 from queueing.selectors import estimate_wait_seconds
 
 logger = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ class RegenerateApi(OrderActionApi):
     def post(self, request: Request) -> Response:
         order = self.order_from_body(request)
         job_id = order_regenerate(order_id=order.id)
-        estimate = estimate_wait_seconds(queue=QUEUE_FOR_KIND[Order.Kind(order.kind)], job_id=job_id)
+        estimate = estimate_wait_seconds(queue=order_queue(order), job_id=job_id)
         body = {"jobId": job_id, "estimatedSeconds": estimate}
         return Response(RegenerateOutSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 

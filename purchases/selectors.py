@@ -16,8 +16,10 @@ from articles.content import extract_links, normalize_href, plain_text, render_h
 from articles.models import ArticleVersion
 from purchases.errors import OrderNotFound
 from purchases.models import Order, OrderStatus
+from purchases.services.runs import order_queue
 from purchases.tokens import check_order_token
-from queueing.models import JobAttempt
+from queueing.progress import job_queue_view
+from queueing.selectors import job_attempts_for
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,33 @@ def order_preview(order: Order, *, limit: int = 500) -> str:
 
 def order_customer_actions(order: Order) -> list[str]:
     return list(CUSTOMER_ACTIONS[order.status])
+
+
+def _queue_state_from_order(order: Order) -> str:
+    if order.status == OrderStatus.FAILED:
+        return "failed"
+    if order.status == OrderStatus.PROCESSING:
+        return "queued"
+    return "finished"
+
+
+def order_queue_state(order: Order) -> dict[str, Any]:
+    """``{jobId, state, position, progress, stage, attempts}`` for the order's current job.
+
+    From RQ while it has the job; from the order itself when the job expired from Redis or
+    Redis cannot be reached (PostgreSQL is the record).
+    """
+    view: dict[str, Any] = {
+        "jobId": order.queue_job_id or None,
+        "state": _queue_state_from_order(order) if order.queue_job_id else None,
+        "position": None,
+        "progress": 100 if order.queue_job_id and order.status != OrderStatus.PROCESSING else 0,
+        "stage": None,
+        "attempts": 0,
+    }
+    if not order.queue_job_id:
+        return view
+    return job_queue_view(job_id=order.queue_job_id, queue=order_queue(order), fallback=view)
 
 
 def order_versions(order: Order) -> QuerySet[ArticleVersion]:
@@ -98,7 +127,7 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
             f"{a.request.job_id} [{a.request.purpose}] attempt by {a.worker or 'worker'}: {a.outcome or 'running'}",
             a.error,
         )
-        for a in JobAttempt.objects.filter(request__order=order).select_related("request")
+        for a in job_attempts_for(subject_id=order.id)
     ]
     entries += [
         TimelineEntry(

@@ -23,12 +23,12 @@ from purchases.models import Order, OrderStatus
 from purchases.selectors import (
     order_customer_actions,
     order_get_for_customer,
+    order_queue_state,
     order_versions,
     version_html_marked,
 )
 from purchases.services.review import order_regenerate, order_submit_for_review
 from purchases.tokens import make_order_token
-from queueing.progress import order_queue_state
 
 ACTION_DONE = {
     (

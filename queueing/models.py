@@ -1,9 +1,10 @@
-"""The job outbox: PostgreSQL's record of the work each order needs; Redis only carries messages.
+"""The job outbox: PostgreSQL's record of the work to do; Redis only carries messages.
 
-A ``JobRequest`` is written in the same transaction as the order's state change, so a paid order
-can never be without the record of its job. After commit the job is put on RQ; the reconciler
-finds requests whose job is missing from Redis, stuck or abandoned and enqueues them again under
-the same deterministic job id.
+Generic: a ``JobRequest`` names its subject (the id of what the job works on, e.g. an order), the
+job function by its dotted path, its keyword arguments and queue, so it can be put on RQ again
+from this row alone. The app that owns the subject writes it in the same transaction as the
+subject's state change; after commit the job is put on RQ; the reconciler finds requests whose
+job is missing from Redis, stuck or abandoned and enqueues them again under the same job id.
 """
 
 from __future__ import annotations
@@ -21,13 +22,18 @@ class JobRequest(models.Model):
         CANCELLED = "cancelled", "Cancelled (order refunded or superseded)"
 
     class Purpose(models.TextChoices):
-        INITIAL = "initial", "First draft after payment"
-        REGENERATION = "regeneration", "Customer regeneration"
-        REBASE = "rebase", "Re-run on a newer published version"
-        RETRY = "retry", "Staff retry after a failure"
+        INITIAL = "initial", "First run"
+        REGENERATION = "regeneration", "Asked for again"
+        REBASE = "rebase", "Re-run on newer input"
+        RETRY = "retry", "Retry after a failure"
 
-    order = models.ForeignKey("purchases.Order", on_delete=models.CASCADE, related_name="job_requests")
+    # The id of what the job works on (an order's id): requests are found and cancelled by it.
+    subject_id = models.UUIDField(db_index=True)
+    # The subject's Nth run; (subject, run) is unique.
     run = models.PositiveIntegerField()
+    # What RQ runs: the job function's dotted path and its keyword arguments (JSON).
+    func = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
     purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.INITIAL)
     job_id = models.CharField(max_length=200, unique=True)
     queue = models.CharField(max_length=50)
@@ -42,7 +48,9 @@ class JobRequest(models.Model):
 
     class Meta:
         ordering = ["created_at"]
-        constraints = [models.UniqueConstraint(fields=["order", "run"], name="one_job_request_per_order_run")]
+        constraints = [
+            models.UniqueConstraint(fields=["subject_id", "run"], name="one_job_request_per_subject_run")
+        ]
         indexes = [models.Index(fields=["state", "updated_at"])]
 
     def __str__(self) -> str:

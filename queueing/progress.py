@@ -1,4 +1,4 @@
-"""Job progress in ``job.meta`` and the queue view the status endpoint shows customers."""
+"""A job's place and progress as RQ knows it, for views that show work in flight."""
 
 from __future__ import annotations
 
@@ -9,50 +9,23 @@ import django_rq
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from rq.job import get_current_job as rq_current_job
 
-from purchases.models import Order, OrderStatus
-from queueing.enqueue import QUEUE_FOR_KIND, RETRY_MAX
+from queueing.enqueue import RETRY_MAX
 
 logger = logging.getLogger(__name__)
 
 
-def report_progress(stage: str, percent: int, attempt: int) -> None:
-    """Store stage/progress on the running RQ job (no-op outside a worker)."""
-    job = rq_current_job()
-    if job is None:
-        return
-    job.meta.update({"stage": stage, "progress": percent, "attempt": attempt})
-    job.save_meta()
-
-
-def _state_from_order(order: Order) -> str:
-    if order.status == OrderStatus.FAILED:
-        return "failed"
-    if order.status == OrderStatus.PROCESSING:
-        return "queued"
-    return "finished"
-
-
-def order_queue_state(order: Order) -> dict[str, Any]:
-    """``{jobId, state, position, progress, stage, attempts}`` for the order's current job.
+def job_queue_view(*, job_id: str, queue: str, fallback: dict[str, Any]) -> dict[str, Any]:
+    """``fallback`` (``{jobId, state, position, progress, stage, attempts}``) updated from RQ.
 
     Redis carries messages, PostgreSQL is the record: when the job has expired from Redis, or
-    Redis cannot be reached, the state is derived from the order instead of failing the request.
+    Redis cannot be reached, the caller's ``fallback`` (derived from its own records) is returned
+    instead of failing the request.
     """
-    view: dict[str, Any] = {
-        "jobId": order.queue_job_id or None,
-        "state": _state_from_order(order) if order.queue_job_id else None,
-        "position": None,
-        "progress": 100 if order.queue_job_id and order.status != OrderStatus.PROCESSING else 0,
-        "stage": None,
-        "attempts": 0,
-    }
-    if not order.queue_job_id:
-        return view
+    view = dict(fallback)
     try:
-        queue = django_rq.get_queue(QUEUE_FOR_KIND[Order.Kind(order.kind)])
-        job = Job.fetch(order.queue_job_id, connection=queue.connection)
+        rq_queue = django_rq.get_queue(queue)
+        job = Job.fetch(job_id, connection=rq_queue.connection)
         status = job.get_status()
         retrying = (
             job.retries_left is not None and job.retry_intervals is not None and job.retries_left < RETRY_MAX
@@ -70,5 +43,5 @@ def order_queue_state(order: Order) -> dict[str, Any]:
         view["stage"] = job.meta.get("stage")
         view["attempts"] = int(job.meta.get("attempt", 0))
     except (RedisError, NoSuchJobError) as exc:  # job expired from Redis, or Redis down: keep the DB view
-        logger.info("queue state unavailable", extra={"job_id": order.queue_job_id, "error": str(exc)})
+        logger.info("queue state unavailable", extra={"job_id": job_id, "error": str(exc)})
     return view

@@ -1,17 +1,19 @@
-"""Reads on the job outbox: wait estimates from measured durations."""
+"""Reads on the job outbox: a subject's requests and attempts, and wait estimates from measured durations."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from uuid import UUID
 
 import django_rq
-from django.db.models import DurationField, ExpressionWrapper, F
+from django.db.models import DurationField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Worker
 
-from queueing.models import JobAttempt
+from queueing.models import JobAttempt, JobRequest
+from queueing.services import OPEN_STATES
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +21,24 @@ logger = logging.getLogger(__name__)
 # second, an LLM run typically 10-40 s.
 PRIOR_JOB_SECONDS = 30.0
 SAMPLE_SIZE = 20
+
+
+def job_request_open_exists(*, subject_id: UUID | str) -> bool:
+    """Whether a run for ``subject_id`` is still owed (pending, enqueued or running)."""
+    return JobRequest.objects.filter(subject_id=subject_id, state__in=OPEN_STATES).exists()
+
+
+def job_request_purpose(*, subject_id: UUID | str, run: int) -> str:
+    """Why run ``run`` of ``subject_id`` was asked for (INITIAL when there is no record)."""
+    purpose = (
+        JobRequest.objects.filter(subject_id=subject_id, run=run).values_list("purpose", flat=True).first()
+    )
+    return purpose or JobRequest.Purpose.INITIAL
+
+
+def job_attempts_for(*, subject_id: UUID | str) -> QuerySet[JobAttempt]:
+    """Every worker attempt of every run of ``subject_id``, oldest first, with its request."""
+    return JobAttempt.objects.filter(request__subject_id=subject_id).select_related("request")
 
 
 def recent_job_seconds(*, queue: str) -> float:

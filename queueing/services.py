@@ -12,15 +12,23 @@ from queueing.models import JobAttempt, JobRequest
 
 logger = logging.getLogger(__name__)
 
+# A request in these states still owes its job a run.
+OPEN_STATES = (JobRequest.State.PENDING, JobRequest.State.ENQUEUED, JobRequest.State.RUNNING)
 
-def job_requests_cancel(*, order_id: UUID | str) -> list[JobRequest]:
-    """Close every open request of an order (pending, enqueued or running) as CANCELLED.
 
-    Returns the requests it closed. A running job finishes its current step but finds its order
-    no longer PROCESSING and stores nothing; ``job_attempt_finish`` leaves CANCELLED alone.
+def job_requests_cancel(*, subject_id: UUID | str, exclude_run: int | None = None) -> list[JobRequest]:
+    """Close the subject's open requests (pending, enqueued or running) as CANCELLED.
+
+    ``exclude_run`` keeps that run open (the subject's current one). Returns the requests it
+    closed. A running job finishes its current step but finds its subject moved on and stores
+    nothing; ``job_attempt_finish`` leaves CANCELLED alone.
     """
-    open_states = (JobRequest.State.PENDING, JobRequest.State.ENQUEUED, JobRequest.State.RUNNING)
-    requests = list(JobRequest.objects.select_for_update().filter(order_id=order_id, state__in=open_states))
+    open_requests = JobRequest.objects.select_for_update().filter(
+        subject_id=subject_id, state__in=OPEN_STATES
+    )
+    if exclude_run is not None:
+        open_requests = open_requests.exclude(run=exclude_run)
+    requests = list(open_requests)
     now = timezone.now()
     JobRequest.objects.filter(pk__in=[r.pk for r in requests]).update(
         state=JobRequest.State.CANCELLED, finished_at=now, updated_at=now
@@ -62,4 +70,11 @@ def job_attempt_finish(
     state = JobRequest.State.FAILED if error else JobRequest.State.DONE
     JobRequest.objects.filter(pk=attempt.request_id).exclude(state=JobRequest.State.CANCELLED).update(
         state=state, finished_at=now, last_error=error[:4000], updated_at=now
+    )
+
+
+def job_request_reopen(*, job_id: str) -> None:
+    """Back to PENDING: its job is to be put on RQ again (lost from Redis, or its worker died)."""
+    JobRequest.objects.filter(job_id=job_id, state__in=OPEN_STATES).update(
+        state=JobRequest.State.PENDING, updated_at=timezone.now()
     )

@@ -121,3 +121,16 @@ def checkout_event(
 
 def outbox_for(order: Any) -> list[Any]:
     return [m for m in mail.outbox if order.customer_email in m.to]
+
+
+def job_left_on_queue(order: Any) -> None:
+    """Put the order's current job on RQ directly, as if taking it off had failed (Redis unreachable then).
+
+    Bypasses the outbox on purpose: ``job_put`` refuses a request that is no longer open.
+    """
+    from queueing.models import JobRequest
+
+    request = JobRequest.objects.get(job_id=order.queue_job_id)
+    django_rq.get_queue(request.queue).enqueue_call(
+        request.func, kwargs=request.kwargs, job_id=request.job_id
+    )

@@ -35,6 +35,7 @@ from purchases.services.llm_calls import (
 )
 from purchases.services.orders import order_lock
 from queueing.models import JobRequest
+from queueing.selectors import job_request_purpose
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +56,6 @@ INTEGRATION_TYPE: dict[str, str] = {
     JobRequest.Purpose.REGENERATION: "customer_backlink_regeneration",
     JobRequest.Purpose.REBASE: "customer_backlink_rebase",
 }
-
-
-def _run_purpose(*, order_id: UUID | str, run: int) -> str:
-    purpose = JobRequest.objects.filter(order_id=order_id, run=run).values_list("purpose", flat=True).first()
-    return purpose or JobRequest.Purpose.INITIAL
 
 
 def _previous_drafts(order: Order, *, base: ArticleVersion) -> tuple[tuple[int, str], ...]:
@@ -91,7 +87,7 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
         order_fail(order_id=order.id, reason="The article is no longer published.")
         return "failed"
     progress("loading_base", 10, 0)
-    purpose = _run_purpose(order_id=order.id, run=run)
+    purpose = job_request_purpose(subject_id=order.id, run=run)
     brief = BacklinkBrief(
         title=base.title,
         base_body=base.body_markdown,

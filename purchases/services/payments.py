@@ -18,7 +18,7 @@ from purchases.models import EmailKind, Order, OrderStatus, StripeEvent
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.refunds import order_mark_refunded_from_stripe
-from queueing.enqueue import order_job_enqueue
+from purchases.services.runs import order_job_enqueue
 
 logger = logging.getLogger(__name__)
 

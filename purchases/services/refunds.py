@@ -22,7 +22,7 @@ from purchases.models import EmailKind, Order, OrderStatus, from_minor_units, to
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.review import REFUND_PERMISSION, require_permission
-from queueing.enqueue import order_jobs_cancel
+from purchases.services.runs import order_jobs_cancel
 
 logger = logging.getLogger(__name__)
 

@@ -25,15 +25,15 @@ from purchases.models import EmailKind, Order, OrderStatus
 from purchases.services.drafts import order_draft_create
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
-from queueing.enqueue import order_job_enqueue
+from purchases.services.runs import order_job_enqueue
 from queueing.models import JobRequest
+from queueing.selectors import job_request_open_exists
 
 logger = logging.getLogger(__name__)
 
 PUBLISH_PERMISSION = "purchases.publish_order"
 REVIEW_PERMISSION = "purchases.change_order"
 REFUND_PERMISSION = "purchases.refund_order"
-OPEN_JOB_STATES = (JobRequest.State.PENDING, JobRequest.State.ENQUEUED, JobRequest.State.RUNNING)
 CARRY_OVER_WRITER = "carry-over onto the newer published version (no LLM)"
 
 
@@ -66,7 +66,7 @@ def order_regenerate(*, order_id: UUID | str) -> str:
             raise ActionNotAllowed(
                 f"A draft can be regenerated only while it awaits your review (now {order.status})."
             )
-        if JobRequest.objects.filter(order=order, state__in=OPEN_JOB_STATES).exists():
+        if job_request_open_exists(subject_id=order.id):
             raise ActionNotAllowed("A draft is already being written for this order.")
         order_transition(
             order=order,

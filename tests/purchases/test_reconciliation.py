@@ -14,9 +14,9 @@ from django.utils import timezone
 from django_rq.cron import DjangoCronScheduler
 from rq import SimpleWorker
 
+from purchases.jobs import stripe_reconcile_job
 from purchases.models import Order, OrderStatus
 from purchases.services.reconciliation import stripe_sessions_reconcile
-from queueing.jobs import stripe_reconcile_job
 from queueing.models import JobRequest
 from tests.conftest import signed_post
 from tests.factories import make_order
@@ -46,7 +46,7 @@ def test_a_paid_session_whose_webhook_never_arrived_is_repaired_and_enqueued_onc
     assert order.stripe_payment_intent_id == "pi_lost"
     assert order.transitions.get().source == "reconciler"
     assert queued_job_ids() == [order.queue_job_id]
-    assert JobRequest.objects.filter(order=order).count() == 1
+    assert JobRequest.objects.filter(subject_id=order.id).count() == 1
 
 
 def test_running_it_again_changes_nothing(article: Any, fake_stripe: Any) -> None:
@@ -58,7 +58,7 @@ def test_running_it_again_changes_nothing(article: Any, fake_stripe: Any) -> Non
 
     assert (report.repaired, report.ok) == (0, 1)
     assert order.transitions.count() == 1
-    assert JobRequest.objects.filter(order=order).count() == 1
+    assert JobRequest.objects.filter(subject_id=order.id).count() == 1
     assert len(queued_job_ids()) == 1
 
 
@@ -159,11 +159,11 @@ def test_the_cron_config_runs_the_reconcilers_on_the_maintenance_queue(db: Any) 
     scheduler.load_config_from_file("blogorder.cron")
 
     jobs = {job.func_name: job for job in scheduler.get_jobs()}
-    orders = jobs["queueing.jobs.reconcile_orders_job"]
+    orders = jobs["purchases.jobs.reconcile_orders_job"]
     assert (orders.queue_name, orders.interval) == ("maintenance", 60)
-    job = jobs["queueing.jobs.stripe_reconcile_job"]
+    job = jobs["purchases.jobs.stripe_reconcile_job"]
 
-    assert job.func_name == "queueing.jobs.stripe_reconcile_job"
+    assert job.func_name == "purchases.jobs.stripe_reconcile_job"
     assert job.queue_name == "maintenance"
     assert job.cron == "17 3 * * *"
     assert job.kwargs == {"hours": 48}

@@ -17,9 +17,8 @@ from django.utils import timezone
 
 from purchases.models import Order, OrderStatus, StripeEvent
 from purchases.services.refunds import order_refund
-from queueing.enqueue import job_put
 from queueing.models import JobRequest
-from tests.conftest import checkout_event, outbox_for, signed_post
+from tests.conftest import checkout_event, job_left_on_queue, outbox_for, signed_post
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -73,7 +72,7 @@ def slots_left(api: Any, article: Any) -> int:
 
 def assert_never_generated(order: Order, run_worker: Any) -> None:
     run_worker()
-    assert not JobRequest.objects.filter(order=order).exists()
+    assert not JobRequest.objects.filter(subject_id=order.id).exists()
     assert queued_job_ids() == []
     assert not order.drafts.exists()
 
@@ -261,9 +260,9 @@ def test_a_refund_arriving_while_the_job_is_queued_stops_it_and_the_worker_store
     )
 
     assert queued_job_ids() == []
-    assert JobRequest.objects.get(order=order).state == JobRequest.State.CANCELLED
+    assert JobRequest.objects.get(subject_id=order.id).state == JobRequest.State.CANCELLED
     # Even if the job were still on the queue (Redis unreachable when it was taken off):
-    job_put(order_id=str(order.id), kind=order.kind, run=1, job_id=order.queue_job_id)
+    job_left_on_queue(order)
     run_worker()
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED

@@ -11,10 +11,10 @@ from articles.costs import estimate_cost_usd
 from articles.models import Article, ArticleVersion
 from articles.offline_writer import OFFLINE_MODEL_NAME
 from articles.services import version_publish
+from purchases.jobs import article_generation_job
 from purchases.models import EmailRecord, Order, OrderStatus
 from purchases.selectors import order_llm_usage
 from purchases.services.review import order_approve_and_publish, order_regenerate
-from queueing.jobs import article_generation_job
 from tests.conftest import checkout_event, outbox_for, signed_post
 from tests.factories import (
     ANCHOR,

@@ -9,8 +9,8 @@ import pytest
 
 from articles.models import ArticleVersion
 from articles.offline_writer import OFFLINE_MODEL_NAME
+from purchases.jobs import backlink_integration_job
 from purchases.models import EmailRecord, Order, OrderStatus
-from queueing.jobs import backlink_integration_job
 from queueing.models import JobRequest
 from tests.conftest import checkout_event, outbox_for, signed_post
 from tests.factories import make_order
@@ -129,7 +129,7 @@ def test_checkout_to_quality_check_through_stripe_and_openai(
     (email,) = outbox_for(Order.objects.get(pk=order_id))
     assert email.subject == "Your backlink is ready for review"
     assert f"/orders/{order_id}/?token={token}" in email.body
-    (request_row,) = JobRequest.objects.filter(order_id=order_id)
+    (request_row,) = JobRequest.objects.filter(subject_id=order_id)
     assert (request_row.job_id, request_row.state, request_row.enqueue_count) == (
         f"backlink-{order_id}-run-1",
         JobRequest.State.DONE,
@@ -222,7 +222,7 @@ def test_an_llm_that_stays_down_fails_the_order_after_the_job_retries(
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED
     assert "failed after its retries" in order.failure_reason
-    (request_row,) = JobRequest.objects.filter(order=order)
+    (request_row,) = JobRequest.objects.filter(subject_id=order.id)
     assert request_row.state == JobRequest.State.FAILED
     assert [a.outcome for a in request_row.attempts.all()] == ["error"] * 4
     assert len(fake_openai.requests) == 4 * 3  # 1 run + 3 RQ retries, each with 2 in-attempt retries

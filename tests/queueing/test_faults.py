@@ -23,8 +23,8 @@ import pytest
 from django.db import connection
 
 from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition
+from purchases.services.runs import orders_reconcile
 from queueing.models import JobAttempt, JobRequest
-from queueing.reconcile import orders_reconcile
 from tests.conftest import checkout_event, outbox_for, signed_post
 from tests.factories import make_order
 from tests.fakes import sign_stripe_payload
@@ -112,7 +112,7 @@ def test_1_one_completion_posted_five_times_at_once_and_later_pays_once(
     run_worker()
     assert all(200 <= status < 300 for status in answers)
     assert OrderTransition.objects.filter(order=order, to_status=OrderStatus.PROCESSING).count() == 1
-    assert JobRequest.objects.filter(order=order).count() == 1
+    assert JobRequest.objects.filter(subject_id=order.id).count() == 1
     assert order.drafts.count() == 1
     assert len(outbox_for(order)) == 1
 
@@ -130,7 +130,7 @@ def test_3_redis_down_at_commit_still_answers_and_the_reconciler_finishes_the_or
     assert (status.json()["status"], status.json()["queue"]["state"]) == ("PROCESSING", "queued")
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
-    assert JobRequest.objects.get(order=order).state == JobRequest.State.PENDING
+    assert JobRequest.objects.get(subject_id=order.id).state == JobRequest.State.PENDING
     assert orders_reconcile(grace=timedelta(0)).redis_error  # still down: reported, nothing lost
 
     settings.RQ_QUEUES = real_queues  # Redis is back
@@ -170,7 +170,7 @@ def test_4_a_worker_killed_mid_llm_call_is_rerun_and_completes_once(
     assert order.status == OrderStatus.QUALITY_CHECK
     assert order.drafts.count() == 1
     assert EmailRecord.objects.filter(order=order, sent_at__isnull=False).count() == 1
-    assert JobAttempt.objects.filter(request__order=order).count() == 2  # the killed one and the rerun
+    assert JobAttempt.objects.filter(request__subject_id=order.id).count() == 2  # the killed one and the rerun
 
 
 def test_5_flushall_with_orders_queued_and_running_rebuilds_from_postgres(

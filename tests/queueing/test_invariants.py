@@ -32,7 +32,7 @@ from articles.models import Article, ArticleVersion
 from purchases.errors import ApplicationError
 from purchases.models import EmailRecord, Order, OrderStatus, StripeEvent
 from purchases.services.review import order_approve_and_publish, order_reject
-from queueing.reconcile import orders_reconcile
+from purchases.services.runs import orders_reconcile
 from tests.conftest import checkout_event, signed_post
 from tests.factories import make_order, make_published_article
 

@@ -1,7 +1,7 @@
-"""RQ job functions: load by id, call one service, report progress. Retries are declared at enqueue.
+"""RQ job functions for orders: load by id, call one service, report progress.
 
-Each run is recorded in the outbox (``JobRequest`` / ``JobAttempt``), so staff see every
-attempt and its error, and the reconciler knows which runs finished.
+Thin adapters over ``queueing.runtime.job_run_tracked`` (attempt records, progress, the final
+failure hook); retries are declared when the job is put on the queue (``queueing.enqueue``).
 """
 
 from __future__ import annotations
@@ -11,71 +11,60 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.utils import timezone
-from rq.job import get_current_job
 
 from articles.openai_api import LLMRejected
+from purchases.services.audit import paid_links_audit
 from purchases.services.failures import order_fail
 from purchases.services.generation import order_generate_article
 from purchases.services.integration import order_integrate_backlink
 from purchases.services.reconciliation import stripe_sessions_reconcile
-from queueing.progress import report_progress
-from queueing.services import job_attempt_finish, job_attempt_start
+from purchases.services.runs import orders_reconcile
+from queueing.runtime import Progress, job_run_tracked
 
 logger = logging.getLogger(__name__)
 
 OrderRun = Callable[..., str]
 
 
-def _run_tracked(service: OrderRun, *, order_id: str, run: int, what: str) -> str:
-    """Run ``service`` for one job run with attempt records; fail the order when the last retry raises."""
-    job = get_current_job()
-    attempt = job_attempt_start(job_id=job.id, worker=str(job.worker_name or "")) if job else None
-    try:
-        outcome = service(order_id=order_id, run=run, progress=report_progress)
-    except LLMRejected as exc:
-        # A refusal or a bad request: asking again will not help, so no RQ retry. Staff are told.
-        job_attempt_finish(attempt=attempt, outcome="rejected", error=str(exc))
-        order_fail(order_id=order_id, reason=f"The language model refused the request: {exc}")
-        return "failed"
-    except Exception as exc:
-        last_try = job is None or not job.retries_left
-        job_attempt_finish(
-            attempt=attempt, outcome="error", error=f"{type(exc).__name__}: {exc}", final=last_try
-        )
-        if last_try:
-            logger.exception("job failed for good", extra={"order_id": order_id, "run": run})
+def _order_run(service: OrderRun, *, order_id: str, run: int, what: str) -> str:
+    """One tracked attempt of ``service``; the order fails when the model refuses or the last retry raises."""
+
+    def work(progress: Progress) -> str:
+        return service(order_id=order_id, run=run, progress=progress)
+
+    def fail(exc: Exception) -> None:
+        if isinstance(exc, LLMRejected):
+            # A refusal or a bad request: asking again will not help, so no RQ retry. Staff are told.
+            order_fail(order_id=order_id, reason=f"The language model refused the request: {exc}")
+        else:
             order_fail(order_id=order_id, reason=f"The {what} job failed after its retries: {exc}")
-        raise
-    job_attempt_finish(attempt=attempt, outcome=outcome)
-    report_progress("done", 100, 0)
-    return outcome
+
+    return job_run_tracked(work, final_errors=(LLMRejected,), on_final_failure=fail)
 
 
 def backlink_integration_job(*, order_id: str, run: int) -> str:
     """Integrate the customer's backlink for job run ``run`` of order ``order_id``.
 
     Idempotent: the service does nothing for an order that is no longer PROCESSING on this
-    run, stores at most one version per (order, run) and queues each email once. When the
+    run, stores at most one draft per (order, run) and queues each email once. When the
     last RQ retry raises, the order is failed (customer and staff told) before re-raising.
     """
-    return _run_tracked(order_integrate_backlink, order_id=order_id, run=run, what="integration")
+    return _order_run(order_integrate_backlink, order_id=order_id, run=run, what="integration")
 
 
 def article_generation_job(*, order_id: str, run: int) -> str:
     """Write the customer's sponsored article for job run ``run`` of order ``order_id``.
 
     Idempotent like the backlink job: nothing happens for an order that is no longer PROCESSING
-    on this run, at most one version is stored per (order, run), each email is queued once, and
+    on this run, at most one draft is stored per (order, run), each email is queued once, and
     the order's Article is created only with its first passing draft. When the last RQ retry
     raises, the order is failed (customer and staff told) before re-raising.
     """
-    return _run_tracked(order_generate_article, order_id=order_id, run=run, what="article generation")
+    return _order_run(order_generate_article, order_id=order_id, run=run, what="article generation")
 
 
 def reconcile_orders_job() -> str:
     """Periodic (``blogorder/cron.py``): re-enqueue lost or abandoned runs, send unsent emails."""
-    from queueing.reconcile import orders_reconcile
-
     return orders_reconcile().summary()
 
 
@@ -96,7 +85,5 @@ def stripe_reconcile_job(*, hours: int = 48) -> dict[str, int]:
 
 def paid_links_audit_job() -> dict[str, int]:
     """Nightly (``blogorder/cron.py``): every paid link still live, once, with its rel; staff told otherwise."""
-    from purchases.services.audit import paid_links_audit
-
     report = paid_links_audit()
     return {"checked": report.checked, "problems": len(report.problems)}

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from queueing.reconcile import orders_reconcile
+from purchases.services.runs import orders_reconcile
 
 
 class Command(BaseCommand):
