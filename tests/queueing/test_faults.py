@@ -170,7 +170,9 @@ def test_4_a_worker_killed_mid_llm_call_is_rerun_and_completes_once(
     assert order.status == OrderStatus.QUALITY_CHECK
     assert order.drafts.count() == 1
     assert EmailRecord.objects.filter(order=order, sent_at__isnull=False).count() == 1
-    assert JobAttempt.objects.filter(request__subject_id=order.id).count() == 2  # the killed one and the rerun
+    assert (
+        JobAttempt.objects.filter(request__subject_id=order.id).count() == 2
+    )  # the killed one and the rerun
 
 
 def test_5_flushall_with_orders_queued_and_running_rebuilds_from_postgres(

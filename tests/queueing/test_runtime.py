@@ -1,0 +1,61 @@
+"""Every worker execution is an attempt on record; the final-failure hook runs once, at the end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_rq
+import pytest
+
+from queueing.enqueue import RETRY_MAX
+from queueing.models import JobAttempt, JobRequest
+from tests.queueing.jobs import failed_key, ran_key
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def redis_list(key: str) -> list[bytes]:
+    return list(django_rq.get_connection("maintenance").lrange(key, 0, -1))
+
+
+def test_a_job_that_succeeds_is_one_done_attempt_with_its_outcome(
+    remember_request: Any, run_maintenance_worker: Any
+) -> None:
+    request = remember_request()
+
+    run_maintenance_worker()
+
+    request.refresh_from_db()
+    assert request.state == JobRequest.State.DONE
+    assert list(JobAttempt.objects.filter(request=request).values_list("outcome", "error")) == [("done", "")]
+    job = django_rq.get_queue("maintenance").fetch_job(request.job_id)
+    assert job is not None and (job.meta["stage"], job.meta["progress"]) == ("done", 100)
+
+
+def test_a_final_error_is_not_retried_and_the_hook_runs_once(
+    remember_request: Any, run_maintenance_worker: Any
+) -> None:
+    request = remember_request(mode="give_up")
+
+    run_maintenance_worker()
+
+    request.refresh_from_db()
+    assert request.state == JobRequest.State.FAILED
+    assert redis_list(ran_key(str(request.subject_id))) == [b"1"]
+    assert redis_list(failed_key(str(request.subject_id))) == [b"GiveUp"]
+    assert list(JobAttempt.objects.filter(request=request).values_list("outcome", flat=True)) == ["rejected"]
+
+
+def test_an_error_is_retried_and_the_hook_runs_only_after_the_last_retry(
+    remember_request: Any, run_maintenance_worker: Any
+) -> None:
+    request = remember_request(mode="raise")
+
+    run_maintenance_worker()
+
+    request.refresh_from_db()
+    assert request.state == JobRequest.State.FAILED
+    assert "RuntimeError: broken every time" in request.last_error
+    assert len(redis_list(ran_key(str(request.subject_id)))) == RETRY_MAX + 1
+    assert redis_list(failed_key(str(request.subject_id))) == [b"RuntimeError"]
+    assert JobAttempt.objects.filter(request=request, outcome="error").count() == RETRY_MAX + 1
