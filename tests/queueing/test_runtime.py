@@ -14,7 +14,7 @@ from tests.queueing.jobs import failed_key, ran_key
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def redis_list(key: str) -> list[bytes]:
+def redis_list(key: str) -> list[bytes | str]:
     return list(django_rq.get_connection("maintenance").lrange(key, 0, -1))
 
 
