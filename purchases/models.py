@@ -264,6 +264,8 @@ class EmailRecord(models.Model):
     # Words for this email only (an editor's rejection reason, a refund reason).
     note = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set while a deliverer is sending it (claim-then-send, see purchases/services/emails.py).
+    claimed_until = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

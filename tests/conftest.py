@@ -15,6 +15,7 @@ from rq import SimpleWorker
 
 from tests.factories import make_published_article
 from tests.fakes import FakeOpenAI, FakeStripe, sign_stripe_payload
+from tests.fakes.mail_backend import FAKE_MAIL, FakeMailProvider
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -71,6 +72,15 @@ def fake_stripe(settings: Any) -> Iterator[FakeStripe]:
         settings.STRIPE_LOCAL_TEST_MODE = False
         settings.STRIPE_API_BASE = fake.url
         yield fake
+
+
+@pytest.fixture
+def fake_mail(settings: Any, mailoutbox: Any) -> Iterator[FakeMailProvider]:
+    """The mail provider at the backend boundary: messages land in ``mailoutbox``; sends can be held or failed."""
+    settings.EMAIL_BACKEND = "tests.fakes.mail_backend.RecordingEmailBackend"
+    FAKE_MAIL.reset()
+    yield FAKE_MAIL
+    FAKE_MAIL.reset()
 
 
 @pytest.fixture

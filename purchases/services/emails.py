@@ -1,17 +1,36 @@
-"""Customer and staff email. Each customer email is a row first, sent after commit, at most once.
+"""Customer and staff email. Each customer email is a row first, sent after commit, once.
 
 ``order_email_queue`` runs inside the caller's transaction, so the email exists exactly when the
-state change that caused it does. Delivery locks the row and skips it once ``sent_at`` is set, so
-a job that runs twice, or two deliverers racing, send one email.
+state change that caused it does, and its delivery is deferred to ``transaction.on_commit``.
+
+Delivery is **claim-then-send**, and no transaction is open while the provider is called:
+
+1. claim: one atomic ``UPDATE`` (its own short transaction) sets ``claimed_until`` to now plus
+   ``EMAIL_CLAIM_LEASE`` on a row that is unsent and not claimed, or whose claim has lapsed;
+   a deliverer that updates no row stops there;
+2. send: render and hand the message to the backend, holding no lock and no transaction;
+3. record: a second short ``UPDATE`` stores ``sent_at`` and the provider's message id, or on a
+   provider error stores the error and releases the claim so the reconciler retries it.
+
+Why not lock the row while sending (the earlier design)? A slow or hanging provider then kept a
+database connection and a transaction open for the whole call, holding the row lock and
+blocking every other deliverer (the after-commit hook, the reconciler) behind it. With a
+claim, a second deliverer finds the row claimed and returns at once. Both designs send at least
+once, with the same window: a process that dies after the provider accepted the message but
+before ``sent_at`` is recorded sends it again, here when the lease lapses (there, when the
+transaction rolled back). The lease is far longer than any provider call (anymail's HTTP timeout
+is 30 s), so a live deliverer never loses its claim mid-send.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +40,9 @@ from purchases.models import EmailKind, EmailRecord, Order
 from purchases.tokens import make_order_token
 
 logger = logging.getLogger(__name__)
+
+# How long a deliverer owns an email it is sending; after that another may take it over.
+EMAIL_CLAIM_LEASE = timedelta(minutes=5)
 
 SUBJECTS = {
     EmailKind.BACKLINK_INTEGRATED: "Your backlink is ready for review",
@@ -88,35 +110,45 @@ def _render(record: EmailRecord) -> tuple[str, str]:
 
 
 def email_record_deliver(*, record_id: int) -> bool:
-    """Send one recorded email unless it already went out. Returns True when this call sent it."""
-    with transaction.atomic():
-        record = (
-            EmailRecord.objects.select_for_update(of=("self",))
-            .select_related("order__article", "order__current_version")
-            .get(pk=record_id)
-        )
-        if record.sent_at is not None:
-            return False
+    """Send one recorded email unless it went out or another deliverer holds it; True when this call sent it.
+
+    Must run outside any transaction (``order_email_queue`` calls it on commit), since it calls the
+    provider; see the module docstring for the claim, the lease and the resend window.
+    """
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("email_record_deliver calls the mail provider; call it outside a transaction")
+    now = timezone.now()
+    claim = now + EMAIL_CLAIM_LEASE
+    claimed = (
+        EmailRecord.objects.filter(pk=record_id, sent_at__isnull=True)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=claim)
+    )
+    if not claimed:
+        return False
+    record = EmailRecord.objects.select_related("order__article", "order__current_version").get(pk=record_id)
+    log_extra = {"email_id": record.pk, "kind": record.kind, "order_id": str(record.order_id)}
+    try:
         text, html = _render(record)
         message = EmailMultiAlternatives(record.subject, text, settings.DEFAULT_FROM_EMAIL, [record.to])
         message.attach_alternative(html, "text/html")
-        try:
-            message.send()
-        except Exception as exc:  # the provider failed; the row stays unsent for a later retry
-            record.error = str(exc)[:2000]
-            record.save(update_fields=["error"])
-            logger.exception(
-                "email send failed", extra={"email_id": record.pk, "order_id": str(record.order_id)}
-            )
-            return False
-        anymail_status = getattr(message, "anymail_status", None)
-        record.provider_message_id = str(getattr(anymail_status, "message_id", "") or "")[:255]
-        record.sent_at = timezone.now()
-        record.error = ""
-        record.save(update_fields=["sent_at", "provider_message_id", "error"])
-    logger.info(
-        "email sent", extra={"email_id": record.pk, "kind": record.kind, "order_id": str(record.order_id)}
+        message.send()
+    except Exception as exc:  # rendering or the provider failed: keep the error, free the claim for a retry
+        EmailRecord.objects.filter(pk=record_id, claimed_until=claim).update(
+            error=str(exc)[:2000], claimed_until=None
+        )
+        logger.exception("email send failed", extra=log_extra)
+        return False
+    anymail_status = getattr(message, "anymail_status", None)
+    recorded = EmailRecord.objects.filter(pk=record_id, sent_at__isnull=True).update(
+        sent_at=timezone.now(),
+        provider_message_id=str(getattr(anymail_status, "message_id", "") or "")[:255],
+        error="",
+        claimed_until=None,
     )
+    if not recorded:  # our lease lapsed mid-send and another deliverer sent it too
+        logger.warning("email sent twice", extra=log_extra)
+    logger.info("email sent", extra=log_extra)
     return True
 
 

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from articles.content import extract_links, join_paragraphs, normalize_href, split_paragraphs
 from articles.models import ArticleVersion
-from articles.services import version_create
+from articles.services import article_edit_publish, version_create
 from purchases.models import OrderStatus
 from purchases.services.audit import paid_links_audit
 from purchases.services.review import order_approve_and_publish
@@ -60,6 +61,32 @@ def test_a_paid_link_lost_from_the_published_text_alerts_staff(
 
     assert report.problems == [
         f"order {order.id}: 0 links to {order.target_url} in “{article.title}” (expected 1)"
+    ]
+    (alert,) = [m for m in mailoutbox if "need attention" in m.subject]
+    assert str(order.id) in alert.body
+
+
+def test_a_paid_link_present_twice_in_the_live_article_is_reported(
+    api: Any, article: Any, run_worker: Any, mailoutbox: Any
+) -> None:
+    order = published_order(api, article, run_worker)
+    article.refresh_from_db()
+    live = split_paragraphs(article.published_version.body_markdown)
+    (link_paragraph,) = [
+        p for p in live if any(link.href == normalize_href(order.target_url) for link in extract_links(p))
+    ]
+    # An editor pastes the link's paragraph again at the end: no paid link is dropped, so it publishes.
+    article_edit_publish(
+        article=article,
+        title=article.title,
+        body_markdown=join_paragraphs([*live, link_paragraph]),
+        actor=None,
+    )
+
+    report = paid_links_audit()
+
+    assert report.problems == [
+        f"order {order.id}: 2 links to {order.target_url} in “{article.title}” (expected 1)"
     ]
     (alert,) = [m for m in mailoutbox if "need attention" in m.subject]
     assert str(order.id) in alert.body

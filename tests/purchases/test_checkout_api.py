@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
+from django.db import connection
+from rest_framework.test import APIClient
 
 from purchases.models import Order, OrderStatus
 from tests.factories import make_order, make_published_article
@@ -145,6 +150,71 @@ def test_a_sold_out_article_answers_409(api: Any, db: Any) -> None:
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "sold_out"
     assert Order.objects.count() == 1
+
+
+def _backends_waiting_on_a_lock(monitor: psycopg.Connection[Any]) -> int:
+    row = monitor.execute(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_checkouts_racing_for_the_last_slot_sell_it_once(api: Any) -> None:
+    """Deterministic, not a timing race: new orders are held back until both checkouts are under way.
+
+    Another session holds ``purchases_order`` in SHARE mode (reads pass, inserts wait). The first
+    checkout locks the article row, counts no order and waits to insert; the second waits on the
+    article row. Released, the first inserts and commits, and the second counts it and is refused.
+    Without the article row lock both would count no order before either inserted.
+    """
+    article = make_published_article(max_backlinks=1)
+
+    def checkout(n: int) -> tuple[int, dict[str, Any]]:
+        try:
+            response = APIClient().post(
+                "/api/v1/purchase/checkout",
+                body(article, customerEmail=f"racer{n}@example.com"),
+                format="json",
+            )
+            return response.status_code, response.json()
+        finally:
+            connection.close()
+
+    settings = connection.settings_dict
+    params: dict[str, Any] = {
+        "dbname": settings["NAME"],
+        "user": settings["USER"],
+        "password": settings["PASSWORD"] or None,
+        "host": settings["HOST"] or "127.0.0.1",
+        "port": settings["PORT"] or 5432,
+    }
+    # The monitor runs in autocommit: pg_stat_activity is read once per transaction.
+    with (
+        psycopg.connect(**params) as blocker,
+        psycopg.connect(**params, autocommit=True) as monitor,
+        ThreadPoolExecutor(max_workers=2) as pool,
+    ):
+        blocker.execute("LOCK TABLE purchases_order IN SHARE MODE")
+        try:
+            racing = [pool.submit(checkout, n) for n in range(2)]
+            deadline = time.monotonic() + 20
+            while _backends_waiting_on_a_lock(monitor) < 2:
+                assert time.monotonic() < deadline, "the two checkouts never both waited"
+                assert not any(future.done() for future in racing), [f.result() for f in racing if f.done()]
+                time.sleep(0.05)
+        finally:
+            blocker.rollback()
+        answers = sorted((future.result(timeout=30) for future in racing), key=lambda answer: answer[0])
+
+    assert [status for status, _ in answers] == [201, 409]
+    assert answers[1][1]["error"]["code"] == "sold_out"
+    assert list(Order.objects.filter(article=article).values_list("id", flat=True)) == [
+        Order.objects.get(pk=answers[0][1]["orderId"]).pk
+    ]
+    assert api.get(f"/api/v1/articles/{article.pk}/").json()["slotsLeft"] == 0
 
 
 def test_an_unpublished_article_answers_409(api: Any, db: Any) -> None:

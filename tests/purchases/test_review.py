@@ -11,8 +11,9 @@ from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from articles.content import extract_links, normalize_href, split_paragraphs
+from articles.content import extract_links, join_paragraphs, normalize_href, split_paragraphs
 from articles.models import Article, ArticleVersion
+from articles.services import article_edit_publish
 from purchases.models import Order, OrderStatus, OrderTransition
 from purchases.services.review import PermissionRequired, order_approve_and_publish
 from tests.conftest import checkout_event, outbox_for, signed_post
@@ -179,6 +180,39 @@ def test_publishing_b_after_a_keeps_both_links_when_bs_paragraph_is_unchanged(
     assert [m.subject for m in outbox_for(order_b)].count("Your link is live") == 1
     page = api.get(f"/articles/{article.slug}/")
     assert page.content.decode().count('rel="sponsored"') == 2
+
+
+EDITOR_SECTION = [
+    "## Skip the late coffee",
+    "Caffeine stays in the blood for hours, so an afternoon coffee can still keep you awake at midnight.",
+]
+
+
+@pytest.mark.parametrize("mode", ["insert_after", "replace"])
+def test_a_link_carried_over_below_paragraphs_an_editor_added_stays_at_its_own_paragraph(
+    api: Any, article: Any, run_worker: Any, fake_openai: Any, editor: User, mode: str
+) -> None:
+    hung_on = BASE[5]  # "Bright screens late at night…", unchanged by the editor
+    fake_openai.script(reply(5, mode=mode))
+    order, _ = submitted(api, article, run_worker, "evt_above")
+    draft = split_paragraphs(order.current_version.body_markdown)  # type: ignore[union-attr]
+    (link_paragraph,) = [p for p in draft if links_to(p, order.target_url)]
+    placed = [hung_on, link_paragraph] if mode == "insert_after" else [link_paragraph]
+    assert draft == BASE[:5] + placed + BASE[6:]
+    # An editor publishes a new section above the link's paragraph, moving it down two places.
+    article_edit_publish(
+        article=article,
+        title=article.title,
+        body_markdown=join_paragraphs(BASE[:4] + EDITOR_SECTION + BASE[4:]),
+        actor=editor,
+    )
+    live = split_paragraphs(published_body(article))
+
+    result = order_approve_and_publish(order_id=order.id, actor=editor)
+
+    assert result.outcome == "carried_over"
+    at = live.index(hung_on)
+    assert split_paragraphs(published_body(article)) == live[:at] + placed + live[at + 1 :]
 
 
 def test_publishing_b_after_a_rewrote_its_paragraph_reruns_b_on_the_new_version(

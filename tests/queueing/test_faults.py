@@ -1,4 +1,4 @@
-"""Fault injection: duplicate webhooks, Redis down or flushed, a worker killed mid-LLM-call, rate limits.
+"""Fault injection: duplicate webhooks, Redis down or emptied, a worker killed mid-LLM-call, rate limits.
 
 Real PostgreSQL, real Redis, real RQ workers (in-process burst workers, and separate worker
 processes where one must be killed). Stripe and OpenAI are faked at the HTTP boundary.
@@ -175,9 +175,12 @@ def test_4_a_worker_killed_mid_llm_call_is_rerun_and_completes_once(
     )  # the killed one and the rerun
 
 
-def test_5_flushall_with_orders_queued_and_running_rebuilds_from_postgres(
+def test_5_redis_emptied_with_orders_queued_and_running_rebuilds_from_postgres(
     api: Any, article: Any, fake_openai: Any, run_worker: Any, settings: Any
 ) -> None:
+    """Every queue, job, registry and scheduler key lives in the app's one Redis database, so
+    FLUSHDB on it loses exactly what a FLUSHALL (or a restart without AOF) would, without touching
+    the other databases of a shared Redis server."""
     article.max_backlinks = 10
     article.save(update_fields=["max_backlinks"])
     fake_openai.default = lambda request: {"delay": 1.0, "then": GOOD}
@@ -185,7 +188,7 @@ def test_5_flushall_with_orders_queued_and_running_rebuilds_from_postgres(
     worker = worker_process(fake_openai.url)
     try:
         wait_for(lambda: len(fake_openai.requests) >= 1)
-        django_rq.get_connection("backlink-integration").flushall()
+        django_rq.get_connection("backlink-integration").flushdb()
         worker.wait(timeout=30)  # the running job finishes; the queued ones are gone with the flush
     finally:
         if worker.poll() is None:
