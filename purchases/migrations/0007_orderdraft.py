@@ -25,7 +25,7 @@ def copy_back(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("articles", "0003_articleversion_estimated_cost_usd_and_more"),
-        ("purchases", "0005_emailrecord_key_length"),
+        ("purchases", "0006_emailrecord_claimed_until"),
     ]
 
     operations = [
