@@ -18,8 +18,8 @@ import json
 import random
 import re
 
-from articles.generation import ArticleBrief, count_words
-from articles.integration import BacklinkBrief, can_replace
+from articles.drafting.article import ArticleBrief, count_words
+from articles.drafting.backlink import BacklinkBrief, can_replace
 from articles.openai_api import LLMReply
 
 OFFLINE_MODEL_NAME = "offline-writer (no LLM)"

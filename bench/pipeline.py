@@ -39,7 +39,7 @@ from django.test.utils import setup_databases, setup_test_environment, teardown_
 from rq import SimpleWorker  # noqa: E402
 
 from articles import offline_writer  # noqa: E402
-from articles.integration import BacklinkBrief, evaluate_reply  # noqa: E402
+from articles.drafting.backlink import BacklinkBrief, evaluate_reply  # noqa: E402
 from articles.services import article_create  # noqa: E402
 from purchases.models import Order, OrderStatus  # noqa: E402
 from purchases.services.checkout import order_checkout_create  # noqa: E402

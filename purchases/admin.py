@@ -22,7 +22,7 @@ from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from articles.content import extract_links, normalize_href, render_html
-from articles.generation import DEFAULT_WORD_COUNT, count_words
+from articles.drafting.article import DEFAULT_WORD_COUNT, count_words
 from articles.models import ArticleVersion
 from purchases.errors import ApplicationError
 from purchases.models import EmailRecord, IllegalTransition, Order, OrderStatus, StripeEvent

@@ -9,14 +9,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from django.utils import timezone
 
 from articles.openai_api import LLMRejected
+from purchases.models import Order
 from purchases.services.audit import paid_links_audit
+from purchases.services.draft_run import order_draft_run
 from purchases.services.failures import order_fail
-from purchases.services.generation import order_generate_article
-from purchases.services.integration import order_integrate_backlink
 from purchases.services.reconciliation import stripe_sessions_reconcile
 from purchases.services.runs import orders_reconcile
 from queueing.runtime import Progress, job_run_tracked
@@ -49,7 +50,8 @@ def backlink_integration_job(*, order_id: str, run: int) -> str:
     run, stores at most one draft per (order, run) and queues each email once. When the
     last RQ retry raises, the order is failed (customer and staff told) before re-raising.
     """
-    return _order_run(order_integrate_backlink, order_id=order_id, run=run, what="integration")
+    service = partial(order_draft_run, order_kind=Order.Kind.BACKLINK)
+    return _order_run(service, order_id=order_id, run=run, what="integration")
 
 
 def article_generation_job(*, order_id: str, run: int) -> str:
@@ -60,7 +62,8 @@ def article_generation_job(*, order_id: str, run: int) -> str:
     the order's Article is created only with its first passing draft. When the last RQ retry
     raises, the order is failed (customer and staff told) before re-raising.
     """
-    return _order_run(order_generate_article, order_id=order_id, run=run, what="article generation")
+    service = partial(order_draft_run, order_kind=Order.Kind.ARTICLE)
+    return _order_run(service, order_id=order_id, run=run, what="article generation")
 
 
 def reconcile_orders_job() -> str:

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from rest_framework import serializers
 
-from articles.generation import DEFAULT_WORD_COUNT, MAX_WORD_COUNT, MIN_WORD_COUNT
+from articles.drafting.article import DEFAULT_WORD_COUNT, MAX_WORD_COUNT, MIN_WORD_COUNT
 from purchases.models import Order
 
 # Host names that never resolve publicly (RFC 2606 / 6761 and common private suffixes).

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.generation import DEFAULT_WORD_COUNT
+from articles.drafting.article import DEFAULT_WORD_COUNT
 from articles.models import Article
 from purchases import stripe_api, test_mode
 from purchases.catalog.selectors import article_slots_used

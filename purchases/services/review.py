@@ -17,12 +17,14 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from articles.integration import BacklinkBrief, carry_over, qc_report
+from articles.drafting.backlink import carry_over
+from articles.drafting.kinds import BACKLINK
 from articles.models import Article, ArticleVersion
 from articles.services import version_publish
 from purchases.errors import ActionNotAllowed, ApplicationError
 from purchases.models import EmailKind, Order, OrderStatus
-from purchases.services.drafts import order_draft_create
+from purchases.services.draft_kinds import backlink_brief
+from purchases.services.draft_versions import VersionFields, order_version_create
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.runs import order_job_enqueue
@@ -188,18 +190,12 @@ def _publish(*, order: Order, version: ArticleVersion, actor: Any, outcome: str)
 
 
 def _carry_over(*, order: Order, proposal: ArticleVersion, live: ArticleVersion) -> ArticleVersion | None:
+    """The proposal's link moved onto ``live`` without the writer, re-checked; None when not possible."""
     meta = proposal.backlink_metadata
     base = proposal.base_version
     if base is None or "paragraph" not in meta:
         return None
-    brief = BacklinkBrief(
-        title=live.title,
-        base_body=live.body_markdown,
-        anchor_text=order.anchor_text,
-        target_url=order.target_url,
-        customer_notes=order.customer_notes,
-        rel=str(meta.get("rel") or settings.SPONSORED_LINK_REL),
-    )
+    brief = backlink_brief(order, base=live, rel=str(meta.get("rel") or ""))
     result = carry_over(
         brief,
         old_base_body=base.body_markdown,
@@ -207,27 +203,28 @@ def _carry_over(*, order: Order, proposal: ArticleVersion, live: ArticleVersion)
         mode=str(meta["mode"]),
         paragraph=str(meta["paragraph"]),
     )
-    if result is None or not result.ok:
+    if result is None or result.draft is None or not result.ok:
         logger.info(
             "carry-over not possible",
             extra={"order_id": str(order.id), "failures": result.failures if result else "paragraph changed"},
         )
         return None
     assert order.article is not None
-    return order_draft_create(
+    return order_version_create(
         order=order,
         run=None,
-        article=order.article,
-        title=live.title,
-        body_markdown=result.body,
-        kind=ArticleVersion.Kind.BACKLINK,
-        base_version=live,
-        backlink_metadata={
-            **meta,
-            "base_article_version_id": str(live.pk),
-            "paragraph_index": result.paragraph_index,
-            "carried_over_from_version_id": proposal.pk,
-        },
-        qc_report=qc_report([result], writer=CARRY_OVER_WRITER),
-        llm_model="",
+        fields=VersionFields(
+            article=order.article,
+            title=live.title,
+            body_markdown=result.draft.body,
+            kind=ArticleVersion.Kind.BACKLINK,
+            base_version=live,
+            backlink_metadata={
+                **meta,
+                "base_article_version_id": str(live.pk),
+                "paragraph_index": result.draft.paragraph_index,
+                "carried_over_from_version_id": proposal.pk,
+            },
+        ),
+        qc_report=BACKLINK.report([result], writer=CARRY_OVER_WRITER, brief=brief),
     )

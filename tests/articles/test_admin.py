@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from articles.drafting.attempts import Usage
 from articles.models import ArticleVersion
 from articles.services import article_create_draft
-from purchases.services.drafts import order_draft_create
+from purchases.services.draft_versions import order_version_create
 from tests.factories import make_article_order, make_published_article
 
 pytestmark = pytest.mark.django_db
@@ -21,16 +21,19 @@ def test_the_version_admin_shows_tokens_and_cost_and_the_order_page_its_total(ad
     order, _ = make_article_order()
     article = article_create_draft(title="A Generated Article")
     versions = [
-        order_draft_create(
+        order_version_create(
             order=order,
             run=run,
-            article=article,
-            title="A Generated Article",
-            body_markdown="Body.",
-            kind=ArticleVersion.Kind.GENERATED,
-            prompt_tokens=1000 * run,
-            completion_tokens=2000 * run,
-            estimated_cost_usd=Decimal("0.001350") * run,
+            fields={
+                "article": article,
+                "title": "A Generated Article",
+                "body_markdown": "Body.",
+                "kind": ArticleVersion.Kind.GENERATED,
+                "base_version": None,
+                "backlink_metadata": {},
+            },
+            qc_report={},
+            usage=Usage(model="gpt-test", prompt_tokens=1000 * run, completion_tokens=2000 * run),
         )
         for run in (1, 2)
     ]

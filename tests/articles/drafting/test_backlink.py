@@ -1,4 +1,4 @@
-"""Quality checks on assembled articles (pure functions, no database)."""
+"""A backlink draft: its prompt, its assembly and its quality checks (pure functions, no database)."""
 
 import json
 
@@ -6,7 +6,7 @@ import pytest
 
 from articles import offline_writer
 from articles.content import extract_links, split_paragraphs
-from articles.integration import BacklinkBrief, build_messages, evaluate_reply
+from articles.drafting.backlink import BacklinkBrief, build_messages, evaluate_reply
 from tests.factories import ARTICLE_BODY
 
 ANCHOR = "memory foam pillows"
@@ -34,9 +34,10 @@ def reply(index: int = 3, mode: str = "insert_after", paragraph: str = GOOD) -> 
 def test_a_good_insertion_passes_and_leaves_every_other_paragraph_identical() -> None:
     result = evaluate_reply(brief(), reply())
     assert result.ok, result.failures
-    base, new = split_paragraphs(ARTICLE_BODY), split_paragraphs(result.body)
+    assert result.draft is not None
+    base, new = split_paragraphs(ARTICLE_BODY), split_paragraphs(result.draft.body)
     assert new[:4] + new[5:] == base
-    links = [link for link in extract_links(result.body) if link.href == URL]
+    links = [link for link in extract_links(result.draft.body) if link.href == URL]
     assert [(link.text, link.rel) for link in links] == [(ANCHOR, "sponsored")]
 
 

@@ -1,4 +1,4 @@
-"""Quality checks on generated articles and the offline writer (pure functions, no database)."""
+"""A new-article draft: its prompt, its assembly, its quality checks and the offline writer (pure, no database)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ import pytest
 
 from articles import offline_writer
 from articles.content import extract_links, headings
-from articles.generation import (
+from articles.drafting.article import (
     NEAR_COPY_THRESHOLD,
     ArticleBrief,
-    GenerationResult,
+    ArticleDraft,
     PublishedText,
     build_messages,
     evaluate_reply,
     shingles,
     similarity,
 )
+from articles.drafting.checks import Checked
 from tests.factories import ANCHOR, ARTICLE_BODY, KEYWORDS, TITLE, WORDS, article_body, article_reply
 
 URL = "https://shop.example-store.com/pillows"
@@ -44,21 +45,26 @@ def brief(**overrides: Any) -> ArticleBrief:
     return ArticleBrief(**fields)
 
 
+def draft_of(result: Checked[ArticleDraft]) -> ArticleDraft:
+    assert result.draft is not None, result.failures
+    return result.draft
+
+
 def test_a_good_article_passes_with_the_title_on_top_and_the_link_filled() -> None:
-    result = evaluate_reply(brief(), article_reply(), published=[PUBLISHED_SLEEP])
+    result = evaluate_reply(brief(published=(PUBLISHED_SLEEP,)), article_reply())
     assert result.ok, result.failures
-    assert result.body.startswith(f"# {TITLE}\n\n")
-    assert [(link.href, link.text, link.rel) for link in extract_links(result.body)] == [
+    assert draft_of(result).body.startswith(f"# {TITLE}\n\n")
+    assert [(link.href, link.text, link.rel) for link in extract_links(draft_of(result).body)] == [
         (URL, ANCHOR, "sponsored")
     ]
     assert set(result.checks.values()) == {"pass"}
-    assert result.similarity < 0.05
+    assert draft_of(result).similarity < 0.05
 
 
 def test_a_title_the_model_repeats_as_a_heading_is_not_doubled() -> None:
     result = evaluate_reply(brief(), article_reply(body=f"# {TITLE}\n\n" + article_body()))
     assert result.ok, result.failures
-    assert [level for level, _ in headings(result.body)].count(1) == 1
+    assert [level for level, _ in headings(draft_of(result).body)].count(1) == 1
 
 
 @pytest.mark.parametrize(
@@ -90,7 +96,7 @@ def test_a_title_the_model_repeats_as_a_heading_is_not_doubled() -> None:
     ],
 )
 def test_each_broken_article_fails_the_named_check(content: str, rule: str) -> None:
-    result = evaluate_reply(brief(), content, published=[PUBLISHED_SLEEP])
+    result = evaluate_reply(brief(published=(PUBLISHED_SLEEP,)), content)
     assert not result.ok
     assert any(failure.startswith(f"{rule}:") for failure in result.failures), result.failures
 
@@ -109,7 +115,7 @@ def test_each_broken_article_fails_the_named_check(content: str, rule: str) -> N
     ],
 )
 def test_a_broken_article_fails_only_the_check_it_breaks(content: str, rule: str) -> None:
-    result = evaluate_reply(brief(), content, published=[PUBLISHED_SLEEP])
+    result = evaluate_reply(brief(published=(PUBLISHED_SLEEP,)), content)
     assert [name for name, outcome in result.checks.items() if outcome == "fail"] == [rule]
 
 
@@ -185,21 +191,21 @@ BRIEFS = [
 @pytest.mark.parametrize("article_brief", BRIEFS)
 def test_the_offline_writer_passes_every_check(article_brief: ArticleBrief) -> None:
     reply = offline_writer.write_article(article_brief)
-    result = evaluate_reply(article_brief, reply.content, published=[PUBLISHED_SLEEP])
+    result = evaluate_reply(replace(article_brief, published=(PUBLISHED_SLEEP,)), reply.content)
     assert result.ok, result.failures
     assert reply.model == offline_writer.OFFLINE_MODEL_NAME
     assert offline_writer.write_article(article_brief) == reply
 
 
 def test_the_offline_writer_writes_a_fresh_article_for_each_regeneration() -> None:
-    drafts: list[GenerationResult] = []
+    drafts: list[ArticleDraft] = []
     titles: tuple[str, ...] = ()
     for _ in range(4):
         regeneration = replace(BRIEFS[0], previous_titles=titles)
         result = evaluate_reply(regeneration, offline_writer.write_article(regeneration).content)
         assert result.ok, result.failures
-        drafts.append(result)
-        titles = (*titles, result.title)
+        drafts.append(draft_of(result))
+        titles = (*titles, draft_of(result).title)
     assert len(set(titles)) == 4
     bodies = [shingles(d.body) for d in drafts]
     assert all(similarity(a, b) < 0.2 for i, a in enumerate(bodies) for b in bodies[i + 1 :])
@@ -208,14 +214,16 @@ def test_the_offline_writer_writes_a_fresh_article_for_each_regeneration() -> No
 def test_offline_articles_for_different_briefs_are_not_near_copies_of_each_other() -> None:
     published = [
         PublishedText.of(
-            ref=str(n), body_markdown=evaluate_reply(b, offline_writer.write_article(b).content).body
+            ref=str(n),
+            body_markdown=draft_of(evaluate_reply(b, offline_writer.write_article(b).content)).body,
         )
         for n, b in enumerate(BRIEFS)
     ]
     for n, article_brief in enumerate(BRIEFS):
         others = [p for p in published if p.ref != str(n)]
         result = evaluate_reply(
-            article_brief, offline_writer.write_article(article_brief).content, published=others
+            replace(article_brief, published=tuple(others)),
+            offline_writer.write_article(article_brief).content,
         )
         assert result.ok, result.failures
-        assert result.similarity < 0.2
+        assert draft_of(result).similarity < 0.2

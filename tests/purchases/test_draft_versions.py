@@ -7,21 +7,22 @@ from django.db import IntegrityError, transaction
 
 from articles.models import Article, ArticleVersion
 from purchases.models import Order
-from purchases.services.drafts import order_draft_create
+from purchases.services.draft_versions import VersionFields, order_version_create
 from tests.factories import make_order, make_published_article
 
 pytestmark = pytest.mark.django_db
 
 
 def _store(order: Order, article: Article, run: int | None) -> ArticleVersion:
-    return order_draft_create(
-        order=order,
-        run=run,
-        article=article,
-        title="Draft",
-        body_markdown="Body.",
-        kind=ArticleVersion.Kind.BACKLINK,
-    )
+    fields: VersionFields = {
+        "article": article,
+        "title": "Draft",
+        "body_markdown": "Body.",
+        "kind": ArticleVersion.Kind.BACKLINK,
+        "base_version": None,
+        "backlink_metadata": {},
+    }
+    return order_version_create(order=order, run=run, fields=fields, qc_report={})
 
 
 def test_a_stored_draft_is_listed_on_its_order_with_its_run() -> None:

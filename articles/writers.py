@@ -1,0 +1,104 @@
+"""Writers: who writes a draft. One interface, chosen once from settings.
+
+``get_writer()`` is the model writer (OpenAI, or any compatible server) when ``OPENAI_API_KEY``
+is set, else the built-in OFFLINE writer. Services ask ``get_writer()`` and never look at the
+key themselves. The choice is cached; it is dropped when a test changes a setting it depends
+on (Django's ``setting_changed`` signal), so ``override_settings`` picks the other writer.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from articles import openai_api
+from articles.drafting.kinds import DraftKind
+from articles.offline_writer import OFFLINE_MODEL_NAME
+from articles.openai_api import LLMReply
+
+logger = logging.getLogger(__name__)
+
+B = TypeVar("B")
+# The settings get_writer() reads to choose and name the writer.
+WRITER_SETTINGS = frozenset({"OPENAI_API_KEY", "OPENAI_MODEL"})
+
+
+class Writer(Protocol):
+    """Writes one reply for a brief of some kind, told the failures of the attempts before."""
+
+    @property
+    def name(self) -> str:
+        """Who wrote it, as the QC report records it."""
+        ...
+
+    def ask(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> LLMReply: ...
+
+
+@dataclass(frozen=True)
+class ModelWriter:
+    """The language model behind ``articles.openai_api``, with transient errors retried.
+
+    Transient errors (429, 5xx, timeouts, connection) wait for ``Retry-After`` or a jittered
+    exponential backoff, capped at ``LLM_MAX_WAIT_SECONDS``, up to ``LLM_TRANSIENT_RETRIES``
+    times, so they never use up a quality-check attempt; then the last one is raised (the job's
+    RQ retry takes over). ``LLMRejected`` is raised at once.
+    """
+
+    model: str
+
+    @property
+    def name(self) -> str:
+        return f"openai:{self.model}"
+
+    def ask(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> LLMReply:
+        prompt = kind.messages(brief, failures)
+        timeout = settings.OPENAI_ARTICLE_TIMEOUT_SECONDS if kind.whole_article else None
+        retries = settings.LLM_TRANSIENT_RETRIES
+        for retry in range(retries + 1):
+            try:
+                return openai_api.chat_json(
+                    messages=prompt, schema_name=kind.schema_name, schema=kind.schema, timeout=timeout
+                )
+            except openai_api.LLMUnavailable as exc:
+                if retry == retries:
+                    raise
+                backoff = settings.LLM_BACKOFF_BASE_SECONDS * min(2**retry, 30) * random.uniform(0.5, 1.5)
+                wait = min(
+                    exc.retry_after if exc.retry_after is not None else backoff, settings.LLM_MAX_WAIT_SECONDS
+                )
+                logger.warning("LLM unavailable, waiting", extra={"wait_seconds": wait, "error": str(exc)})
+                time.sleep(wait)
+        raise AssertionError("unreachable")
+
+
+class OfflineWriter:
+    """The built-in OFFLINE writer (``articles.offline_writer``): no language model, no network."""
+
+    name = OFFLINE_MODEL_NAME
+
+    def ask(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> LLMReply:
+        logger.info("using the OFFLINE writer (OPENAI_API_KEY is unset)")
+        return kind.offline(brief)
+
+
+@functools.cache
+def get_writer() -> Writer:
+    """The writer for this process: the model when ``OPENAI_API_KEY`` is set, else the offline one."""
+    if settings.OPENAI_API_KEY:
+        return ModelWriter(model=settings.OPENAI_MODEL)
+    return OfflineWriter()
+
+
+@receiver(setting_changed)
+def _writer_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in WRITER_SETTINGS:
+        get_writer.cache_clear()

@@ -1,0 +1,127 @@
+"""The draft run of an order, one for both kinds: brief -> writer -> checks -> version -> QUALITY_CHECK.
+
+``order_draft_run`` walks the steps; what differs by order kind (the brief, the kind of draft,
+the version's fields, the first email, the article a new-article order gets) is the kind's
+strategy in ``draft_kinds.py``. The writer (the model, or the offline writer) is
+``articles.writers.get_writer()``, chosen once from settings.
+
+Idempotent, so a job may run twice (an RQ retry, a crashed worker, a duplicate enqueue):
+
+- a run does nothing unless the order is PROCESSING on this very run (``job_runs == run``),
+  checked when it starts and again under the order row lock before anything is written;
+- the version and the move to QUALITY_CHECK commit in one transaction under that lock, so a
+  run that stored its version has also moved the order on, and running it again is "skipped";
+- the unique ``(order, run)`` constraint on versions is the backstop should two writes of one
+  run ever get past the lock;
+- each email is an ``EmailRecord`` keyed by order, kind and version, sent once after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TypeVar
+from uuid import UUID
+
+from django.db import transaction
+
+from articles.drafting.attempts import Progress, draft_attempts, no_progress, quality_failure_reason
+from articles.models import ArticleVersion
+from articles.writers import get_writer
+from purchases.models import EmailKind, Order, OrderStatus
+from purchases.services.draft_kinds import ORDER_DRAFT_KINDS, NotDraftable, OrderDraftKind
+from purchases.services.draft_versions import order_version_create
+from purchases.services.emails import order_email_queue
+from purchases.services.failures import order_fail
+from purchases.services.orders import order_lock, order_transition
+
+logger = logging.getLogger(__name__)
+
+B = TypeVar("B")
+D = TypeVar("D")
+
+# backlink_metadata.integration_type of a first draft; any other type (a regeneration) is a revision.
+FIRST_DRAFT_TYPES = frozenset({"customer_backlink", "customer_article"})
+
+
+def order_draft_run(
+    *, order_id: UUID | str, run: int, order_kind: str, progress: Progress = no_progress
+) -> str:
+    """Run ``run`` of an order of kind ``order_kind``. Returns an outcome word: done, skipped, failed.
+
+    Up to ``MAX_ATTEMPTS`` writer calls, each told the failures of the ones before; when the last
+    still fails, the order is FAILED (customer emailed once, staff told). On success the draft is
+    stored as a new version and the order moves to QUALITY_CHECK in one transaction. An order of
+    another kind than the job was enqueued for is skipped, never drafted as the wrong kind.
+    """
+    order = Order.objects.select_related("article__published_version").get(pk=order_id)
+    kind = ORDER_DRAFT_KINDS[order_kind]
+    if order.kind != order_kind or order.status != OrderStatus.PROCESSING or order.job_runs != run:
+        logger.info(
+            f"{kind.label} skipped",
+            extra={"order_id": str(order.id), "kind": order.kind, "status": order.status, "run": run},
+        )
+        return "skipped"
+    return _draft_run(kind, order=order, run=run, progress=progress)
+
+
+def _draft_run(kind: OrderDraftKind[B, D], *, order: Order, run: int, progress: Progress) -> str:
+    stage, percent = kind.loading
+    progress(stage, percent, 0)
+    plan = kind.plan(order, run=run)
+    if isinstance(plan, NotDraftable):
+        order_fail(order_id=order.id, reason=plan.reason)
+        return "failed"
+    writer = get_writer()
+    attempts, usage = draft_attempts(
+        kind.draft_kind,
+        plan.brief,
+        writer=writer,
+        progress=progress,
+        label=kind.label,
+        log_extra={"order_id": str(order.id), "run": run},
+    )
+    final = attempts[-1]
+    if final.draft is None or not final.ok:
+        order_fail(order_id=order.id, reason=quality_failure_reason(attempts))
+        return "failed"
+    report = kind.draft_kind.report(attempts, writer=writer.name, brief=plan.brief)
+
+    progress("saving", 90, len(attempts))
+    with transaction.atomic():
+        order = order_lock(order_id=order.id)
+        if order.status != OrderStatus.PROCESSING or order.job_runs != run:
+            return "skipped"
+        version = order_version_create(
+            order=order,
+            run=run,
+            fields=kind.version_fields(order, plan, final.draft),
+            qc_report=report,
+            usage=usage,
+        )
+        _order_draft_finish(order=order, version=version, first_email=kind.first_email)
+    return "done"
+
+
+def _order_draft_finish(*, order: Order, version: ArticleVersion, first_email: EmailKind) -> None:
+    """Make ``version`` the current draft of ``order`` (locked by the caller): PROCESSING -> QUALITY_CHECK.
+
+    The customer gets ``first_email`` for a first draft (``integration_type`` in
+    ``FIRST_DRAFT_TYPES``) and "revision ready" for any later draft; the email is keyed by the
+    version, so it is sent once.
+    """
+    meta = version.backlink_metadata
+    first_draft = meta.get("integration_type") in FIRST_DRAFT_TYPES
+    # Article orders get their article with the first draft; for backlink orders it is the same one.
+    order.article_id = version.article_id
+    order.current_version = version
+    order.regeneration_count = int(meta.get("regeneration_count", order.regeneration_count))
+    order.failure_reason = ""
+    order_transition(
+        order=order,
+        to_status=OrderStatus.QUALITY_CHECK,
+        source="worker",
+        reason=f"version {version.number} passed quality checks",
+        extra_fields=("article", "current_version", "regeneration_count", "failure_reason"),
+    )
+    kind = first_email if first_draft else EmailKind.REVISION_READY
+    order_email_queue(order=order, kind=kind, key=f"version-{version.pk}")

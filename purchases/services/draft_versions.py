@@ -1,0 +1,65 @@
+"""An order's draft versions: storing one, and reading the earlier ones.
+
+The draft pipeline's only module that knows how a version is tied to its order (an
+``OrderDraft`` row, the order's side of the link): the run and the carry-over at publishing store
+through ``order_version_create``, and each read of earlier drafts is one function here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from django.db import transaction
+
+from articles.drafting.attempts import Usage
+from articles.models import Article, ArticleVersion
+from articles.services import version_create
+from purchases.models import Order, OrderDraft
+
+
+class VersionFields(TypedDict):
+    article: Article
+    title: str
+    body_markdown: str
+    kind: str
+    base_version: ArticleVersion | None
+    backlink_metadata: dict[str, Any]
+
+
+@transaction.atomic
+def order_version_create(
+    *,
+    order: Order,
+    run: int | None,
+    fields: VersionFields,
+    qc_report: dict[str, Any],
+    usage: Usage | None = None,
+) -> ArticleVersion:
+    """Store a draft version of ``order``, written by job run ``run`` (None: a carry-over at publishing).
+
+    At most one draft per ``(order, run)``: the unique draft link makes a second store of the
+    same run fail, rolling its version back. The caller holds the order row lock and moves the
+    order on in the same transaction.
+    """
+    version = version_create(
+        **fields,
+        qc_report=qc_report,
+        **(usage.version_fields() if usage is not None else {}),
+    )
+    OrderDraft.objects.create(order=order, version=version, run=run)
+    return version
+
+
+def backlink_drafts_on(order: Order, *, base: ArticleVersion) -> tuple[tuple[int, str], ...]:
+    """``(paragraph_index, paragraph)`` of the order's earlier drafts on ``base``, oldest first."""
+    drafts = []
+    for version in order.drafts.filter(base_version=base).order_by("order_draft__run"):
+        meta = version.backlink_metadata
+        if "paragraph_index" in meta and "paragraph" in meta:
+            drafts.append((int(meta["paragraph_index"]), str(meta["paragraph"])))
+    return tuple(drafts)
+
+
+def article_draft_titles(order: Order) -> tuple[str, ...]:
+    """The titles of the order's earlier drafts, oldest first."""
+    return tuple(order.drafts.order_by("order_draft__run").values_list("title", flat=True))
