@@ -11,7 +11,7 @@ Idempotent, so a job may run twice (an RQ retry, a crashed worker, a duplicate e
   checked when it starts and again under the order row lock before anything is written;
 - the version and the move to QUALITY_CHECK commit in one transaction under that lock, so a
   run that stored its version has also moved the order on, and running it again is "skipped";
-- the unique ``(order, run)`` constraint on versions is the backstop should two writes of one
+- the unique ``(order, run)`` draft link (``OrderDraft``) is the backstop should two writes of one
   run ever get past the lock;
 - each email is an ``EmailRecord`` keyed by order, kind and version, sent once after commit.
 """
