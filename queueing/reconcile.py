@@ -26,10 +26,9 @@ from purchases.models import EmailRecord, Order, OrderStatus
 from purchases.services.emails import email_record_deliver
 from queueing.enqueue import ACTIVE_STATUSES, job_put, order_job_enqueue
 from queueing.models import JobRequest
+from queueing.services import job_request_requeue, job_requests_cancel
 
 logger = logging.getLogger(__name__)
-
-OPEN_STATES = (JobRequest.State.PENDING, JobRequest.State.ENQUEUED, JobRequest.State.RUNNING)
 
 
 @dataclass
@@ -102,9 +101,8 @@ def _reconcile_one(*, order_id: UUID, report: ReconcileReport, heartbeat_grace: 
         if order is None:
             return  # another process holds it (a worker finishing, another reconciler) or it moved on
         report.checked += 1
-        stale = JobRequest.objects.filter(order=order, state__in=OPEN_STATES).exclude(run=order.job_runs)
-        report.superseded += list(stale.values_list("job_id", flat=True))
-        stale.update(state=JobRequest.State.CANCELLED, updated_at=timezone.now())
+        stale = job_requests_cancel(order_id=order.id, keep_run=order.job_runs)
+        report.superseded += [r.job_id for r in stale]
         request = JobRequest.objects.filter(order=order, run=order.job_runs).first()
         if request is None or request.state in (JobRequest.State.DONE, JobRequest.State.FAILED):
             # A paid order with no open run: start a fresh one (a job that ended without moving the order).
@@ -122,9 +120,7 @@ def _reconcile_one(*, order_id: UUID, report: ReconcileReport, heartbeat_grace: 
             job.delete()  # its worker is gone; a new copy under the same id replaces it
         else:
             report.requeued.append(request.job_id)
-        JobRequest.objects.filter(pk=request.pk).update(
-            state=JobRequest.State.PENDING, updated_at=timezone.now()
-        )
+        job_request_requeue(job_id=request.job_id)
         job_id, run, kind = request.job_id, request.run, order.kind
         transaction.on_commit(lambda: job_put(order_id=str(order_id), kind=kind, run=run, job_id=job_id))
 
