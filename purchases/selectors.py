@@ -14,22 +14,13 @@ from django.db.models import QuerySet, Sum
 
 from articles.content import extract_links, normalize_href, plain_text, render_html, split_paragraphs
 from articles.models import ArticleVersion
+from purchases.actions import customer_actions
 from purchases.errors import OrderNotFound
-from purchases.models import Order, OrderStatus
+from purchases.models import Order
 from purchases.tokens import check_order_token
 from queueing.models import JobAttempt
 
 logger = logging.getLogger(__name__)
-
-CUSTOMER_ACTIONS: dict[str, list[str]] = {
-    OrderStatus.PENDING_PAYMENT: ["pay"],
-    OrderStatus.PROCESSING: [],
-    OrderStatus.QUALITY_CHECK: ["regenerate", "submit_for_review"],
-    OrderStatus.ADMIN_REVIEW: [],
-    OrderStatus.PUBLISHED: ["view_article"],
-    OrderStatus.FAILED: [],
-    OrderStatus.REFUNDED: [],
-}
 
 
 def order_get_for_customer(*, order_id: object, token: str | None) -> Order:
@@ -50,7 +41,8 @@ def order_preview(order: Order, *, limit: int = 500) -> str:
 
 
 def order_customer_actions(order: Order) -> list[str]:
-    return list(CUSTOMER_ACTIONS[order.status])
+    """The names of what the customer may do next: the API's ``actions`` and the order page's buttons."""
+    return [action.name for action in customer_actions(order)]
 
 
 def order_versions(order: Order) -> QuerySet[ArticleVersion]:

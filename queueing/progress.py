@@ -11,7 +11,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.job import get_current_job as rq_current_job
 
-from purchases.models import Order, OrderStatus
+from purchases.models import Order
 from queueing.enqueue import QUEUE_FOR_KIND, RETRY_MAX
 
 logger = logging.getLogger(__name__)
@@ -27,9 +27,9 @@ def report_progress(stage: str, percent: int, attempt: int) -> None:
 
 
 def _state_from_order(order: Order) -> str:
-    if order.status == OrderStatus.FAILED:
+    if order.has_failed:
         return "failed"
-    if order.status == OrderStatus.PROCESSING:
+    if order.in_progress:
         return "queued"
     return "finished"
 
@@ -44,7 +44,7 @@ def order_queue_state(order: Order) -> dict[str, Any]:
         "jobId": order.queue_job_id or None,
         "state": _state_from_order(order) if order.queue_job_id else None,
         "position": None,
-        "progress": 100 if order.queue_job_id and order.status != OrderStatus.PROCESSING else 0,
+        "progress": 100 if order.queue_job_id and not order.in_progress else 0,
         "stage": None,
         "attempts": 0,
     }

@@ -7,6 +7,7 @@ from uuid import UUID
 from django.db import transaction
 
 from articles.models import ArticleVersion
+from purchases.actions import FINISH_DRAFT
 from purchases.models import EmailKind, OrderStatus
 from purchases.services.emails import order_email_queue
 from purchases.services.orders import order_lock, order_transition
@@ -15,6 +16,7 @@ from purchases.services.orders import order_lock, order_transition
 FIRST_DRAFT_TYPES = frozenset({"customer_backlink", "customer_article"})
 
 
+@FINISH_DRAFT.effect
 def order_draft_finish(
     *, order_id: UUID | str, run: int, version: ArticleVersion | None, first_email: EmailKind
 ) -> str:
@@ -29,7 +31,7 @@ def order_draft_finish(
     with transaction.atomic():
         order = order_lock(order_id=order_id)
         version = version or ArticleVersion.objects.get(order=order, run=run)
-        if order.status != OrderStatus.PROCESSING or order.job_runs != run:
+        if not FINISH_DRAFT.run_may_finish(order, run=run):
             return "skipped"
         meta = version.backlink_metadata
         first_draft = meta.get("integration_type") in FIRST_DRAFT_TYPES

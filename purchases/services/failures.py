@@ -8,6 +8,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import transaction
 
+from purchases.actions import FAIL
 from purchases.errors import ApplicationError
 from purchases.models import EmailKind, OrderStatus
 from purchases.services.emails import order_email_queue, staff_notify
@@ -17,6 +18,7 @@ from purchases.services.refunds import order_refund
 logger = logging.getLogger(__name__)
 
 
+@FAIL.effect
 def order_fail(*, order_id: UUID | str, reason: str) -> bool:
     """Final failure: FAILED with the reason, the customer emailed once, staff told. False if not PROCESSING.
 
@@ -25,7 +27,7 @@ def order_fail(*, order_id: UUID | str, reason: str) -> bool:
     """
     with transaction.atomic():
         order = order_lock(order_id=order_id)
-        if order.status != OrderStatus.PROCESSING:
+        if not FAIL.allows(order):
             return False
         order.failure_reason = reason[:4000]
         order_transition(

@@ -28,7 +28,8 @@ from articles.generation import (
 from articles.models import ArticleVersion
 from articles.selectors import article_published_texts
 from articles.services import article_create_draft, article_retitle_draft, version_create
-from purchases.models import EmailKind, Order, OrderStatus
+from purchases.actions import FINISH_DRAFT
+from purchases.models import EmailKind, Order
 from purchases.services.drafts import order_draft_finish
 from purchases.services.failures import order_fail
 from purchases.services.llm_calls import (
@@ -75,7 +76,7 @@ def order_generate_article(*, order_id: UUID | str, run: int, progress: Progress
     against every published article except the order's own.
     """
     order = Order.objects.select_related("article").get(pk=order_id)
-    if order.kind != Order.Kind.ARTICLE or order.status != OrderStatus.PROCESSING or order.job_runs != run:
+    if order.kind != Order.Kind.ARTICLE or not FINISH_DRAFT.run_may_finish(order, run=run):
         logger.info(
             "generation skipped",
             extra={"order_id": str(order.id), "kind": order.kind, "status": order.status, "run": run},
@@ -112,7 +113,7 @@ def order_generate_article(*, order_id: UUID | str, run: int, progress: Progress
     final = attempts[-1]
     with transaction.atomic():
         order = order_lock(order_id=order.id)
-        if order.status != OrderStatus.PROCESSING or order.job_runs != run:
+        if not FINISH_DRAFT.run_may_finish(order, run=run):
             return "skipped"
         is_regeneration = bool(previous_titles)
         if order.article is None:

@@ -23,7 +23,8 @@ from articles.integration import (
 )
 from articles.models import ArticleVersion
 from articles.services import version_create
-from purchases.models import EmailKind, Order, OrderStatus
+from purchases.actions import FINISH_DRAFT
+from purchases.models import EmailKind, Order
 from purchases.services.drafts import order_draft_finish
 from purchases.services.failures import order_fail
 from purchases.services.llm_calls import (
@@ -76,7 +77,7 @@ def _previous_drafts(order: Order, *, base: ArticleVersion) -> tuple[tuple[int, 
 def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progress = no_progress) -> str:
     """Run ``run`` of a backlink order. Returns an outcome word: done, skipped, failed."""
     order = Order.objects.select_related("article__published_version").get(pk=order_id)
-    if order.status != OrderStatus.PROCESSING or order.job_runs != run:
+    if not FINISH_DRAFT.run_may_finish(order, run=run):
         logger.info(
             "integration skipped", extra={"order_id": str(order.id), "status": order.status, "run": run}
         )
@@ -118,7 +119,7 @@ def order_integrate_backlink(*, order_id: UUID | str, run: int, progress: Progre
     progress("saving", 90, len(attempts))
     with transaction.atomic():
         order = order_lock(order_id=order.id)
-        if order.status != OrderStatus.PROCESSING or order.job_runs != run:
+        if not FINISH_DRAFT.run_may_finish(order, run=run):
             return "skipped"
         final = attempts[-1]
         version = version_create(

@@ -15,10 +15,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from articles.models import ArticleVersion
+from purchases.actions import PermissionRequired
 from purchases.errors import NotRefundable, PaymentProviderError
 from purchases.models import Order, OrderStatus, OrderTransition
 from purchases.services.refunds import order_refund
-from purchases.services.review import PermissionRequired
 from queueing.enqueue import job_put
 from queueing.models import JobRequest
 from tests.conftest import checkout_event, outbox_for, signed_post
