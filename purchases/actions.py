@@ -343,6 +343,40 @@ class Reject(OrderAction):
         return Done("rejected; the customer was emailed the reason.")
 
 
+class Retry(OrderAction):
+    """Start a new run of a paid order that failed: FAILED -> PROCESSING (``JobRequest.Purpose.RETRY``).
+
+    Only when money was taken and none of it given back, and no run is still open. Effect:
+    ``order_retry``.
+    """
+
+    name = "retry"
+    label = "Retry"
+    summary = "Starts a new run of the order; the customer is emailed when the new draft is ready."
+    audience = Audience.STAFF
+    to_status = S.PROCESSING
+    from_statuses = frozenset({S.FAILED})
+    permission = "purchases.change_order"
+    permission_to = "retry orders"
+    refused = "Only failed orders can be retried (now {status})."
+
+    def unavailable(self, order: Order) -> ApplicationError | None:
+        refusal = self.status_refusal(order)
+        if refusal is not None:
+            return refusal
+        if not order.is_paid:
+            return self.error("This order failed before it was paid, so there is nothing to retry.")
+        if order.refunded_amount > 0:
+            return self.error("Part of this order was refunded; refund the rest instead of retrying it.")
+        return None
+
+    def blocked(self, order: Order) -> ApplicationError | None:
+        return _open_run_refusal(order)
+
+    def done(self, result: Any) -> Done:
+        return Done(f"retried as job {result}; the customer is emailed when the new draft is ready.")
+
+
 class Refund(OrderAction):
     """Refund a paid order in full through Stripe: any status but REFUNDED -> REFUNDED.
 
@@ -392,6 +426,7 @@ FAIL_PAYMENT = FailPayment()
 FAIL = Fail()
 PUBLISH = Publish()
 REJECT = Reject()
+RETRY = Retry()
 REFUND = Refund()
 
 # Every action, in the order lists show them.
@@ -405,6 +440,7 @@ ORDER_ACTIONS: tuple[OrderAction, ...] = (
     FAIL,
     PUBLISH,
     REJECT,
+    RETRY,
     REFUND,
 )
 CUSTOMER_ACTIONS = tuple(a for a in ORDER_ACTIONS if a.audience == Audience.CUSTOMER)

@@ -1,7 +1,7 @@
 """Editorial review in Django admin: the order list, the review page and the staff actions.
 
 Thin: the bulk actions, the review page's buttons and their URLs come from the staff actions in
-``purchases.actions`` (approve & publish, reject, refund); each runs through
+``purchases.actions`` (approve & publish, reject, retry, refund); each runs through
 ``OrderAction.execute``, whose service checks the permission and the order under its row lock.
 """
 
@@ -27,7 +27,7 @@ from django.utils.timesince import timesince
 from articles.content import extract_links, normalize_href, render_html
 from articles.generation import DEFAULT_WORD_COUNT, count_words
 from articles.models import ArticleVersion
-from purchases.actions import PUBLISH, REFUND, REJECT, STAFF_ACTIONS, OrderAction
+from purchases.actions import PUBLISH, REFUND, REJECT, RETRY, STAFF_ACTIONS, OrderAction
 from purchases.errors import ApplicationError
 from purchases.models import EmailRecord, IllegalTransition, Order, StripeEvent
 from purchases.selectors import order_llm_usage, order_timeline, order_versions, version_diff
@@ -38,6 +38,7 @@ ACTION_ERRORS = (ApplicationError, IllegalTransition)
 REVIEW_PATHS: tuple[tuple[str, OrderAction], ...] = (
     ("publish", PUBLISH),
     ("reject", REJECT),
+    ("retry", RETRY),
     ("refund", REFUND),
 )
 # Short enough for the order list's column.

@@ -192,7 +192,7 @@ def test_each_staff_action_needs_its_permission_and_nothing_else_grants_it() -> 
             action.check(order, clerk)
         assert (refused.value.status_code, refused.value.code) == (403, "permission_denied")
         assert action.is_available(order, editor)
-    assert {a.name for a in STAFF_ACTIONS if a.has_permission(reviewer)} == {"reject"}
+    assert {a.name for a in STAFF_ACTIONS if a.has_permission(reviewer)} == {"reject", "retry"}
 
 
 @pytest.mark.django_db
@@ -209,9 +209,9 @@ def test_the_order_list_offers_each_user_only_the_bulk_actions_they_may_run(
         page = client.get("/admin/purchases/order/").content.decode()
         return {action.name for action in STAFF_ACTIONS if f'<option value="{action.name}">' in page}
 
-    assert offered(reviewer) == {"reject"}
+    assert offered(reviewer) == {"reject", "retry"}
     assert offered(refunder) == {"refund"}
-    assert offered(editor) == {"approve_and_publish", "reject", "refund"}
+    assert offered(editor) == {"approve_and_publish", "reject", "retry", "refund"}
 
 
 @pytest.mark.django_db
