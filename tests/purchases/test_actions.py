@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -19,11 +22,12 @@ from purchases.actions import (
     SUBMIT_FOR_REVIEW,
     OrderAction,
     PermissionRequired,
+    staff_actions,
 )
 from purchases.errors import NotRefundable
 from purchases.models import ALLOWED_TRANSITIONS, Order, OrderStatus
 from tests.factories import make_order
-from tests.source_rules import comparisons_of, writes_of
+from tests.source_rules import ROOT, comparisons_of, writes_of
 
 S = OrderStatus
 
@@ -110,6 +114,21 @@ def test_every_action_that_moves_an_order_is_performed_by_one_service(action: Or
         assert service is not None and service.__module__.startswith("purchases.services.")
 
 
+def test_a_fresh_process_knows_the_service_of_every_action_once_django_is_set_up() -> None:
+    # The test session imports the services anyway; a web process may not before it runs an action.
+    script = (
+        "import django; django.setup()\n"
+        "from purchases.actions import ORDER_ACTIONS\n"
+        "print(sorted(a.name for a in ORDER_ACTIONS if a.to_status and a.performed_by is None))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "blogorder.settings.test", "PYTHONPATH": str(ROOT)}
+
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(("status", "paid"), [*((status, False) for status in OrderStatus), (S.FAILED, True)])
 def test_the_api_offers_the_customer_the_same_actions_in_every_status(
@@ -193,6 +212,18 @@ def test_each_staff_action_needs_its_permission_and_nothing_else_grants_it() -> 
         assert (refused.value.status_code, refused.value.code) == (403, "permission_denied")
         assert action.is_available(order, editor)
     assert {a.name for a in STAFF_ACTIONS if a.has_permission(reviewer)} == {"reject", "retry"}
+
+
+@pytest.mark.django_db
+def test_staff_are_offered_what_the_order_allows_and_their_permissions_let_them_do() -> None:
+    failed = order_in(S.FAILED, paid=True)
+    reviewer = staff_user("reviewer", "view_order", "change_order")
+    editor = User.objects.create_superuser("editor", "editor@example.com", "pw")
+
+    assert [a.name for a in staff_actions(failed, editor)] == ["retry", "refund"]
+    assert [a.name for a in staff_actions(failed, reviewer)] == ["retry"]
+    assert [a.name for a in staff_actions(order_in(S.ADMIN_REVIEW, paid=True), reviewer)] == ["reject"]
+    assert staff_actions(order_in(S.REFUNDED, paid=True), editor) == []
 
 
 @pytest.mark.django_db
