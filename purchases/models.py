@@ -120,7 +120,7 @@ class Order(models.Model):
         return previous
 
     # What the status says, by name, for code that shows or reports an order. What may happen to
-    # an order next is asked of its actions (purchases/actions.py), never of the status directly.
+    # an order next is asked of its actions (purchases/actions/), never of the status directly.
 
     @property
     def awaits_payment(self) -> bool:

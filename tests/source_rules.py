@@ -27,14 +27,19 @@ def _where(path: str, node: ast.AST) -> str:
     return f"{path}:{getattr(node, 'lineno', '?')}: {ast.unparse(node)}"
 
 
+def _allowed(path: str, allowed: set[str]) -> bool:
+    """``allowed`` holds files, and folders ending in "/"."""
+    return path in allowed or any(path.startswith(entry) for entry in allowed if entry.endswith("/"))
+
+
 def comparisons_of(attr: str, *, allowed: set[str], foreign: set[str]) -> list[str]:
-    """Every ``<x>.<attr> ==/!=/in/not in/is …`` outside the ``allowed`` files.
+    """Every ``<x>.<attr> ==/!=/in/not in/is …`` outside the ``allowed`` files and folders.
 
     ``foreign`` names receivers whose ``<attr>`` is someone else's (a Stripe refund's status).
     """
     found = []
     for path, module in project_files():
-        if path in allowed:
+        if _allowed(path, allowed):
             continue
         for node in ast.walk(module):
             if not isinstance(node, ast.Compare):
@@ -50,10 +55,10 @@ def comparisons_of(attr: str, *, allowed: set[str], foreign: set[str]) -> list[s
 
 
 def writes_of(attr: str, *, allowed: set[str]) -> list[str]:
-    """Every ``<x>.<attr> = …`` and ``….update/create(<attr>=…)`` outside the ``allowed`` files."""
+    """Every ``<x>.<attr> = …`` and ``….update/create(<attr>=…)`` outside the ``allowed`` files and folders."""
     found = []
     for path, module in project_files():
-        if path in allowed:
+        if _allowed(path, allowed):
             continue
         for node in ast.walk(module):
             targets: list[ast.expr] = []
