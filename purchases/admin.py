@@ -1,10 +1,13 @@
-"""Editorial review in Django admin: the order list, the review page, approve & publish, reject.
+"""Editorial review in Django admin: the order list, the review page and the staff actions.
 
-Thin: every action calls a service in ``purchases.services.review``, which checks permissions.
+Thin: the bulk actions, the review page's buttons and their URLs come from the staff actions in
+``purchases.actions`` (approve & publish, reject, retry, refund); each runs through
+``OrderAction.execute``, whose service checks the permission and the order under its row lock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,20 +27,20 @@ from django.utils.timesince import timesince
 from articles.content import extract_links, normalize_href, render_html
 from articles.drafting.article import DEFAULT_WORD_COUNT, count_words
 from articles.models import ArticleVersion
+from purchases.actions import PUBLISH, REFUND, REJECT, RETRY, STAFF_ACTIONS, OrderAction
 from purchases.errors import ApplicationError
-from purchases.models import EmailRecord, IllegalTransition, Order, OrderStatus, StripeEvent
+from purchases.models import EmailRecord, IllegalTransition, Order, StripeEvent
 from purchases.selectors import order_llm_usage, order_timeline, order_versions, version_diff
-from purchases.services.refunds import order_refund
-from purchases.services.review import (
-    PUBLISH_PERMISSION,
-    REFUND_PERMISSION,
-    REVIEW_PERMISSION,
-    order_approve_and_publish,
-    order_reject,
-)
 from queueing.models import JobRequest
 
 ACTION_ERRORS = (ApplicationError, IllegalTransition)
+# The review page's own URL for each staff action: /admin/purchases/order/<id>/<path>/.
+REVIEW_PATHS: tuple[tuple[str, OrderAction], ...] = (
+    ("publish", PUBLISH),
+    ("reject", REJECT),
+    ("retry", RETRY),
+    ("refund", REFUND),
+)
 # Short enough for the order list's column.
 KIND_LABELS: dict[str, str] = {Order.Kind.BACKLINK: "Backlink", Order.Kind.ARTICLE: "Article"}
 
@@ -60,6 +63,39 @@ class ReasonForm(forms.Form):
         ),
         help_text="Emailed to the customer and kept in the order's timeline.",
     )
+
+
+@dataclass(frozen=True)
+class ActionButton:
+    """A staff action on the review page: ``available`` to this user now, or offered by the order
+    to someone with the permission this user lacks (``needs_permission``)."""
+
+    available: bool
+    needs_permission: bool
+
+
+def action_buttons(order: Order, user: Any) -> dict[str, ActionButton]:
+    return {
+        action.name: ActionButton(
+            available=action.is_available(order, user),
+            needs_permission=action.is_offered(order) and not action.has_permission(user),
+        )
+        for action in STAFF_ACTIONS
+    }
+
+
+BulkAction = Callable[["OrderAdmin", HttpRequest, QuerySet[Order]], HttpResponse | None]
+
+
+def bulk_action(action: OrderAction) -> BulkAction:
+    """The order list's bulk action for a staff action, named after it; asks for a reason first if it needs one."""
+
+    def run(modeladmin: OrderAdmin, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        return modeladmin.run_in_bulk(request, queryset, action)
+
+    run.__name__ = action.name
+    description = f"{action.label} (asks for a reason)" if action.needs_reason else action.label
+    return admin.action(description=description)(run)
 
 
 @dataclass(frozen=True)
@@ -104,7 +140,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("article",)
     readonly_fields = tuple(f.name for f in Order._meta.fields if f.name != "token_salt")
     exclude = ("token_salt",)
-    actions = ("approve_and_publish", "reject", "refund")
+    actions = tuple(bulk_action(action) for action in STAFF_ACTIONS)
     change_form_template = "admin/purchases/order/review.html"
     fieldsets = (("Order record", {"fields": readonly_fields}),)
     list_per_page = 50
@@ -153,39 +189,29 @@ class OrderAdmin(admin.ModelAdmin):
         # Django 6.1 passes ``action_location``; Django 5.2 does not know it.
         location_args = () if action_location is None else (action_location,)
         actions = super().get_actions(request, *location_args)
-        if not request.user.has_perm(PUBLISH_PERMISSION):
-            actions.pop("approve_and_publish", None)
-        if not request.user.has_perm(REFUND_PERMISSION):
-            actions.pop("refund", None)
+        for action in STAFF_ACTIONS:
+            if not action.has_permission(request.user):
+                actions.pop(action.name, None)
         return actions
 
     # --- actions -----------------------------------------------------------------------------
 
-    @admin.action(description="Approve & publish")
-    def approve_and_publish(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        for order in queryset:
-            self._publish_one(request, order.pk)
-
-    @admin.action(description="Reject (asks for a reason)")
-    def reject(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
-        return self._with_reason(request, queryset, "reject", "Reject orders", self._reject_one)
-
-    @admin.action(description="Refund in full (asks for a reason)")
-    def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
-        return self._with_reason(request, queryset, "refund", "Refund orders in full", self._refund_one)
-
-    def _with_reason(
-        self, request: HttpRequest, queryset: QuerySet[Order], action: str, title: str, apply: Any
+    def run_in_bulk(
+        self, request: HttpRequest, queryset: QuerySet[Order], action: OrderAction
     ) -> HttpResponse | None:
-        """A bulk action that first asks for a reason on an intermediate page."""
+        """Run ``action`` on each selected order; one that needs a reason asks for it on a page first."""
+        if not action.needs_reason:
+            for order in queryset:
+                self._run_one(request, action, order.pk)
+            return None
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             for order in queryset:
-                apply(request, order.pk, form.cleaned_data["reason"])
+                self._run_one(request, action, order.pk, reason=form.cleaned_data["reason"])
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": title,
+            "title": action.label,
             "action": action,
             "orders": queryset,
             "form": form,
@@ -194,76 +220,46 @@ class OrderAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/purchases/order/reason_confirmation.html", context)
 
-    def _refund_one(self, request: HttpRequest, order_id: Any, reason: str) -> None:
+    def _run_one(self, request: HttpRequest, action: OrderAction, order_id: Any, **options: Any) -> None:
         try:
-            order = order_refund(order_id=order_id, actor=request.user, reason=reason)
+            result = action.execute(order_id=order_id, actor=request.user, **options)
         except ACTION_ERRORS as exc:
             self.message_user(request, f"Order {order_id}: {exc}", messages.ERROR)
             return
-        self.message_user(
-            request,
-            f"Order {order_id}: refunded {order.refunded_amount} {order.currency.upper()}; customer emailed.",
-        )
-
-    def _publish_one(self, request: HttpRequest, order_id: Any) -> None:
-        try:
-            result = order_approve_and_publish(order_id=order_id, actor=request.user)
-        except ACTION_ERRORS as exc:
-            self.message_user(request, f"Order {order_id}: {exc}", messages.ERROR)
-            return
-        level = messages.WARNING if result.outcome == "rebased" else messages.SUCCESS
-        self.message_user(request, f"Order {order_id}: {result.message}", level)
-
-    def _reject_one(self, request: HttpRequest, order_id: Any, reason: str) -> None:
-        try:
-            order_reject(order_id=order_id, actor=request.user, reason=reason)
-        except ACTION_ERRORS as exc:
-            self.message_user(request, f"Order {order_id}: {exc}", messages.ERROR)
-            return
-        self.message_user(request, f"Order {order_id}: rejected; the customer was emailed the reason.")
+        done = action.done(result)
+        level = messages.WARNING if done.warning else messages.SUCCESS
+        self.message_user(request, f"Order {order_id}: {done.message}", level)
 
     # --- the review page -----------------------------------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
         own = [
             path(
-                "<uuid:order_id>/publish/",
-                self.admin_site.admin_view(self.publish_view),
-                name="purchases_order_publish",
-            ),
-            path(
-                "<uuid:order_id>/reject/",
-                self.admin_site.admin_view(self.reject_view),
-                name="purchases_order_reject",
-            ),
-            path(
-                "<uuid:order_id>/refund/",
-                self.admin_site.admin_view(self.refund_view),
-                name="purchases_order_refund",
-            ),
+                f"<uuid:order_id>/{route}/",
+                self.admin_site.admin_view(self.action_view),
+                {"action": action},
+                name=f"purchases_order_{route}",
+            )
+            for route, action in REVIEW_PATHS
         ]
         return own + super().get_urls()
 
-    def publish_view(self, request: HttpRequest, order_id: Any) -> HttpResponse:
-        if request.method == "POST":
-            self._publish_one(request, order_id)
-        return HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order_id]))
-
-    def reject_view(self, request: HttpRequest, order_id: Any) -> HttpResponse:
-        return self._reason_view(request, order_id, "Reject order", self._reject_one)
-
-    def refund_view(self, request: HttpRequest, order_id: Any) -> HttpResponse:
-        return self._reason_view(request, order_id, "Refund order in full", self._refund_one)
-
-    def _reason_view(self, request: HttpRequest, order_id: Any, title: str, apply: Any) -> HttpResponse:
+    def action_view(self, request: HttpRequest, order_id: Any, action: OrderAction) -> HttpResponse:
+        """The review page's button for ``action``: POST runs it (after a reason page if it needs one)."""
+        back = HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order_id]))
+        if not action.needs_reason:
+            if request.method == "POST":
+                self._run_one(request, action, order_id)
+            return back
         order = get_object_or_404(Order, pk=order_id)
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            apply(request, order.pk, form.cleaned_data["reason"])
-            return HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order.pk]))
+            self._run_one(request, action, order.pk, reason=form.cleaned_data["reason"])
+            return back
         context = {
             **self.admin_site.each_context(request),
-            "title": title,
+            "title": action.label,
+            "action": action,
             "orders": [order],
             "form": form,
             "opts": self.model._meta,
@@ -298,6 +294,7 @@ class OrderAdmin(admin.ModelAdmin):
         links = [link for link in extract_links(proposal.body_markdown) if link.rel] if proposal else []
         usage = order_llm_usage(order)
         is_article = order.kind == Order.Kind.ARTICLE
+        buttons = action_buttons(order, request.user)
         return {
             "is_article": is_article,
             "brief": _article_brief(order, proposal) if is_article else None,
@@ -309,9 +306,7 @@ class OrderAdmin(admin.ModelAdmin):
             "diff_rows": version_diff(base.body_markdown, proposal.body_markdown)
             if proposal and base
             else [],
-            "stale_base": bool(
-                base and live and base.pk != live.pk and order.status == OrderStatus.ADMIN_REVIEW
-            ),
+            "stale_base": bool(base and live and base.pk != live.pk and PUBLISH.is_offered(order)),
             "live": live,
             "paid_links": [link for link in links if link.href == _href(order)],
             "qc_report": proposal.qc_report if proposal else {},
@@ -321,13 +316,8 @@ class OrderAdmin(admin.ModelAdmin):
             "usage": usage,
             "total_cost": usd(usage["estimated_cost_usd"]),
             "timeline": order_timeline(order),
-            "can_publish": order.status == OrderStatus.ADMIN_REVIEW
-            and request.user.has_perm(PUBLISH_PERMISSION),
-            "can_reject": order.status == OrderStatus.ADMIN_REVIEW
-            and request.user.has_perm(REVIEW_PERMISSION),
-            "can_refund": order.is_paid
-            and order.status != OrderStatus.REFUNDED
-            and request.user.has_perm(REFUND_PERMISSION),
+            "staff": buttons,
+            "staff_panel": any(b.available or b.needs_permission for b in buttons.values()),
             "reject_form": ReasonForm(),
         }
 

@@ -39,6 +39,11 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 SLOT_HOLDING_PAID = (S.PROCESSING, S.QUALITY_CHECK, S.ADMIN_REVIEW, S.PUBLISHED)
 
 
+def statuses_into(to_status: str) -> frozenset[str]:
+    """Every status ALLOWED_TRANSITIONS lets move to ``to_status``."""
+    return frozenset(status for status, moves in ALLOWED_TRANSITIONS.items() if to_status in moves)
+
+
 class IllegalTransition(ActionNotAllowed):
     """A status move not listed in ALLOWED_TRANSITIONS; nothing was changed (409 action_not_allowed)."""
 
@@ -120,6 +125,33 @@ class Order(models.Model):
         self.status = to_status
         return previous
 
+    # What the status says, by name, for code that shows or reports an order. What may happen to
+    # an order next is asked of its actions (purchases/actions/), never of the status directly.
+
+    @property
+    def awaits_payment(self) -> bool:
+        """A checkout is open: Stripe may still take the money."""
+        return self.status == S.PENDING_PAYMENT
+
+    @property
+    def in_progress(self) -> bool:
+        """A job run is wanted: a draft is being written."""
+        return self.status == S.PROCESSING
+
+    @property
+    def has_failed(self) -> bool:
+        return self.status == S.FAILED
+
+    @property
+    def is_published(self) -> bool:
+        """Its text is live in the article."""
+        return self.status == S.PUBLISHED
+
+    @property
+    def is_refunded(self) -> bool:
+        """Refunded in full, which is final."""
+        return self.status == S.REFUNDED
+
     @property
     def display_title(self) -> str:
         """The article's title, or the topic of an article order not yet written."""
@@ -128,6 +160,11 @@ class Order(models.Model):
     @property
     def amount_minor(self) -> int:
         return to_minor_units(self.amount, self.currency)
+
+    @property
+    def refundable_minor(self) -> int:
+        """What is left to refund, in minor units."""
+        return self.amount_minor - to_minor_units(self.refunded_amount, self.currency)
 
     @property
     def is_paid(self) -> bool:

@@ -14,24 +14,15 @@ from django.db.models import QuerySet, Sum
 
 from articles.content import extract_links, normalize_href, plain_text, render_html, split_paragraphs
 from articles.models import ArticleVersion
+from purchases.actions import customer_actions
 from purchases.errors import OrderNotFound
-from purchases.models import Order, OrderStatus
+from purchases.models import Order
 from purchases.services.runs import order_queue
 from purchases.tokens import check_order_token
 from queueing.progress import job_queue_view
 from queueing.selectors import job_attempts_for
 
 logger = logging.getLogger(__name__)
-
-CUSTOMER_ACTIONS: dict[str, list[str]] = {
-    OrderStatus.PENDING_PAYMENT: ["pay"],
-    OrderStatus.PROCESSING: [],
-    OrderStatus.QUALITY_CHECK: ["regenerate", "submit_for_review"],
-    OrderStatus.ADMIN_REVIEW: [],
-    OrderStatus.PUBLISHED: ["view_article"],
-    OrderStatus.FAILED: [],
-    OrderStatus.REFUNDED: [],
-}
 
 
 def order_get_for_customer(*, order_id: object, token: str | None) -> Order:
@@ -52,13 +43,14 @@ def order_preview(order: Order, *, limit: int = 500) -> str:
 
 
 def order_customer_actions(order: Order) -> list[str]:
-    return list(CUSTOMER_ACTIONS[order.status])
+    """The names of what the customer may do next: the API's ``actions`` and the order page's buttons."""
+    return [action.name for action in customer_actions(order)]
 
 
 def _queue_state_from_order(order: Order) -> str:
-    if order.status == OrderStatus.FAILED:
+    if order.has_failed:
         return "failed"
-    if order.status == OrderStatus.PROCESSING:
+    if order.in_progress:
         return "queued"
     return "finished"
 
@@ -73,7 +65,7 @@ def order_queue_state(order: Order) -> dict[str, Any]:
         "jobId": order.queue_job_id or None,
         "state": _queue_state_from_order(order) if order.queue_job_id else None,
         "position": None,
-        "progress": 100 if order.queue_job_id and order.status != OrderStatus.PROCESSING else 0,
+        "progress": 100 if order.queue_job_id and not order.in_progress else 0,
         "stage": None,
         "attempts": 0,
     }

@@ -16,10 +16,11 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
 from purchases import test_mode
+from purchases.actions import CUSTOMER_ACTIONS, PAY, SUBMIT_FOR_REVIEW, OrderAction
 from purchases.catalog.selectors import article_get_published
 from purchases.errors import ApplicationError, OrderNotFound
 from purchases.intake import checkout_submit
-from purchases.models import Order, OrderStatus
+from purchases.models import Order
 from purchases.selectors import (
     order_customer_actions,
     order_get_for_customer,
@@ -27,17 +28,28 @@ from purchases.selectors import (
     order_versions,
     version_html_marked,
 )
-from purchases.services.review import order_regenerate, order_submit_for_review
 from purchases.tokens import make_order_token
 
+# The customer actions the page posts (the others are links), by name. Pages rendered before the
+# buttons took their actions' names post "submit".
+PAGE_ACTIONS: dict[str, OrderAction] = {
+    **{action.name: action for action in CUSTOMER_ACTIONS if not action.link},
+    "submit": SUBMIT_FOR_REVIEW,
+}
 ACTION_DONE = {
     (
         "regenerate",
         Order.Kind.BACKLINK,
     ): "A new placement is being written. We will email you when it is ready.",
     ("regenerate", Order.Kind.ARTICLE): "A fresh draft is being written. We will email you when it is ready.",
-    ("submit", Order.Kind.BACKLINK): "Sent to our editors. We will email you when your link is live.",
-    ("submit", Order.Kind.ARTICLE): "Sent to our editors. We will email you when your article is live.",
+    (
+        "submit_for_review",
+        Order.Kind.BACKLINK,
+    ): "Sent to our editors. We will email you when your link is live.",
+    (
+        "submit_for_review",
+        Order.Kind.ARTICLE,
+    ): "Sent to our editors. We will email you when your article is live.",
 }
 ACTION_REFUSED = "That is not possible right now: the page below shows where your order stands."
 
@@ -46,8 +58,9 @@ ACTION_REFUSED = "That is not possible right now: the page below shows where you
 def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
     """The link in every email; the token travels in the query string, as in the original system.
 
-    POST ``action=regenerate|submit`` runs the same services as the API, then redirects back
-    (so reloading the page never repeats the action).
+    POST ``action=<name>`` runs a customer action the page offers (``regenerate``,
+    ``submit_for_review``) through the same service as the API, then redirects back (so reloading
+    the page never repeats the action). The buttons shown are the order's customer actions.
     """
     token = request.GET.get("token")
     try:
@@ -55,15 +68,12 @@ def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
     except OrderNotFound as exc:
         raise Http404("Order not found") from exc
     if request.method == "POST":
-        action = request.POST.get("action", "")
+        action = PAGE_ACTIONS.get(request.POST.get("action", ""))
+        if action is None:
+            raise Http404("Unknown action")
         try:
-            if action == "regenerate":
-                order_regenerate(order_id=order.id)
-            elif action == "submit":
-                order_submit_for_review(order_id=order.id)
-            else:
-                raise Http404("Unknown action")
-            messages.success(request, ACTION_DONE[(action, Order.Kind(order.kind))])
+            action.execute(order_id=order.id)
+            messages.success(request, ACTION_DONE[(action.name, Order.Kind(order.kind))])
         except ApplicationError:
             messages.error(request, ACTION_REFUSED)
         return HttpResponseRedirect(request.get_full_path())
@@ -80,8 +90,8 @@ def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
         ),
         "drafts": [(len(drafts) - i, v) for i, v in enumerate(drafts)],
         "actions": order_customer_actions(order),
-        "queue": order_queue_state(order) if order.status == OrderStatus.PROCESSING else None,
-        "polling": order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PROCESSING),
+        "queue": order_queue_state(order) if order.in_progress else None,
+        "polling": order.awaits_payment or order.in_progress,
         "paid_flag": request.GET.get("paid") == "1",
         "cancelled_flag": request.GET.get("cancelled") == "1",
     }
@@ -144,7 +154,7 @@ def test_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
         raise Http404("Unknown test session")
     delivered: int | None = None
     error = ""
-    if request.method == "POST" and order.status == OrderStatus.PENDING_PAYMENT:
+    if request.method == "POST" and PAY.is_available(order):
         try:
             delivered = test_mode.deliver_event(test_mode.checkout_completed_event(order=order))
         except OSError as exc:
@@ -155,5 +165,11 @@ def test_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
     return render(
         request,
         "purchases/test_checkout.html",
-        {"order": order, "delivered": delivered, "error": error, "order_url": order_url},
+        {
+            "order": order,
+            "can_pay": PAY.is_available(order),
+            "delivered": delivered,
+            "error": error,
+            "order_url": order_url,
+        },
     )

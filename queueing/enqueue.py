@@ -19,8 +19,8 @@ from rq import Retry
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
-from queueing.models import JobRequest
-from queueing.services import OPEN_STATES, job_request_mark_enqueued
+from queueing.models import OPEN_STATES, JobRequest
+from queueing.services import job_request_mark_enqueued
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from redis.exceptions import RedisError
 from rq.job import Job, JobStatus
 
 from queueing.enqueue import ACTIVE_STATUSES, job_put
-from queueing.models import JobRequest
-from queueing.services import OPEN_STATES, job_request_reopen
+from queueing.models import OPEN_STATES, JobRequest
+from queueing.services import job_request_requeue
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,6 @@ def _reconcile_one(*, request_id: int, report: RunsReconcileReport, heartbeat_gr
             job.delete()  # its worker is gone; a new copy under the same id replaces it
         else:
             report.requeued.append(request.job_id)
-        job_request_reopen(job_id=request.job_id)
+        job_request_requeue(job_id=request.job_id)
         job_id = request.job_id
         transaction.on_commit(lambda: job_put(job_id=job_id))

@@ -13,7 +13,6 @@ from redis.exceptions import RedisError
 from rq import Worker
 
 from queueing.models import JobAttempt, JobRequest
-from queueing.services import OPEN_STATES
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ SAMPLE_SIZE = 20
 
 def job_request_open_exists(*, subject_id: UUID | str) -> bool:
     """Whether a run for ``subject_id`` is still owed (pending, enqueued or running)."""
-    return JobRequest.objects.filter(subject_id=subject_id, state__in=OPEN_STATES).exists()
+    return JobRequest.objects.open().filter(subject_id=subject_id).exists()
 
 
 def job_request_purpose(*, subject_id: UUID | str, run: int) -> str:

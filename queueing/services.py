@@ -1,4 +1,9 @@
-"""Writes on the job outbox: requests, their enqueueing and each worker attempt."""
+"""Writes on the job outbox: requests, their enqueueing and each worker attempt.
+
+The one place a request's state changes. A single locked row moves with ``JobRequest.move_to``,
+which raises IllegalStateMove; a bulk update filters on the states ``ALLOWED_STATE_MOVES`` lets
+into the target (``states_into``), so a request in any other state is left as it is.
+"""
 
 from __future__ import annotations
 
@@ -8,49 +13,62 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from queueing.models import JobAttempt, JobRequest
+from queueing.models import JobAttempt, JobRequest, JobState, states_into
 
 logger = logging.getLogger(__name__)
 
-# A request in these states still owes its job a run.
-OPEN_STATES = (JobRequest.State.PENDING, JobRequest.State.ENQUEUED, JobRequest.State.RUNNING)
 
+def job_requests_cancel(*, subject_id: UUID | str, keep_run: int | None = None) -> list[JobRequest]:
+    """Close every open request of a subject (pending, enqueued or running) as CANCELLED.
 
-def job_requests_cancel(*, subject_id: UUID | str, exclude_run: int | None = None) -> list[JobRequest]:
-    """Close the subject's open requests (pending, enqueued or running) as CANCELLED.
-
-    ``exclude_run`` keeps that run open (the subject's current one). Returns the requests it
-    closed. A running job finishes its current step but finds its subject moved on and stores
-    nothing; ``job_attempt_finish`` leaves CANCELLED alone.
+    ``keep_run`` leaves that run's request open (a reconciler superseding older runs only).
+    Returns the requests it closed. A running job finishes its current step but finds its
+    subject moved on and stores nothing; ``job_attempt_finish`` leaves CANCELLED alone.
     """
-    open_requests = JobRequest.objects.select_for_update().filter(
-        subject_id=subject_id, state__in=OPEN_STATES
+    requests = JobRequest.objects.select_for_update().filter(
+        subject_id=subject_id, state__in=states_into(JobState.CANCELLED)
     )
-    if exclude_run is not None:
-        open_requests = open_requests.exclude(run=exclude_run)
-    requests = list(open_requests)
+    if keep_run is not None:
+        requests = requests.exclude(run=keep_run)
+    closed = list(requests)
     now = timezone.now()
-    JobRequest.objects.filter(pk__in=[r.pk for r in requests]).update(
-        state=JobRequest.State.CANCELLED, finished_at=now, updated_at=now
+    JobRequest.objects.filter(pk__in=[r.pk for r in closed]).update(
+        state=JobState.CANCELLED, finished_at=now, updated_at=now
     )
-    return requests
+    return closed
 
 
 def job_request_mark_enqueued(*, job_id: str) -> None:
-    JobRequest.objects.filter(job_id=job_id, state=JobRequest.State.PENDING).update(
-        state=JobRequest.State.ENQUEUED, updated_at=timezone.now()
+    JobRequest.objects.filter(job_id=job_id, state__in=states_into(JobState.ENQUEUED)).update(
+        state=JobState.ENQUEUED, updated_at=timezone.now()
     )
     JobRequest.objects.filter(job_id=job_id).update(last_enqueued_at=timezone.now())
 
 
+def job_request_requeue(*, job_id: str) -> bool:
+    """Back to PENDING before the reconciler puts the job on RQ again; False if it was not moved.
+
+    Only an enqueued or running request moves (its job was lost from Redis, or its worker died);
+    a pending one already is, and a closed one stays closed.
+    """
+    moved = JobRequest.objects.filter(job_id=job_id, state__in=states_into(JobState.PENDING)).update(
+        state=JobState.PENDING, updated_at=timezone.now()
+    )
+    return bool(moved)
+
+
 def job_attempt_start(*, job_id: str, worker: str = "") -> JobAttempt | None:
-    """Record that a worker started the job; None for a job with no request row (not ours)."""
+    """Record that a worker started the job; None for a job with no request row (not ours).
+
+    The request becomes RUNNING unless it is closed already (done, failed or cancelled): the
+    attempt is recorded either way, so staff see every execution.
+    """
     with transaction.atomic():
         request = JobRequest.objects.select_for_update().filter(job_id=job_id).first()
         if request is None:
             return None
-        if request.state in (JobRequest.State.PENDING, JobRequest.State.ENQUEUED, JobRequest.State.RUNNING):
-            request.state = JobRequest.State.RUNNING
+        if request.can_move_to(JobState.RUNNING):
+            request.move_to(JobState.RUNNING)
             request.started_at = timezone.now()
             request.save(update_fields=["state", "started_at", "updated_at"])
         return JobAttempt.objects.create(request=request, worker=worker[:200])
@@ -59,7 +77,10 @@ def job_attempt_start(*, job_id: str, worker: str = "") -> JobAttempt | None:
 def job_attempt_finish(
     *, attempt: JobAttempt | None, outcome: str, error: str = "", final: bool = True
 ) -> None:
-    """Close the attempt; a final outcome also closes the request (DONE, or FAILED on error)."""
+    """Close the attempt; a final outcome also closes the request (DONE, or FAILED on error).
+
+    A request closed already (cancelled, or finished by another copy of the job) keeps its state.
+    """
     if attempt is None:
         return
     now = timezone.now()
@@ -67,14 +88,7 @@ def job_attempt_finish(
     if not final:
         JobRequest.objects.filter(pk=attempt.request_id).update(last_error=error[:4000], updated_at=now)
         return
-    state = JobRequest.State.FAILED if error else JobRequest.State.DONE
-    JobRequest.objects.filter(pk=attempt.request_id).exclude(state=JobRequest.State.CANCELLED).update(
+    state = JobState.FAILED if error else JobState.DONE
+    JobRequest.objects.filter(pk=attempt.request_id, state__in=states_into(state)).update(
         state=state, finished_at=now, last_error=error[:4000], updated_at=now
-    )
-
-
-def job_request_reopen(*, job_id: str) -> None:
-    """Back to PENDING: its job is to be put on RQ again (lost from Redis, or its worker died)."""
-    JobRequest.objects.filter(job_id=job_id, state__in=OPEN_STATES).update(
-        state=JobRequest.State.PENDING, updated_at=timezone.now()
     )

@@ -27,6 +27,7 @@ from django.db import transaction
 from articles.drafting.attempts import Progress, draft_attempts, no_progress, quality_failure_reason
 from articles.models import ArticleVersion
 from articles.writers import get_writer
+from purchases.actions import FINISH_DRAFT
 from purchases.models import EmailKind, Order, OrderStatus
 from purchases.services.draft_kinds import ORDER_DRAFT_KINDS, NotDraftable, OrderDraftKind
 from purchases.services.draft_versions import order_version_create
@@ -55,7 +56,7 @@ def order_draft_run(
     """
     order = Order.objects.select_related("article__published_version").get(pk=order_id)
     kind = ORDER_DRAFT_KINDS[order_kind]
-    if order.kind != order_kind or order.status != OrderStatus.PROCESSING or order.job_runs != run:
+    if order.kind != order_kind or not FINISH_DRAFT.run_may_finish(order, run=run):
         logger.info(
             f"{kind.label} skipped",
             extra={"order_id": str(order.id), "kind": order.kind, "status": order.status, "run": run},
@@ -89,7 +90,7 @@ def _draft_run(kind: OrderDraftKind[B, D], *, order: Order, run: int, progress: 
     progress("saving", 90, len(attempts))
     with transaction.atomic():
         order = order_lock(order_id=order.id)
-        if order.status != OrderStatus.PROCESSING or order.job_runs != run:
+        if not FINISH_DRAFT.run_may_finish(order, run=run):
             return "skipped"
         version = order_version_create(
             order=order,
@@ -98,11 +99,12 @@ def _draft_run(kind: OrderDraftKind[B, D], *, order: Order, run: int, progress: 
             qc_report=report,
             usage=usage,
         )
-        _order_draft_finish(order=order, version=version, first_email=kind.first_email)
+        order_draft_finish(order=order, version=version, first_email=kind.first_email)
     return "done"
 
 
-def _order_draft_finish(*, order: Order, version: ArticleVersion, first_email: EmailKind) -> None:
+@FINISH_DRAFT.effect
+def order_draft_finish(*, order: Order, version: ArticleVersion, first_email: EmailKind) -> None:
     """Make ``version`` the current draft of ``order`` (locked by the caller): PROCESSING -> QUALITY_CHECK.
 
     The customer gets ``first_email`` for a first draft (``integration_type`` in

@@ -1,22 +1,30 @@
-"""Final failure of a paid order: the customer is told once, staff are told, and the money goes back."""
+"""Final failure of a paid order: the customer is told once, staff are told, and the money goes back.
+
+Or staff retry it instead: a new run, as long as none of the money went back.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
 
+from purchases.actions import FAIL, RETRY
 from purchases.errors import ApplicationError
 from purchases.models import EmailKind, OrderStatus
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.refunds import order_refund
+from purchases.services.runs import order_job_enqueue
+from queueing.models import JobRequest
 
 logger = logging.getLogger(__name__)
 
 
+@FAIL.effect
 def order_fail(*, order_id: UUID | str, reason: str) -> bool:
     """Final failure: FAILED with the reason, the customer emailed once, staff told. False if not PROCESSING.
 
@@ -25,7 +33,7 @@ def order_fail(*, order_id: UUID | str, reason: str) -> bool:
     """
     with transaction.atomic():
         order = order_lock(order_id=order_id)
-        if order.status != OrderStatus.PROCESSING:
+        if not FAIL.allows(order):
             return False
         order.failure_reason = reason[:4000]
         order_transition(
@@ -44,6 +52,30 @@ def order_fail(*, order_id: UUID | str, reason: str) -> bool:
         if settings.AUTO_REFUND_ON_FAILURE and order.is_paid:
             transaction.on_commit(lambda: order_auto_refund(order_id=order.id, reason=reason))
     return True
+
+
+@RETRY.effect
+def order_retry(*, order_id: UUID | str, actor: Any) -> str:
+    """FAILED -> PROCESSING and a new run (purpose RETRY) for a paid order nothing was refunded of.
+
+    Staff with the retry permission only (403 otherwise); refused (409) for an unpaid or partly
+    refunded order, in any other status, or while a run is still open. The failure reason is
+    cleared; the customer hears from us again when the new draft is ready. Returns the job id.
+    """
+    RETRY.check_permission(actor)
+    with transaction.atomic():
+        order = order_lock(order_id=order_id)
+        RETRY.check(order, actor)
+        order.failure_reason = ""
+        order_transition(
+            order=order,
+            to_status=OrderStatus.PROCESSING,
+            source="staff",
+            actor=actor,
+            reason="staff retried the order after its failure",
+            extra_fields=("failure_reason",),
+        )
+        return order_job_enqueue(order=order, purpose=JobRequest.Purpose.RETRY)
 
 
 def order_auto_refund(*, order_id: UUID | str, reason: str) -> bool:

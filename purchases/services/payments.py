@@ -1,7 +1,8 @@
 """Payment events of an order: confirmed (the work starts), still clearing, failed, or never made.
 
 Called by the Stripe webhook and the Stripe reconciliation. Each takes the order's row lock and
-moves it only from the status the event is about, so events may arrive in any order and twice.
+moves it only when its action's guard (``purchases.actions``: pay, fail_payment) allows, so events
+may arrive in any order and twice.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from purchases.actions import FAIL_PAYMENT, PAY
 from purchases.catalog.selectors import article_slots_used
 from purchases.models import EmailKind, Order, OrderStatus, StripeEvent
 from purchases.services.emails import order_email_queue, staff_notify
@@ -39,6 +41,7 @@ def _refund_seen_before_payment(order: Order, payment_intent_id: str) -> StripeE
     )
 
 
+@PAY.effect
 @transaction.atomic
 def order_mark_paid(*, order_id: UUID | str, payment_intent_id: str, source: str = "stripe") -> bool:
     """PENDING_PAYMENT -> PROCESSING and enqueue the first job run. False if it was already handled.
@@ -50,15 +53,15 @@ def order_mark_paid(*, order_id: UUID | str, payment_intent_id: str, source: str
     full, the order goes straight to REFUNDED and no job is ever enqueued.
     """
     order = order_lock(order_id=order_id)
-    unpaid_failure = order.status == OrderStatus.FAILED and not order.is_paid
-    if order.status != OrderStatus.PENDING_PAYMENT and not unpaid_failure:
-        if order.status == OrderStatus.REFUNDED and not order.is_paid:
+    if not PAY.allows(order):
+        if order.is_refunded and not order.is_paid:
             # The refund overtook the completion: keep the payment facts on the record, nothing moves.
             order.paid_at = timezone.now()
             order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
             order.save(update_fields=["paid_at", "stripe_payment_intent_id", "updated_at"])
         logger.info("payment already handled", extra={"order_id": str(order.id), "status": order.status})
         return False
+    unpaid_failure = order.has_failed
     early_refund = _refund_seen_before_payment(order, payment_intent_id)
     if early_refund is not None:
         charge = early_refund.payload["data"]["object"]
@@ -117,7 +120,7 @@ def order_payment_await(*, order_id: UUID | str, hold_until: datetime) -> bool:
     the order is no longer waiting for a payment.
     """
     order = order_lock(order_id=order_id)
-    if order.status != OrderStatus.PENDING_PAYMENT:
+    if not PAY.is_offered(order):
         return False
     if order.checkout_expires_at is None or order.checkout_expires_at < hold_until:
         order.checkout_expires_at = hold_until
@@ -125,6 +128,7 @@ def order_payment_await(*, order_id: UUID | str, hold_until: datetime) -> bool:
     return True
 
 
+@FAIL_PAYMENT.effect
 @transaction.atomic
 def order_payment_fail(
     *, order_id: UUID | str, reason: str, notify_customer: bool, source: str = "stripe"
@@ -135,7 +139,7 @@ def order_payment_fail(
     needs none). False when the order is not waiting for a payment, e.g. already paid.
     """
     order = order_lock(order_id=order_id)
-    if order.status != OrderStatus.PENDING_PAYMENT:
+    if not FAIL_PAYMENT.allows(order):
         logger.info("payment failure ignored", extra={"order_id": str(order.id), "status": order.status})
         return False
     order.failure_reason = reason

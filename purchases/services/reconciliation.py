@@ -14,8 +14,8 @@ from datetime import datetime
 from django.conf import settings
 
 from purchases import stripe_api
+from purchases.actions import PAY
 from purchases.errors import PaymentProviderError
-from purchases.models import OrderStatus
 from purchases.selectors import order_for_checkout_session
 from purchases.services.emails import staff_notify
 from purchases.services.payments import order_mark_paid
@@ -64,10 +64,7 @@ def stripe_sessions_reconcile(*, since: datetime) -> ReconcileReport:
                 f"{session.get('amount_total')} {str(session.get('currency') or '').upper()} (minor units)"
             )
             continue
-        waiting = order.status == OrderStatus.PENDING_PAYMENT or (
-            order.status == OrderStatus.FAILED and not order.is_paid
-        )
-        if waiting and order_mark_paid(
+        if PAY.allows(order) and order_mark_paid(
             order_id=order.id,
             payment_intent_id=str(session.get("payment_intent") or ""),
             source="reconciler",

@@ -17,11 +17,11 @@ from django.conf import settings
 from django.db import transaction
 
 from purchases import stripe_api, test_mode
+from purchases.actions import REFUND
 from purchases.errors import InvalidField, NotRefundable, PaymentProviderError
 from purchases.models import EmailKind, Order, OrderStatus, from_minor_units, to_minor_units
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
-from purchases.services.review import REFUND_PERMISSION, require_permission
 from purchases.services.runs import order_jobs_cancel
 
 logger = logging.getLogger(__name__)
@@ -33,14 +33,7 @@ def _remaining_minor(order: Order) -> int:
 
 def _check_refundable(order: Order, amount: Decimal | None) -> int | None:
     """The partial amount in minor units, or None for a full refund; raises when not refundable."""
-    if not order.is_paid:
-        raise NotRefundable("This order was never paid, so there is nothing to refund.")
-    if order.status == OrderStatus.REFUNDED or _remaining_minor(order) <= 0:
-        raise NotRefundable("This order has already been refunded in full.")
-    if not order.stripe_payment_intent_id:
-        raise NotRefundable(
-            "No Stripe payment is recorded for this order; refund it in the Stripe dashboard."
-        )
+    REFUND.check_order(order)
     if amount is None:
         return None
     amount_minor = to_minor_units(amount, order.currency)
@@ -56,7 +49,7 @@ def _refund_full(
     *, order: Order, source: str, actor: Any, reason: str, email_key: str, email_note: str
 ) -> None:
     """Move the locked order to REFUNDED, stop its jobs and owe the customer the refund email."""
-    was_published = order.status == OrderStatus.PUBLISHED
+    was_published = order.is_published
     order.refunded_amount = max(order.refunded_amount, order.amount)
     order_transition(
         order=order,
@@ -80,6 +73,7 @@ def _refund_full(
         )
 
 
+@REFUND.effect
 def order_refund(
     *,
     order_id: UUID | str,
@@ -101,7 +95,7 @@ def order_refund(
     order and PaymentProviderError (503) when Stripe fails, in which case nothing changed.
     """
     if source == "staff":
-        require_permission(actor, REFUND_PERMISSION, "refund orders")
+        REFUND.check_permission(actor)
     order = Order.objects.get(pk=order_id)
     amount_minor = _check_refundable(order, amount)
     refunded_before_minor = to_minor_units(order.refunded_amount, order.currency)
@@ -132,7 +126,7 @@ def order_refund(
 
     with transaction.atomic():
         order = order_lock(order_id=order.id)
-        if order.status == OrderStatus.REFUNDED:
+        if order.is_refunded:
             logger.info("refund already recorded", extra={"order_id": str(order.id), "refund_id": refund.id})
             return order
         refunded_now = from_minor_units(refunded_before_minor + refund.amount, order.currency)
@@ -167,7 +161,7 @@ def order_refund(
             "order_id": str(order.id),
             "refund_id": refund.id,
             "amount_minor": refund.amount,
-            "full": order.status == OrderStatus.REFUNDED,
+            "full": order.is_refunded,
             "source": source,
         },
     )
@@ -189,7 +183,7 @@ def order_mark_refunded_from_stripe(
     with transaction.atomic():
         order = order_lock(order_id=order_id)
         reported = min(from_minor_units(amount_refunded_minor, order.currency), order.amount)
-        if order.status == OrderStatus.REFUNDED:
+        if order.is_refunded:
             return "already_refunded"
         full = amount_refunded_minor >= amount_minor_total > 0
         if full:

@@ -1,7 +1,8 @@
 """The customer's review loop and editorial publishing.
 
 Customers regenerate (unlimited) or submit; staff reject with a reason or approve & publish.
-Permission checks live here, so the API, admin actions and any future caller share them.
+Each service performs one named action (``purchases.actions``) and asks its guard under the order's
+row lock, so the API, the order page, the admin and any future caller share the same checks.
 Publishing never loses a paid link: a proposal made on an older published version is either
 carried over onto the current one (when its paragraph is unchanged, re-checked) or re-run.
 """
@@ -21,7 +22,8 @@ from articles.drafting.backlink import carry_over
 from articles.drafting.kinds import BACKLINK
 from articles.models import Article, ArticleVersion
 from articles.services import version_publish
-from purchases.errors import ActionNotAllowed, ApplicationError
+from purchases.actions import PUBLISH, REGENERATE, REJECT, SUBMIT_FOR_REVIEW
+from purchases.errors import ApplicationError
 from purchases.models import EmailKind, Order, OrderStatus
 from purchases.services.draft_kinds import backlink_brief
 from purchases.services.draft_versions import VersionFields, order_version_create
@@ -29,19 +31,10 @@ from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.runs import order_job_enqueue
 from queueing.models import JobRequest
-from queueing.selectors import job_request_open_exists
 
 logger = logging.getLogger(__name__)
 
-PUBLISH_PERMISSION = "purchases.publish_order"
-REVIEW_PERMISSION = "purchases.change_order"
-REFUND_PERMISSION = "purchases.refund_order"
 CARRY_OVER_WRITER = "carry-over onto the newer published version (no LLM)"
-
-
-class PermissionRequired(ApplicationError):
-    status_code = 403
-    code = "permission_denied"
 
 
 @dataclass(frozen=True)
@@ -51,12 +44,7 @@ class PublishResult:
     message: str
 
 
-def require_permission(actor: Any, permission: str, what: str) -> None:
-    """Staff with ``permission``, or PermissionRequired (403): the one check admin and API share."""
-    if not (actor is not None and actor.is_active and actor.is_staff and actor.has_perm(permission)):
-        raise PermissionRequired(f"You do not have permission to {what}.")
-
-
+@REGENERATE.effect
 def order_regenerate(*, order_id: UUID | str) -> str:
     """QUALITY_CHECK -> PROCESSING and a new run from the current published version. Returns the job id.
 
@@ -64,12 +52,7 @@ def order_regenerate(*, order_id: UUID | str) -> str:
     """
     with transaction.atomic():
         order = order_lock(order_id=order_id)
-        if order.status != OrderStatus.QUALITY_CHECK:
-            raise ActionNotAllowed(
-                f"A draft can be regenerated only while it awaits your review (now {order.status})."
-            )
-        if job_request_open_exists(subject_id=order.id):
-            raise ActionNotAllowed("A draft is already being written for this order.")
+        REGENERATE.check(order)
         order_transition(
             order=order,
             to_status=OrderStatus.PROCESSING,
@@ -79,14 +62,12 @@ def order_regenerate(*, order_id: UUID | str) -> str:
         return order_job_enqueue(order=order, purpose=JobRequest.Purpose.REGENERATION)
 
 
+@SUBMIT_FOR_REVIEW.effect
 def order_submit_for_review(*, order_id: UUID | str) -> Order:
     """QUALITY_CHECK -> ADMIN_REVIEW; the editors are emailed that an order waits for them."""
     with transaction.atomic():
         order = order_lock(order_id=order_id)
-        if order.status != OrderStatus.QUALITY_CHECK:
-            raise ActionNotAllowed(
-                f"Only a draft awaiting your review can be submitted (now {order.status})."
-            )
+        SUBMIT_FOR_REVIEW.check(order)
         order_transition(
             order=order,
             to_status=OrderStatus.ADMIN_REVIEW,
@@ -103,9 +84,10 @@ def order_submit_for_review(*, order_id: UUID | str) -> Order:
     return order
 
 
+@REJECT.effect
 def order_reject(*, order_id: UUID | str, actor: Any, reason: str) -> Order:
     """ADMIN_REVIEW -> QUALITY_CHECK with a required reason, emailed to the customer."""
-    require_permission(actor, REVIEW_PERMISSION, "review orders")
+    REJECT.check_permission(actor)
     reason = reason.strip()
     if not reason:
         raise ApplicationError(
@@ -113,8 +95,7 @@ def order_reject(*, order_id: UUID | str, actor: Any, reason: str) -> Order:
         )
     with transaction.atomic():
         order = order_lock(order_id=order_id)
-        if order.status != OrderStatus.ADMIN_REVIEW:
-            raise ActionNotAllowed(f"Only orders waiting for review can be rejected (now {order.status}).")
+        REJECT.check(order, actor)
         transition = order_transition(
             order=order, to_status=OrderStatus.QUALITY_CHECK, source="staff", actor=actor, reason=reason
         )
@@ -124,6 +105,7 @@ def order_reject(*, order_id: UUID | str, actor: Any, reason: str) -> Order:
     return order
 
 
+@PUBLISH.effect
 def order_approve_and_publish(*, order_id: UUID | str, actor: Any) -> PublishResult:
     """Publish the order's proposal in one transaction, keeping every paid link already live.
 
@@ -131,14 +113,13 @@ def order_approve_and_publish(*, order_id: UUID | str, actor: Any) -> PublishRes
     when the link's paragraph is unchanged (re-checked), else the integration re-runs on the
     current published version (``customer_backlink_rebase``) and the order returns to the customer.
     """
-    require_permission(actor, PUBLISH_PERMISSION, "publish orders")
+    PUBLISH.check_permission(actor)
     with transaction.atomic():
         order = order_lock(order_id=order_id)
-        if order.status != OrderStatus.ADMIN_REVIEW:
-            raise ActionNotAllowed(f"Only orders waiting for review can be published (now {order.status}).")
+        PUBLISH.check(order, actor)
         proposal = order.current_version
-        if proposal is None or order.article_id is None:
-            raise ActionNotAllowed("This order has no draft to publish.")
+        # The guard refused an order without a draft.
+        assert proposal is not None and order.article_id is not None
         article = (
             Article.objects.select_for_update(of=("self",))
             .select_related("published_version")

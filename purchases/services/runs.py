@@ -134,7 +134,7 @@ def _order_runs_reconcile(*, order_id: UUID, report: OrdersReconcileReport) -> N
         if order is None:
             return  # another process holds it (a worker finishing, another reconciler) or it moved on
         report.checked += 1
-        stale = job_requests_cancel(subject_id=order.id, exclude_run=order.job_runs)
+        stale = job_requests_cancel(subject_id=order.id, keep_run=order.job_runs)
         report.superseded += [request.job_id for request in stale]
         jobs_discard_after_commit(job_ids=[r.job_id for r in stale], queue_name=order_queue(order))
         request = JobRequest.objects.filter(subject_id=order.id, run=order.job_runs).first()

@@ -68,4 +68,20 @@ class Migration(migrations.Migration):
                 max_length=16,
             ),
         ),
+        migrations.AlterField(
+            model_name="jobrequest",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Waiting to be put on the queue"),
+                    ("enqueued", "On the queue"),
+                    ("running", "Running"),
+                    ("done", "Done"),
+                    ("failed", "Failed for good"),
+                    ("cancelled", "Cancelled (its subject moved on, or superseded)"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
+        ),
     ]

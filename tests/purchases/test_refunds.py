@@ -14,10 +14,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
+from purchases.actions import PermissionRequired
 from purchases.errors import NotRefundable, PaymentProviderError
 from purchases.models import Order, OrderStatus, OrderTransition
 from purchases.services.refunds import order_refund
-from purchases.services.review import PermissionRequired
 from queueing.models import JobRequest
 from tests.conftest import checkout_event, job_left_on_queue, outbox_for, signed_post
 from tests.factories import make_order

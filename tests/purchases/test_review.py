@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from articles.content import extract_links, join_paragraphs, normalize_href, split_paragraphs
 from articles.models import Article, ArticleVersion
 from articles.services import article_edit_publish
+from purchases.actions import PermissionRequired
 from purchases.models import Order, OrderStatus, OrderTransition
-from purchases.services.review import PermissionRequired, order_approve_and_publish
+from purchases.services.review import order_approve_and_publish
 from tests.conftest import checkout_event, outbox_for, signed_post
 from tests.factories import ARTICLE_BODY, make_article_order, make_order, make_published_article
 

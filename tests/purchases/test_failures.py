@@ -1,0 +1,188 @@
+"""Staff retry of a failed order: the retry action, its service, its review-page button and bulk action."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.utils import timezone
+
+from purchases.actions import PermissionRequired
+from purchases.errors import ActionNotAllowed
+from purchases.models import Order, OrderStatus, OrderTransition
+from purchases.services.failures import order_retry
+from queueing.models import JobRequest, JobState
+from tests.conftest import checkout_event, outbox_for, signed_post
+from tests.factories import make_order
+
+NO_MARK = json.dumps(
+    {
+        "paragraph_index": 3,
+        "mode": "insert_after",
+        "paragraph": "If your neck aches in the morning, memory foam pillows can help keep your spine aligned at night.",
+    }
+)
+GOOD = json.dumps(
+    {
+        "paragraph_index": 3,
+        "mode": "insert_after",
+        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
+        "through the night.",
+    }
+)
+
+
+@pytest.fixture
+def editor(db: Any) -> User:
+    return User.objects.create_superuser("editor", "editor@example.com", "pw")
+
+
+def failed_after_payment(article: Any, **fields: Any) -> Order:
+    """A paid order whose run failed for good (set directly: the flow itself is tested elsewhere)."""
+    order, _ = make_order(article)
+    failed = {
+        "status": OrderStatus.FAILED,
+        "paid_at": timezone.now(),
+        "stripe_payment_intent_id": "pi_123",
+        "job_runs": 1,
+        "failure_reason": "Quality checks failed 3 times",
+    }
+    Order.objects.filter(pk=order.pk).update(**{**failed, **fields})
+    order.refresh_from_db()
+    return order
+
+
+def retry_url(order: Order) -> str:
+    return f"/admin/purchases/order/{order.id}/retry/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_retry_a_failed_paid_order_from_the_review_page_and_it_is_drafted_again(
+    api: Any,
+    client: Any,
+    article: Any,
+    fake_openai: Any,
+    run_worker: Any,
+    editor: User,
+    mailoutbox: Any,
+    settings: Any,
+) -> None:
+    settings.AUTO_REFUND_ON_FAILURE = False
+    fake_openai.script(NO_MARK, NO_MARK, NO_MARK, GOOD)
+    order, _ = make_order(article)
+    signed_post(api, checkout_event(order, event_id="evt_retry"))
+    run_worker()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED
+    client.force_login(editor)
+    assert retry_url(order) in client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
+
+    response = client.post(retry_url(order))
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert (order.status, order.failure_reason, order.job_runs) == (OrderStatus.PROCESSING, "", 2)
+    retry = JobRequest.objects.get(subject_id=order.id, run=2)
+    assert (retry.purpose, retry.job_id) == (JobRequest.Purpose.RETRY, f"backlink-{order.id}-run-2")
+    move = OrderTransition.objects.filter(order=order).last()
+    assert move is not None
+    assert (move.from_status, move.to_status, move.source, move.actor) == (
+        "FAILED",
+        "PROCESSING",
+        "staff",
+        editor,
+    )
+    run_worker()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.QUALITY_CHECK
+    assert [m.subject for m in outbox_for(order)] == [
+        "We could not complete your order",
+        "Your backlink is ready for review",
+    ]
+
+
+@pytest.mark.django_db
+def test_the_bulk_action_retries_each_failed_paid_order(client: Any, article: Any, editor: User) -> None:
+    orders = [failed_after_payment(article) for _ in range(2)]
+    client.force_login(editor)
+
+    response = client.post(
+        "/admin/purchases/order/", {"action": "retry", "_selected_action": [str(o.id) for o in orders]}
+    )
+
+    assert response.status_code == 302
+    for order in orders:
+        order.refresh_from_db()
+        assert order.status == OrderStatus.PROCESSING
+        assert JobRequest.objects.get(subject_id=order.id, run=2).purpose == JobRequest.Purpose.RETRY
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fields", "refusal"),
+    [
+        ({"paid_at": None}, "This order failed before it was paid, so there is nothing to retry."),
+        ({"refunded_amount": Decimal("10.00")}, "Part of this order was refunded; refund the rest instead"),
+        ({"status": OrderStatus.REFUNDED}, "Only failed orders can be retried (now REFUNDED)."),
+        ({"status": OrderStatus.QUALITY_CHECK}, "Only failed orders can be retried (now QUALITY_CHECK)."),
+    ],
+)
+def test_only_a_failed_order_paid_and_not_refunded_can_be_retried(
+    client: Any, article: Any, editor: User, fields: dict[str, Any], refusal: str
+) -> None:
+    order = failed_after_payment(article, **fields)
+    client.force_login(editor)
+
+    with pytest.raises(ActionNotAllowed) as refused:
+        order_retry(order_id=order.id, actor=editor)
+
+    assert refused.value.message.startswith(refusal)
+    assert retry_url(order) not in client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
+    client.post(retry_url(order))
+    before = order.status
+    order.refresh_from_db()
+    assert (order.status, order.job_runs) == (before, 1)
+
+
+@pytest.mark.django_db
+def test_a_retry_while_a_run_is_still_open_is_refused(article: Any, editor: User) -> None:
+    order = failed_after_payment(article)
+    JobRequest.objects.create(
+        subject_id=order.id,
+        run=1,
+        job_id=f"backlink-{order.id}-run-1",
+        queue="backlink-integration",
+        func="purchases.jobs.backlink_integration_job",
+        kwargs={"order_id": str(order.id), "run": 1},
+        state=JobState.RUNNING,
+    )
+
+    with pytest.raises(ActionNotAllowed, match="A draft is already being written for this order."):
+        order_retry(order_id=order.id, actor=editor)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED
+
+
+@pytest.mark.django_db
+def test_staff_who_may_not_change_orders_see_why_and_cannot_retry(client: Any, article: Any) -> None:
+    order = failed_after_payment(article)
+    viewer = User.objects.create_user("viewer", "viewer@example.com", "pw", is_staff=True)
+    viewer.user_permissions.add(
+        Permission.objects.get(codename="view_order", content_type__app_label="purchases")
+    )
+    viewer = User.objects.get(pk=viewer.pk)
+    client.force_login(viewer)
+
+    with pytest.raises(PermissionRequired):
+        order_retry(order_id=order.id, actor=viewer)
+    page = client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
+    client.post(retry_url(order))
+
+    assert "Retrying a failed order needs the “Can change order” permission." in page
+    assert retry_url(order) not in page
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED
