@@ -11,10 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
-
-from purchases import stripe_api
 from purchases.errors import PaymentProviderError
+from purchases.gateways import PaymentGatewayUnavailable, payment_gateway
 from purchases.models import OrderStatus
 from purchases.selectors import order_for_checkout_session
 from purchases.services.emails import staff_notify
@@ -26,7 +24,8 @@ logger = logging.getLogger(__name__)
 @dataclass
 class ReconcileReport:
     """``repaired``: paid sessions whose order had missed it and now moved on; ``ok``: already
-    known; ``missing``: session ids with no order at all (staff told)."""
+    known; ``missing``: session ids with no order at all (staff told); ``test_mode``: the gateway is
+    the local TEST MODE, which has no sessions to list."""
 
     listed: int = 0
     repaired: int = 0
@@ -44,13 +43,11 @@ def stripe_sessions_reconcile(*, since: datetime) -> ReconcileReport:
     with the session id and the customer's email. In local TEST MODE there is nothing to list.
     Raises PaymentProviderError when Stripe cannot be reached.
     """
-    report = ReconcileReport()
-    if settings.STRIPE_LOCAL_TEST_MODE:
-        report.test_mode = True
-        return report
+    gateway = payment_gateway()
+    report = ReconcileReport(test_mode=gateway.is_local_test_mode)
     try:
-        sessions = stripe_api.checkout_sessions_list_paid(created_gte=int(since.timestamp()))
-    except stripe_api.StripeUnavailable as exc:
+        sessions = gateway.checkout_sessions_list_paid(created_gte=int(since.timestamp()))
+    except PaymentGatewayUnavailable as exc:
         raise PaymentProviderError(f"Stripe could not list Checkout Sessions: {exc}") from exc
     missing_lines: list[str] = []
     for session in sessions:
