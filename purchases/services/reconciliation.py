@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class ReconcileReport:
+class StripeReconcileReport:
     """``repaired``: paid sessions whose order had missed it and now moved on; ``ok``: already
     known; ``missing``: session ids with no order at all (staff told); ``test_mode``: the gateway is
     the local TEST MODE, which has no sessions to list."""
@@ -34,7 +34,7 @@ class ReconcileReport:
     test_mode: bool = False
 
 
-def stripe_sessions_reconcile(*, since: datetime) -> ReconcileReport:
+def stripe_sessions_reconcile(*, since: datetime) -> StripeReconcileReport:
     """Check every paid Checkout Session created since ``since`` against its order.
 
     An order still PENDING_PAYMENT (or FAILED before any payment, e.g. expired) is marked paid
@@ -44,7 +44,7 @@ def stripe_sessions_reconcile(*, since: datetime) -> ReconcileReport:
     Raises PaymentProviderError when Stripe cannot be reached.
     """
     gateway = payment_gateway()
-    report = ReconcileReport(test_mode=gateway.is_local_test_mode)
+    report = StripeReconcileReport(test_mode=gateway.is_local_test_mode)
     try:
         sessions = gateway.checkout_sessions_list_paid(created_gte=int(since.timestamp()))
     except PaymentGatewayUnavailable as exc:
