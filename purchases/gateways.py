@@ -56,7 +56,7 @@ class PaymentGateway(Protocol):
         cancel_url: str,
         expires_at: datetime,
     ) -> CheckoutSession:
-        """Open a payment page for the order; called again for the same order, it returns the same one."""
+        """Open a payment page for the order: the session id to store and the URL to send the customer to."""
         ...
 
     def refund_create(
@@ -97,7 +97,7 @@ class StripeGateway:
         cancel_url: str,
         expires_at: datetime,
     ) -> CheckoutSession:
-        """A Stripe Checkout Session whose idempotency key is the order id."""
+        """A Stripe Checkout Session; its idempotency key is the order id, so a retry gets the same one."""
         try:
             return stripe_api.checkout_session_create(
                 order_id=order_id,

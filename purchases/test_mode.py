@@ -49,7 +49,10 @@ class TestModeGateway:
         cancel_url: str,
         expires_at: datetime,
     ) -> CheckoutSession:
-        """A new simulated session whose URL is the local test checkout page (only the order id matters)."""
+        """A new simulated session whose URL is the local test checkout page.
+
+        Nothing else is needed: the page finds the order by the session id stored on it.
+        """
         session_id = TEST_SESSION_PREFIX + secrets.token_hex(12)
         url = settings.SITE_URL + reverse("purchases:test-checkout", kwargs={"session_id": session_id})
         return CheckoutSession(id=session_id, url=url)
