@@ -1,9 +1,11 @@
 """LOCAL TEST MODE (simulated Stripe) for machines without STRIPE_SECRET_KEY.
 
-Checkout goes to a local page plainly labelled as test mode; its Pay button builds a
-``checkout.session.completed`` event, signs it exactly as Stripe does (``t=…,v1=HMAC-SHA256``
-with the endpoint secret) and POSTs it to the real webhook endpoint. No money moves. With a
-Stripe key configured, none of this is reachable.
+``TestModeGateway`` is the payment gateway then (``purchases.gateways.payment_gateway`` picks
+it): checkout goes to a local page plainly labelled as test mode, refunds are simulated and there
+are no sessions to reconcile. The page's Pay button builds a ``checkout.session.completed``
+event, signs it exactly as Stripe does (``t=…,v1=HMAC-SHA256`` with the endpoint secret) and
+POSTs it to the real webhook endpoint. No money moves. With a Stripe key configured, none of
+this is reachable.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import secrets
 import time
 import urllib.request
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -26,23 +29,55 @@ TEST_SESSION_PREFIX = "cs_test_local_"
 TEST_REFUND_PREFIX = "re_test_local_"
 
 
-def checkout_session_create(*, order: Order) -> CheckoutSession:
-    session_id = TEST_SESSION_PREFIX + secrets.token_hex(12)
-    url = settings.SITE_URL + reverse("purchases:test-checkout", kwargs={"session_id": session_id})
-    return CheckoutSession(id=session_id, url=url)
+class TestModeGateway:
+    """TEST MODE ONLY: the simulated Stripe; no money moves and Stripe is never called.
 
-
-def refund_create(
-    *, payment_intent_id: str, amount_minor: int, idempotency_key: str, metadata: dict[str, str]
-) -> Refund:
-    """TEST MODE ONLY: a simulated refund; no money moves and Stripe is not called.
-
-    Stands in for ``stripe_api.refund_create`` when no STRIPE_SECRET_KEY is set, so refunds work
-    end to end on a developer machine. The id is derived from the idempotency key, so a retry
-    gets the same refund, as it would from Stripe. ``amount_minor`` is what is left to refund.
+    Never fails, so the services' "provider unavailable" paths are Stripe's alone.
     """
-    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
-    return Refund(id=TEST_REFUND_PREFIX + digest, status="succeeded", amount=amount_minor)
+
+    is_local_test_mode = True
+
+    def checkout_session_create(
+        self,
+        *,
+        order_id: str,
+        product_name: str,
+        amount_minor: int,
+        currency: str,
+        customer_email: str,
+        success_url: str,
+        cancel_url: str,
+        expires_at: datetime,
+    ) -> CheckoutSession:
+        """A new simulated session whose URL is the local test checkout page.
+
+        Nothing else is needed: the page finds the order by the session id stored on it.
+        """
+        session_id = TEST_SESSION_PREFIX + secrets.token_hex(12)
+        url = settings.SITE_URL + reverse("purchases:test-checkout", kwargs={"session_id": session_id})
+        return CheckoutSession(id=session_id, url=url)
+
+    def refund_create(
+        self,
+        *,
+        payment_intent_id: str,
+        amount_minor: int | None,
+        amount_left_minor: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> Refund:
+        """A simulated refund of ``amount_minor``, or of ``amount_left_minor`` when it is None.
+
+        The id is derived from the idempotency key, so a retry gets the same refund, as it would
+        from Stripe.
+        """
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        amount = amount_left_minor if amount_minor is None else amount_minor
+        return Refund(id=TEST_REFUND_PREFIX + digest, status="succeeded", amount=amount)
+
+    def checkout_sessions_list_paid(self, *, created_gte: int) -> list[dict[str, Any]]:
+        """Nothing: simulated payments reach the webhook at once, so there is nothing to reconcile."""
+        return []
 
 
 def checkout_completed_event(

@@ -19,6 +19,7 @@ from purchases import test_mode
 from purchases.actions import CUSTOMER_ACTIONS, PAY, SUBMIT_FOR_REVIEW, OrderAction
 from purchases.catalog.selectors import article_get_published
 from purchases.errors import ApplicationError, OrderNotFound
+from purchases.gateways import payment_gateway
 from purchases.intake import checkout_submit
 from purchases.models import Order
 from purchases.selectors import (
@@ -146,8 +147,8 @@ def buy_article(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def test_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
-    """Simulated Stripe Checkout. Exists only while STRIPE_SECRET_KEY is unset."""
-    if not settings.STRIPE_LOCAL_TEST_MODE or not session_id.startswith(test_mode.TEST_SESSION_PREFIX):
+    """Simulated Stripe Checkout. Exists only while the payment gateway is the local TEST MODE."""
+    if not payment_gateway().is_local_test_mode or not session_id.startswith(test_mode.TEST_SESSION_PREFIX):
         raise Http404("Test mode is off")
     order = Order.objects.select_related("article").filter(stripe_checkout_session_id=session_id).first()
     if order is None:

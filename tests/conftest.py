@@ -1,4 +1,9 @@
-"""Shared fixtures: real Redis (flushed per test), a real RQ worker in burst mode, fake Stripe/OpenAI servers."""
+"""Shared fixtures: real Redis (flushed per test), a real RQ worker in burst mode, fake Stripe/OpenAI servers.
+
+Payments go to the fake Stripe server through the real stripe client in every test (one server
+for the session, emptied before each test); ``local_test_payments`` switches a test to the
+simulated Stripe of local TEST MODE.
+"""
 
 from __future__ import annotations
 
@@ -65,13 +70,46 @@ def fake_openai(settings: Any) -> Iterator[FakeOpenAI]:
         yield fake
 
 
-@pytest.fixture
-def fake_stripe(settings: Any) -> Iterator[FakeStripe]:
+@pytest.fixture(scope="session")
+def _stripe_server() -> Iterator[FakeStripe]:
     with FakeStripe() as fake:
-        settings.STRIPE_SECRET_KEY = "sk_test_fake"
-        settings.STRIPE_LOCAL_TEST_MODE = False
-        settings.STRIPE_API_BASE = fake.url
         yield fake
+
+
+@pytest.fixture(autouse=True)
+def fake_stripe(
+    _stripe_server: FakeStripe, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeStripe]:
+    """Every test pays through the real stripe client against the fake Stripe server, emptied per test.
+
+    The ``TEST_STRIPE_*`` variables carry the same choice to processes a test starts (the fault
+    tests' workers read them in ``blogorder.settings.test``). Tests of the local TEST MODE (the
+    simulated Stripe) ask for ``local_test_payments`` instead.
+    """
+    _stripe_server.reset()
+    settings.STRIPE_SECRET_KEY = "sk_test_fake"
+    settings.STRIPE_API_BASE = _stripe_server.url
+    settings.STRIPE_LOCAL_TEST_MODE = False
+    monkeypatch.setenv("TEST_STRIPE_SECRET_KEY", settings.STRIPE_SECRET_KEY)
+    monkeypatch.setenv("TEST_STRIPE_API_BASE", settings.STRIPE_API_BASE)
+    yield _stripe_server
+    assert not _stripe_server.errors, "the fake Stripe server crashed:\n" + "\n".join(_stripe_server.errors)
+
+
+@pytest.fixture
+def local_test_payments(
+    fake_stripe: FakeStripe, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> FakeStripe:
+    """Payments go through the local TEST MODE gateway, as on a machine without STRIPE_SECRET_KEY.
+
+    Returns the fake Stripe server, so a test can check that nothing reached it.
+    """
+    settings.STRIPE_SECRET_KEY = ""
+    settings.STRIPE_API_BASE = ""
+    settings.STRIPE_LOCAL_TEST_MODE = True
+    monkeypatch.setenv("TEST_STRIPE_SECRET_KEY", "")
+    monkeypatch.setenv("TEST_STRIPE_API_BASE", "")
+    return fake_stripe
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", "whsec_local_test_mode_only")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE")
 STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", "2026-10-28.endive")
+# purchases.gateways.payment_gateway() reads this once: the simulated Stripe when True, else Stripe.
 STRIPE_LOCAL_TEST_MODE = not STRIPE_SECRET_KEY
 
 # A final failure of a paid order (quality checks or the job's retries) refunds it through Stripe.

@@ -13,8 +13,11 @@ RQ_RETRY_INTERVALS = [0, 0, 0]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SITE_URL = "http://testserver"
-STRIPE_SECRET_KEY = ""
-STRIPE_LOCAL_TEST_MODE = True
+# Local TEST MODE unless a key is given. tests/conftest.py points the real stripe client at the fake
+# Stripe server for every test; worker subprocesses started by the fault tests get it this way.
+STRIPE_SECRET_KEY = env.str("TEST_STRIPE_SECRET_KEY")
+STRIPE_API_BASE = env.str("TEST_STRIPE_API_BASE")
+STRIPE_LOCAL_TEST_MODE = not STRIPE_SECRET_KEY
 STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
 # Worker subprocesses started by the fault-injection tests get the fake OpenAI server this way.
 OPENAI_API_KEY = env.str("TEST_OPENAI_API_KEY")

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from articles.drafting.article import DEFAULT_WORD_COUNT
 from articles.models import Article
-from purchases import stripe_api, test_mode
 from purchases.catalog.selectors import article_slots_used
 from purchases.errors import ArticleUnavailable, InvalidField, PaymentProviderError, SoldOut
+from purchases.gateways import PaymentGatewayUnavailable, payment_gateway
 from purchases.models import Order
 from purchases.tokens import make_order_token, new_token_salt
 
@@ -99,7 +99,7 @@ def order_article_checkout_create(
 
 
 def _checkout_open(*, order: Order, product_name: str) -> tuple[Order, str]:
-    """Open the order's Checkout Session (or the local test page) and return the order and its token.
+    """Open the order's Checkout Session through the payment gateway; return the order and its token.
 
     If Stripe fails, the order's checkout expires at once (so a backlink's slot is released),
     the reason is kept, and ``PaymentProviderError`` is raised.
@@ -107,20 +107,17 @@ def _checkout_open(*, order: Order, product_name: str) -> tuple[Order, str]:
     token = make_order_token(order_id=order.id, token_salt=order.token_salt)
     order_page = settings.SITE_URL + reverse("purchases:order-page", kwargs={"order_id": order.id})
     try:
-        if settings.STRIPE_LOCAL_TEST_MODE:
-            session = test_mode.checkout_session_create(order=order)
-        else:
-            session = stripe_api.checkout_session_create(
-                order_id=str(order.id),
-                product_name=product_name,
-                amount_minor=order.amount_minor,
-                currency=order.currency,
-                customer_email=order.customer_email,
-                success_url=f"{order_page}?token={token}&paid=1",
-                cancel_url=f"{order_page}?token={token}&cancelled=1",
-                expires_at=order.checkout_expires_at or timezone.now(),
-            )
-    except stripe_api.StripeUnavailable as exc:
+        session = payment_gateway().checkout_session_create(
+            order_id=str(order.id),
+            product_name=product_name,
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+            customer_email=order.customer_email,
+            success_url=f"{order_page}?token={token}&paid=1",
+            cancel_url=f"{order_page}?token={token}&cancelled=1",
+            expires_at=order.checkout_expires_at or timezone.now(),
+        )
+    except PaymentGatewayUnavailable as exc:
         order.checkout_expires_at = timezone.now()
         order.failure_reason = f"Checkout could not be opened: {exc}"
         order.save(update_fields=["checkout_expires_at", "failure_reason", "updated_at"])

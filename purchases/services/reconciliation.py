@@ -11,11 +11,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
-
-from purchases import stripe_api
 from purchases.actions import PAY
 from purchases.errors import PaymentProviderError
+from purchases.gateways import PaymentGatewayUnavailable, payment_gateway
 from purchases.selectors import order_for_checkout_session
 from purchases.services.emails import staff_notify
 from purchases.services.payments import order_mark_paid
@@ -24,9 +22,10 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class ReconcileReport:
+class StripeReconcileReport:
     """``repaired``: paid sessions whose order had missed it and now moved on; ``ok``: already
-    known; ``missing``: session ids with no order at all (staff told)."""
+    known; ``missing``: session ids with no order at all (staff told); ``test_mode``: the gateway is
+    the local TEST MODE, which has no sessions to list."""
 
     listed: int = 0
     repaired: int = 0
@@ -35,7 +34,7 @@ class ReconcileReport:
     test_mode: bool = False
 
 
-def stripe_sessions_reconcile(*, since: datetime) -> ReconcileReport:
+def stripe_sessions_reconcile(*, since: datetime) -> StripeReconcileReport:
     """Check every paid Checkout Session created since ``since`` against its order.
 
     An order still PENDING_PAYMENT (or FAILED before any payment, e.g. expired) is marked paid
@@ -44,13 +43,11 @@ def stripe_sessions_reconcile(*, since: datetime) -> ReconcileReport:
     with the session id and the customer's email. In local TEST MODE there is nothing to list.
     Raises PaymentProviderError when Stripe cannot be reached.
     """
-    report = ReconcileReport()
-    if settings.STRIPE_LOCAL_TEST_MODE:
-        report.test_mode = True
-        return report
+    gateway = payment_gateway()
+    report = StripeReconcileReport(test_mode=gateway.is_local_test_mode)
     try:
-        sessions = stripe_api.checkout_sessions_list_paid(created_gte=int(since.timestamp()))
-    except stripe_api.StripeUnavailable as exc:
+        sessions = gateway.checkout_sessions_list_paid(created_gte=int(since.timestamp()))
+    except PaymentGatewayUnavailable as exc:
         raise PaymentProviderError(f"Stripe could not list Checkout Sessions: {exc}") from exc
     missing_lines: list[str] = []
     for session in sessions:

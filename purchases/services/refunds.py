@@ -13,12 +13,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.db import transaction
 
-from purchases import stripe_api, test_mode
 from purchases.actions import REFUND
 from purchases.errors import InvalidField, NotRefundable, PaymentProviderError
+from purchases.gateways import PaymentGatewayUnavailable, payment_gateway
 from purchases.models import EmailKind, Order, OrderStatus, from_minor_units, to_minor_units
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
@@ -105,21 +104,14 @@ def order_refund(
     # Only what is stable across retries goes to Stripe: the same key with other parameters is refused.
     metadata = {"order_id": str(order.id)}
     try:
-        if settings.STRIPE_LOCAL_TEST_MODE:
-            refund = test_mode.refund_create(
-                payment_intent_id=order.stripe_payment_intent_id,
-                amount_minor=amount_minor if amount_minor is not None else _remaining_minor(order),
-                idempotency_key=key,
-                metadata=metadata,
-            )
-        else:
-            refund = stripe_api.refund_create(
-                payment_intent_id=order.stripe_payment_intent_id,
-                amount_minor=amount_minor,
-                idempotency_key=key,
-                metadata=metadata,
-            )
-    except stripe_api.StripeUnavailable as exc:
+        refund = payment_gateway().refund_create(
+            payment_intent_id=order.stripe_payment_intent_id,
+            amount_minor=amount_minor,
+            amount_left_minor=_remaining_minor(order),
+            idempotency_key=key,
+            metadata=metadata,
+        )
+    except PaymentGatewayUnavailable as exc:
         raise PaymentProviderError(f"Stripe did not make the refund: {exc}") from exc
     if refund.status in ("failed", "canceled"):
         raise PaymentProviderError(f"Stripe answered the refund {refund.id} with status {refund.status}.")

@@ -102,6 +102,16 @@ class FakeStripe(FakeHTTPServer):
         self._lock = threading.RLock()
 
     # ----------------------------------------------------------------- test helpers
+    def reset(self) -> None:
+        """Forget every request, session, refund, idempotency key, scripted failure and crash."""
+        with self._lock:
+            self.requests.clear()
+            self.sessions.clear()
+            self.refunds.clear()
+            self._idempotent.clear()
+            self._failures.clear()
+            self.errors.clear()
+
     def mark_paid(self, session_id: str, payment_intent: str | None = None) -> dict[str, Any]:
         """Complete a session as Stripe does after a successful payment; returns the session."""
         with self._lock:

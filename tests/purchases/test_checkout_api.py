@@ -96,7 +96,9 @@ def test_an_unknown_article_is_a_400_on_article_id(api: Any, db: Any) -> None:
     assert list(response.json()["error"]["fields"]) == ["articleId"]
 
 
-def test_local_test_mode_creates_a_pending_order_and_a_test_checkout_page(api: Any, article: Any) -> None:
+def test_local_test_mode_creates_a_pending_order_and_a_test_checkout_page(
+    api: Any, article: Any, local_test_payments: Any
+) -> None:
     response = api.post("/api/v1/purchase/checkout", body(article), format="json")
     assert response.status_code == 201, response.content
     data = response.json()
@@ -107,6 +109,7 @@ def test_local_test_mode_creates_a_pending_order_and_a_test_checkout_page(api: A
     assert data["checkoutUrl"].startswith("http://testserver/purchase/test-checkout/cs_test_local_")
     page = api.get(data["checkoutUrl"].removeprefix("http://testserver"))
     assert b"TEST MODE" in page.content
+    assert local_test_payments.requests == []  # Stripe was never called
 
 
 def test_the_token_is_not_stored_anywhere_on_the_order(api: Any, article: Any) -> None:
@@ -312,7 +315,7 @@ def test_each_invalid_article_field_answers_400_naming_it_and_creates_nothing(
 
 
 def test_an_article_checkout_creates_a_pending_article_order_at_the_configured_price(
-    api: Any, db: Any, settings: Any
+    api: Any, db: Any, settings: Any, local_test_payments: Any
 ) -> None:
     settings.ARTICLE_ORDER_PRICE = Decimal("249.00")
     settings.ARTICLE_ORDER_CURRENCY = "eur"

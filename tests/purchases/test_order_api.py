@@ -66,7 +66,7 @@ def test_the_order_page_needs_the_token(client: Any, article: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_test_mode_pay_button_delivers_a_signed_event_to_the_webhook(
-    client: Any, live_server: Any, settings: Any, article: Any
+    client: Any, live_server: Any, settings: Any, article: Any, local_test_payments: Any
 ) -> None:
     from purchases.models import OrderStatus, StripeEvent
 
@@ -82,7 +82,7 @@ def test_the_test_mode_pay_button_delivers_a_signed_event_to_the_webhook(
 
 
 def test_the_test_payment_page_is_off_when_stripe_is_configured(
-    client: Any, article: Any, settings: Any
+    client: Any, article: Any, settings: Any, local_test_payments: Any
 ) -> None:
     order, _ = make_order(article)
     settings.STRIPE_LOCAL_TEST_MODE = False
@@ -91,7 +91,7 @@ def test_the_test_payment_page_is_off_when_stripe_is_configured(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_test_mode_pay_button_works_for_an_article_order(
-    client: Any, live_server: Any, settings: Any
+    client: Any, live_server: Any, settings: Any, local_test_payments: Any
 ) -> None:
     from purchases.models import OrderStatus
     from tests.factories import make_article_order

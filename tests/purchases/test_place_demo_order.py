@@ -15,7 +15,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.mark.parametrize(("flag", "kind"), [((), Order.Kind.BACKLINK), (("--article",), Order.Kind.ARTICLE)])
 def test_a_demo_order_is_paid_and_the_worker_writes_its_draft(
-    live_server: Any, settings: Any, article: Any, run_worker: Any, flag: tuple[str, ...], kind: str
+    live_server: Any,
+    settings: Any,
+    article: Any,
+    run_worker: Any,
+    local_test_payments: Any,
+    flag: tuple[str, ...],
+    kind: str,
 ) -> None:
     settings.SITE_URL = live_server.url
     out = StringIO()

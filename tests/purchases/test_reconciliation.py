@@ -141,7 +141,9 @@ def test_the_command_prints_the_report(article: Any, fake_stripe: Any) -> None:
     )
 
 
-def test_the_command_says_there_is_nothing_to_list_in_local_test_mode(db: Any) -> None:
+def test_the_command_says_there_is_nothing_to_list_in_local_test_mode(
+    db: Any, local_test_payments: Any
+) -> None:
     out = io.StringIO()
     call_command("reconcile_stripe", stdout=out)
     assert "local TEST MODE" in out.getvalue()

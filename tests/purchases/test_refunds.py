@@ -203,7 +203,7 @@ def test_an_unpaid_order_is_not_refundable(article: Any, fake_stripe: Any) -> No
 
 
 def test_in_local_test_mode_the_simulated_refund_runs_the_same_flow(
-    api: Any, article: Any, mailoutbox: Any
+    api: Any, article: Any, mailoutbox: Any, local_test_payments: Any
 ) -> None:
     order, _ = make_order(article)
     signed_post(api, checkout_event(order))
@@ -213,6 +213,7 @@ def test_in_local_test_mode_the_simulated_refund_runs_the_same_flow(
     assert order.status == OrderStatus.REFUNDED
     assert order.stripe_refund_id.startswith("re_test_local_")
     assert [m.subject for m in outbox_for(order)] == [REFUND_SUBJECT]
+    assert local_test_payments.requests == []  # Stripe was never called
 
 
 def test_a_job_that_still_runs_for_a_refunded_order_stores_nothing_and_sends_nothing(

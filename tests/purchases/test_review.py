@@ -41,9 +41,17 @@ def auth(token: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-def drafted(api: Any, article: Any, run_worker: Any, event_id: str) -> tuple[Order, str]:
+def drafted(
+    api: Any, article: Any, run_worker: Any, event_id: str, fake_stripe: Any = None
+) -> tuple[Order, str]:
+    """An order in QUALITY_CHECK; paid at the fake Stripe too when given it (so it can be refunded)."""
     order, token = make_order(article)
-    assert signed_post(api, checkout_event(order, event_id=event_id)).status_code == 200
+    if fake_stripe is None:
+        payload = checkout_event(order, event_id=event_id)
+    else:
+        fake_stripe.mark_paid(order.stripe_checkout_session_id)
+        payload = fake_stripe.checkout_session_event(order.stripe_checkout_session_id, event_id=event_id)
+    assert signed_post(api, payload).status_code == 200
     run_worker()
     order.refresh_from_db()
     assert order.status == OrderStatus.QUALITY_CHECK, order.failure_reason
@@ -370,11 +378,11 @@ def test_the_review_page_shows_the_diff_and_qc(
 
 
 def test_staff_refund_from_the_review_page_and_in_bulk(
-    api: Any, client: Any, run_worker: Any, editor: User
+    api: Any, client: Any, run_worker: Any, editor: User, fake_stripe: Any
 ) -> None:
     article = make_published_article(max_backlinks=10)
-    one, _ = drafted(api, article, run_worker, "evt_rf1")
-    two, _ = drafted(api, article, run_worker, "evt_rf2")
+    one, _ = drafted(api, article, run_worker, "evt_rf1", fake_stripe)
+    two, _ = drafted(api, article, run_worker, "evt_rf2", fake_stripe)
     client.force_login(editor)
     page = client.get(f"/admin/purchases/order/{one.id}/change/")
     assert b"Refund in full" in page.content
@@ -387,6 +395,9 @@ def test_staff_refund_from_the_review_page_and_in_bulk(
         order.refresh_from_db()
         assert order.status == OrderStatus.REFUNDED
         assert order.refunded_amount == order.amount
+    assert sorted(r["payment_intent"] for r in fake_stripe.refunds) == sorted(
+        [one.stripe_payment_intent_id, two.stripe_payment_intent_id]
+    )
     assert client.get(f"/admin/purchases/order/{one.id}/change/").status_code == 200
 
 

@@ -271,10 +271,11 @@ def test_a_refund_arriving_while_the_job_is_queued_stops_it_and_the_worker_store
 
 
 def test_the_webhook_echo_of_our_own_refund_changes_nothing_more(
-    api: Any, article: Any, mailoutbox: Any
+    api: Any, article: Any, mailoutbox: Any, fake_stripe: Any
 ) -> None:
     order, _ = make_order(article)
-    post(api, checkout_event(order, event_id="evt_c"))
+    fake_stripe.mark_paid(order.stripe_checkout_session_id, payment_intent="pi_123")
+    post(api, fake_stripe.checkout_session_event(order.stripe_checkout_session_id, event_id="evt_c"))
     order_refund(order_id=order.id, actor=None, reason="customer asked", source="system")
 
     assert post(api, charge_refunded(order, event_id="evt_r", amount_refunded=order.amount_minor)) == (

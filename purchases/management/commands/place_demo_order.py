@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from purchases import test_mode
+from purchases.gateways import payment_gateway
 from purchases.models import Order
 
 
@@ -48,7 +49,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.STRIPE_LOCAL_TEST_MODE:
+        if not payment_gateway().is_local_test_mode:
             raise CommandError("STRIPE_SECRET_KEY is set: pay through real Stripe Checkout instead.")
         base = options["base_url"].rstrip("/")
         notes = "Demo order placed by place_demo_order."
