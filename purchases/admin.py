@@ -29,7 +29,7 @@ from articles.drafting.article import DEFAULT_WORD_COUNT, count_words
 from articles.models import ArticleVersion
 from purchases.actions import PUBLISH, REFUND, REJECT, RETRY, STAFF_ACTIONS, OrderAction
 from purchases.errors import ApplicationError
-from purchases.models import EmailRecord, IllegalTransition, Order, StripeEvent
+from purchases.models import EmailRecord, IllegalTransition, Order, OrderDraft, StripeEvent
 from purchases.selectors import order_llm_usage, order_timeline, order_versions, version_diff
 from queueing.models import JobRequest
 
@@ -359,3 +359,12 @@ class EmailRecordAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "to", "order", "sent_at", "error")
     list_filter = ("kind",)
     search_fields = ("to", "order__id")
+
+
+@admin.register(OrderDraft)
+class OrderDraftAdmin(ReadOnlyAdmin):
+    """Which order (and job run) wrote which article version: the order's side of the link."""
+
+    list_display = ("created_at", "version", "order", "run")
+    list_select_related = ("version__article", "order__article")
+    search_fields = ("order__id", "version__article__title", "order__customer_email")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article, ArticleVersion
 from purchases.models import Order
@@ -56,3 +59,19 @@ def test_carry_overs_without_a_run_may_be_several() -> None:
     _store(order, article, None)
 
     assert order.drafts.count() == 2
+
+
+def test_staff_find_which_order_wrote_a_version_without_a_query_per_row(admin_client: Any) -> None:
+    article = make_published_article(title="Ten Ways to Sleep Better")
+    order, _ = make_order(article)
+    _store(order, article, 1)
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get("/admin/purchases/orderdraft/")
+    for run in (2, 3, 4):
+        _store(order, article, run)
+
+    with CaptureQueriesContext(connection) as four:
+        listing = admin_client.get(f"/admin/purchases/orderdraft/?q={order.id}").content.decode()
+
+    assert listing.count("Ten Ways to Sleep Better — v") == 4
+    assert len(four.captured_queries) == len(one.captured_queries)
