@@ -49,3 +49,23 @@ def test_a_queued_job_and_a_finished_request_are_left_alone(
     assert django_rq.get_queue("maintenance").get_job_ids() == [queued.job_id]
     done.refresh_from_db()
     assert done.state == JobRequest.State.DONE
+
+
+def test_a_job_queued_under_a_path_that_no_longer_imports_is_put_back_under_its_rows_path(
+    remember_request: Any, run_maintenance_worker: Any
+) -> None:
+    # As after a deploy that moved the job function: the queued message names the old path.
+    request = remember_request()
+    queue = django_rq.get_queue("maintenance")
+    queue.empty()
+    queue.enqueue_call("tests.queueing.moved_away.remember", kwargs=request.kwargs, job_id=request.job_id)
+    run_maintenance_worker()
+    assert queue.fetch_job(request.job_id).is_failed  # type: ignore[union-attr]
+
+    report = reconcile()
+    run_maintenance_worker()
+
+    assert report.requeued == [request.job_id]
+    assert django_rq.get_connection("maintenance").lrange(ran_key(str(request.subject_id)), 0, -1) == [b"1"]
+    request.refresh_from_db()
+    assert request.state == JobRequest.State.DONE
