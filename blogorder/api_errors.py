@@ -63,6 +63,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             error_body("request_too_large", "The request body is larger than this API accepts."),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
+    if isinstance(exc, exceptions.Throttled):
+        # DRF's own handler would answer code "throttled"; the wait goes in Retry-After and the message.
+        wait = max(1, int(getattr(exc, "wait", None) or 1))
+        return Response(
+            error_body("rate_limited", f"Too many requests; try again in {wait} seconds."),
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(wait)},
+        )
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)

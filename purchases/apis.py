@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from articles.content import render_html
 from blogorder.api_errors import ErrorSerializer, error_body
+from blogorder.throttling import client_ip
 from purchases import stripe_api
 from purchases.errors import NoContent
 from purchases.intake import checkout_submit
@@ -41,6 +42,7 @@ from purchases.serializers import (
 from purchases.services.review import order_regenerate, order_submit_for_review
 from purchases.services.runs import order_queue
 from purchases.services.webhooks import stripe_webhook_handle
+from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, LookupThrottle
 from queueing.selectors import estimate_wait_seconds
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,13 @@ ORDER_NOT_FOUND = OpenApiResponse(
 ORDER_ID_INVALID = OpenApiResponse(
     response=ErrorSerializer,
     description="`invalid`: `orderId` is missing or not a UUID (named in `fields`); `parse_error`: not JSON.",
+)
+RATE_LIMITED = OpenApiResponse(
+    response=ErrorSerializer,
+    description=(
+        "`rate_limited`: too many requests from this client (or for this address); `Retry-After` "
+        "gives the seconds to wait. Rates: README, Limits."
+    ),
 )
 CHECKOUT_EXAMPLES = [
     OpenApiExample(
@@ -113,13 +122,17 @@ def status_body(order: Order) -> dict[str, object]:
 
 
 class OrderApi(APIView):
-    """Base for endpoints that need ``Authorization: Bearer <orderToken>``."""
+    """Base for endpoints that need ``Authorization: Bearer <orderToken>``; reads are ``lookup``-limited."""
+
+    throttle_classes = [LookupThrottle]
 
     def get_order(self, request: Request, order_id: object) -> Order:
         return order_get_for_customer(order_id=order_id, token=bearer_token(request))
 
 
 class CheckoutApi(APIView):
+    throttle_classes = CHECKOUT_THROTTLES
+
     @extend_schema(
         request=PolymorphicProxySerializer(
             component_name="CheckoutRequest",
@@ -140,9 +153,11 @@ class CheckoutApi(APIView):
                 response=ErrorSerializer,
                 description=(
                     "Backlinks only. `article_unavailable`: the article is not published; "
-                    "`sold_out`: it has no backlink slots left."
+                    "`sold_out`: it has no backlink slots left. Both kinds: `too_many_open_checkouts`: "
+                    "this address or client already has as many unpaid checkouts open as allowed."
                 ),
             ),
+            429: RATE_LIMITED,
             503: OpenApiResponse(
                 response=ErrorSerializer,
                 description="`payment_provider_unavailable`: Stripe could not open the checkout; try again.",
@@ -153,7 +168,7 @@ class CheckoutApi(APIView):
         summary="Buy a backlink (orderType backlink, the default) or a new sponsored article",
     )
     def post(self, request: Request) -> Response:
-        order, token = checkout_submit(request.data)
+        order, token = checkout_submit(request.data, client_ip=client_ip(request))
         body = {"orderId": order.id, "orderToken": token, "checkoutUrl": order.checkout_url}
         return Response(CheckoutOutSerializer(body).data, status=status.HTTP_201_CREATED)
 
@@ -198,7 +213,7 @@ class StripeWebhookApi(APIView):
 
 class OrderStatusApi(OrderApi):
     @extend_schema(
-        responses={200: OrderStatusSerializer, 404: ORDER_NOT_FOUND},
+        responses={200: OrderStatusSerializer, 404: ORDER_NOT_FOUND, 429: RATE_LIMITED},
         auth=ORDER_TOKEN_AUTH,
         summary="Order status (poll while PROCESSING)",
     )
@@ -215,6 +230,7 @@ class OrderContentApi(OrderApi):
                 response=ErrorSerializer,
                 description="`no_content`: no draft yet; poll the status endpoint until one is ready.",
             ),
+            429: RATE_LIMITED,
         },
         auth=ORDER_TOKEN_AUTH,
         summary="The order's current version in full",
@@ -247,6 +263,8 @@ class OrderActionApi(OrderApi):
 
 
 class RegenerateApi(OrderActionApi):
+    throttle_classes = ACTION_THROTTLES["regenerate"]
+
     @extend_schema(
         request=OrderActionInSerializer,
         responses={
@@ -260,6 +278,7 @@ class RegenerateApi(OrderActionApi):
                     "being written."
                 ),
             ),
+            429: RATE_LIMITED,
         },
         auth=ORDER_TOKEN_AUTH,
         summary="Ask for a new placement (QUALITY_CHECK only; unlimited)",
@@ -273,6 +292,8 @@ class RegenerateApi(OrderActionApi):
 
 
 class SubmitForReviewApi(OrderActionApi):
+    throttle_classes = ACTION_THROTTLES["submit_for_review"]
+
     @extend_schema(
         request=OrderActionInSerializer,
         responses={
@@ -283,6 +304,7 @@ class SubmitForReviewApi(OrderActionApi):
                 response=ErrorSerializer,
                 description="`action_not_allowed`: the order is not in QUALITY_CHECK.",
             ),
+            429: RATE_LIMITED,
         },
         auth=ORDER_TOKEN_AUTH,
         summary="Send the draft to the editors",
@@ -294,7 +316,7 @@ class SubmitForReviewApi(OrderActionApi):
 
 class OrderVersionsApi(OrderApi):
     @extend_schema(
-        responses={200: VersionItemSerializer(many=True), 404: ORDER_NOT_FOUND},
+        responses={200: VersionItemSerializer(many=True), 404: ORDER_NOT_FOUND, 429: RATE_LIMITED},
         auth=ORDER_TOKEN_AUTH,
         summary="The customer's drafts, newest first",
     )

@@ -16,6 +16,7 @@ __all__ = [
     "OrderNotFound",
     "PaymentProviderError",
     "SoldOut",
+    "TooManyOpenCheckouts",
 ]
 
 
@@ -29,6 +30,12 @@ class ArticleUnavailable(Conflict):
 
 class SoldOut(Conflict):
     code = "sold_out"
+
+
+class TooManyOpenCheckouts(Conflict):
+    """This customer address or client has as many unpaid checkouts open as allowed."""
+
+    code = "too_many_open_checkouts"
 
 
 class NoContent(Conflict):

@@ -21,8 +21,10 @@ def _validated(serializer: serializers.Serializer) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-def checkout_submit(data: Mapping[str, Any] | list[Any]) -> tuple[Order, str]:
+def checkout_submit(data: Mapping[str, Any] | list[Any], *, client_ip: str | None) -> tuple[Order, str]:
     """Validate ``data`` (camelCase keys; anything but an object is a 400) and open the checkout.
+
+    ``client_ip`` (``blogorder.throttling.client_ip``) is kept on the order: open checkouts are capped per client.
 
     Raises ValidationError or ApplicationError.
     """
@@ -37,6 +39,7 @@ def checkout_submit(data: Mapping[str, Any] | list[Any]) -> tuple[Order, str]:
             anchor_text=article_data["anchorText"],
             customer_notes=article_data["customerNotes"],
             customer_email=article_data["customerEmail"],
+            client_ip=client_ip,
         )
     backlink_data = _validated(CheckoutInSerializer(data=data))
     return order_checkout_create(
@@ -45,4 +48,5 @@ def checkout_submit(data: Mapping[str, Any] | list[Any]) -> tuple[Order, str]:
         anchor_text=backlink_data["anchorText"],
         customer_notes=backlink_data["customerNotes"],
         customer_email=backlink_data["customerEmail"],
+        client_ip=client_ip,
     )

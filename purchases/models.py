@@ -82,6 +82,8 @@ class Order(models.Model):
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     checkout_url = models.URLField(max_length=2000, blank=True)
     checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    # Where the checkout came from (blogorder.throttling.client_ip): open checkouts are capped per client.
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     current_version = models.ForeignKey(
         "articles.ArticleVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -317,13 +319,11 @@ class EmailRecord(models.Model):
         return f"{self.kind} to {self.to}"
 
 
-def slot_holding_q(*, now: datetime, prefix: str = "") -> models.Q:
-    """Backlink orders holding an article slot: paid and alive, or an unpaid checkout not yet expired.
+def paid_slot_q(*, prefix: str = "") -> models.Q:
+    """Orders paid and alive (not failed, not refunded): each keeps its backlink slot for good."""
+    return models.Q(**{f"{prefix}status__in": SLOT_HOLDING_PAID})
 
-    ``prefix`` lets the same rule filter Order rows (``""``) or an Article's ``orders__``.
-    """
-    p = prefix
-    return models.Q(**{f"{p}kind": Order.Kind.BACKLINK}) & (
-        models.Q(**{f"{p}status__in": SLOT_HOLDING_PAID})
-        | models.Q(**{f"{p}status": S.PENDING_PAYMENT, f"{p}checkout_expires_at__gt": now})
-    )
+
+def open_checkout_q(*, now: datetime, prefix: str = "") -> models.Q:
+    """Unpaid orders whose checkout has not expired yet, of either kind (the holds that cost nothing)."""
+    return models.Q(**{f"{prefix}status": S.PENDING_PAYMENT, f"{prefix}checkout_expires_at__gt": now})

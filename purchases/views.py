@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
+from blogorder.throttling import client_ip, throttle_wait
 from purchases import test_mode
 from purchases.actions import CUSTOMER_ACTIONS, PAY, SUBMIT_FOR_REVIEW, OrderAction
 from purchases.catalog.selectors import article_get_published
@@ -29,6 +30,7 @@ from purchases.selectors import (
     order_versions,
     version_html_marked,
 )
+from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES
 from purchases.tokens import make_order_token
 
 # The customer actions the page posts (the others are links), by name. Pages rendered before the
@@ -55,6 +57,13 @@ ACTION_DONE = {
 ACTION_REFUSED = "That is not possible right now: the page below shows where your order stands."
 
 
+def rate_limited_message(wait: int) -> str:
+    """What a page says instead of the API's 429 (the same limits, README "Limits")."""
+    minutes = -(-wait // 60)
+    when = f"{minutes} minute{'s' if minutes != 1 else ''}" if wait >= 60 else f"{wait} seconds"
+    return f"You have done that many times in a short while. Please try again in {when}."
+
+
 @require_http_methods(["GET", "POST"])
 def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
     """The link in every email; the token travels in the query string, as in the original system.
@@ -72,6 +81,10 @@ def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
         action = PAGE_ACTIONS.get(request.POST.get("action", ""))
         if action is None:
             raise Http404("Unknown action")
+        wait = throttle_wait(request, ACTION_THROTTLES.get(action.name, []))
+        if wait is not None:
+            messages.error(request, rate_limited_message(wait))
+            return HttpResponseRedirect(request.get_full_path())
         try:
             action.execute(order_id=order.id)
             messages.success(request, ACTION_DONE[(action.name, Order.Kind(order.kind))])
@@ -102,10 +115,21 @@ def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
 def _order_form(
     request: HttpRequest, *, initial: dict[str, Any], template: str, extra: dict[str, Any]
 ) -> HttpResponse:
-    """Show an order form; on POST open the checkout and send the customer to pay."""
+    """Show an order form; on POST open the checkout and send the customer to pay.
+
+    A POST goes through the API's checkout limits; past one the form comes back with a message
+    (status 429, ``Retry-After``) and nothing is written.
+    """
     errors: dict[str, list[str]] = {}
     error = ""
     values = dict(initial)
+    wait = throttle_wait(request, CHECKOUT_THROTTLES) if request.method == "POST" else None
+    if wait is not None:
+        values.update({key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"})
+        context = {**extra, "values": values, "errors": errors, "error": rate_limited_message(wait)}
+        response = render(request, template, context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     if request.method == "POST":
         values.update({key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"})
         data: dict[str, Any] = {**values}
@@ -114,7 +138,7 @@ def _order_form(
         if data.get("wordCount") in ("", None):
             data.pop("wordCount", None)
         try:
-            order, _ = checkout_submit(data)
+            order, _ = checkout_submit(data, client_ip=client_ip(request))
             return HttpResponseRedirect(order.checkout_url)
         except ValidationError as exc:
             detail = exc.detail if isinstance(exc.detail, dict) else {"": exc.detail}

@@ -130,6 +130,39 @@ SPONSORED_LINK_REL = env.str("SPONSORED_LINK_REL", "sponsored")
 # Where staff notices go (order waiting for review, sold-out payment, final failures).
 STAFF_NOTIFICATION_EMAILS = env.list("STAFF_NOTIFICATION_EMAILS", ["editors@localhost"])
 
+# --- Limits -------------------------------------------------------------------
+# Free holds and request rates (README "Limits"). A count limit is a whole number or "off"; a rate is
+# DRF's format ("20/hour": per second, minute, hour or day) or "off" (load tests, benchmarks).
+# Who "a client" is: REMOTE_ADDR as Django sees it. Behind a reverse proxy you trust, name the header
+# it sets (e.g. X-Forwarded-For or X-Real-IP): the last address listed there is used. Leave it unset
+# when clients reach the app directly, or they could choose their own address.
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER")
+# Unpaid checkouts open at once (not paid, not expired, either order kind) per customer address and
+# per client; one more is refused with 409 too_many_open_checkouts until one is paid or expires.
+OPEN_CHECKOUTS_PER_EMAIL = env.cap("OPEN_CHECKOUTS_PER_EMAIL", 3)
+OPEN_CHECKOUTS_PER_CLIENT = env.cap("OPEN_CHECKOUTS_PER_CLIENT", 5)
+# How many of one article's backlink slots unpaid checkouts may hold between them. Past it a checkout
+# still opens but holds nothing, so unpaid checkouts alone never sell an article out.
+UNPAID_HOLDS_PER_ARTICLE = env.cap("UNPAID_HOLDS_PER_ARTICLE", 1)
+# Request rates (blogorder.throttling), counted in the cache: checkouts per client and per customer
+# address; regenerate and submit-for-review per client; the order status, content and versions
+# endpoints (LOOKUP) per client.
+RATE_LIMIT_CHECKOUT = env.rate("RATE_LIMIT_CHECKOUT", "20/hour")
+RATE_LIMIT_CHECKOUT_EMAIL = env.rate("RATE_LIMIT_CHECKOUT_EMAIL", "10/hour")
+RATE_LIMIT_REGENERATE = env.rate("RATE_LIMIT_REGENERATE", "30/hour")
+RATE_LIMIT_SUBMIT = env.rate("RATE_LIMIT_SUBMIT", "30/hour")
+RATE_LIMIT_LOOKUP = env.rate("RATE_LIMIT_LOOKUP", "120/min")
+# The cache that counts them: Redis, under its own key prefix (the RQ keys share the database).
+from blogorder.settings.rq import REDIS_URL  # noqa: E402
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "blogorder-cache",
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

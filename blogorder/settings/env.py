@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -55,5 +56,31 @@ class Env:
             return default
         return [item.strip() for item in raw.split(",") if item.strip()]
 
+    def cap(self, name: builtins.str, default: builtins.int | None) -> builtins.int | None:
+        """A count limit: a whole number >= 0, or ``off`` (no limit, ``None``)."""
+        raw = os.environ.get(name, "").strip().lower()
+        if not raw:
+            return default
+        if raw == "off":
+            return None
+        if not raw.isdigit():
+            raise ImproperlyConfigured(f"{name} must be a whole number or off, got {raw!r}")
+        return int(raw)
+
+    def rate(self, name: builtins.str, default: builtins.str) -> builtins.str:
+        """A rate in DRF's format (``20/hour``: a number per second, minute, hour or day) or ``off``.
+
+        Checked here, so a typo stops the start-up instead of turning every request into a 500.
+        """
+        raw = (os.environ.get(name, "").strip() or default).lower()
+        if raw != "off" and not RATE_FORMAT.fullmatch(raw):
+            raise ImproperlyConfigured(
+                f"{name} must look like 20/hour (per s, min, hour, day) or be off, got {raw!r}"
+            )
+        return raw
+
+
+# DRF reads the number and the first letter of the period (s, m, h, d).
+RATE_FORMAT = re.compile(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)")
 
 env = Env()

@@ -12,5 +12,8 @@ STRIPE_LOCAL_TEST_MODE = not STRIPE_SECRET_KEY
 
 # A final failure of a paid order (quality checks or the job's retries) refunds it through Stripe.
 AUTO_REFUND_ON_FAILURE = env.bool("AUTO_REFUND_ON_FAILURE", True)
-# A checkout completed with a payment still clearing (bank debit, transfer) keeps its slot this long.
+# A checkout completed with a payment still clearing (bank debit, transfer) keeps its slot this long,
+# but only with ASYNC_PAYMENT_HOLDS_SLOT on. Off (the default), such an order holds its slot until the
+# checkout expiry like any unpaid one; when the money arrives later the order still goes ahead.
+ASYNC_PAYMENT_HOLDS_SLOT = env.bool("ASYNC_PAYMENT_HOLDS_SLOT", False)
 ASYNC_PAYMENT_HOLD_DAYS = env.int("ASYNC_PAYMENT_HOLD_DAYS", 14)

@@ -10,6 +10,17 @@ RQ_QUEUES = {
     "maintenance": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120},
 }
 RQ_RETRY_INTERVALS = [0, 0, 0]
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "blogorder-cache",
+    }
+}
+# Rate limits and the open-checkout caps are off; tests of a limit turn it on (tests/blogorder/test_throttling.py).
+RATE_LIMIT_CHECKOUT = RATE_LIMIT_CHECKOUT_EMAIL = RATE_LIMIT_REGENERATE = "off"
+RATE_LIMIT_SUBMIT = RATE_LIMIT_LOOKUP = "off"
+OPEN_CHECKOUTS_PER_EMAIL = OPEN_CHECKOUTS_PER_CLIENT = None
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SITE_URL = "http://testserver"

@@ -8,21 +8,46 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import Count, F, IntegerField, QuerySet, Value
-from django.db.models.functions import Greatest
+from django.conf import settings
+from django.db.models import Count, Expression, F, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from articles.models import Article
-from purchases.models import Order, slot_holding_q
+from purchases.models import Order, open_checkout_q, paid_slot_q
+
+
+def _unpaid_holds_counted(unpaid: Expression | F) -> Expression | F:
+    """Unpaid checkouts hold at most ``UNPAID_HOLDS_PER_ARTICLE`` of an article's slots between them.
+
+    Past that they still open but take nothing, so unpaid checkouts alone never sell an article
+    out. The price: if more of them pay than slots are left, the order still goes ahead and the
+    editors are told (``order_mark_paid``).
+    """
+    cap = settings.UNPAID_HOLDS_PER_ARTICLE
+    if cap is None:
+        return unpaid
+    return Least(unpaid, Value(cap), output_field=IntegerField())
+
+
+def _holds(prefix: str) -> tuple[Q, Q]:
+    """The backlink orders holding a slot: (paid and alive, unpaid with an open checkout)."""
+    backlink = Q(**{f"{prefix}kind": Order.Kind.BACKLINK})
+    return backlink & paid_slot_q(prefix=prefix), backlink & open_checkout_q(
+        now=timezone.now(), prefix=prefix
+    )
 
 
 def article_catalog(*, only_published: bool = True) -> QuerySet[Article]:
     """Articles with ``slots_left`` annotated (0 when sold out), newest first."""
+    paid, unpaid = _holds("orders__")
     qs = (
         Article.objects.select_related("published_version")
         .annotate(
-            slots_used=Count("orders", filter=slot_holding_q(now=timezone.now(), prefix="orders__")),
+            paid_slots=Count("orders", filter=paid),
+            unpaid_holds=Count("orders", filter=unpaid),
         )
+        .annotate(slots_used=F("paid_slots") + _unpaid_holds_counted(F("unpaid_holds")))
         .annotate(
             slots_left=Greatest(F("max_backlinks") - F("slots_used"), Value(0), output_field=IntegerField())
         )
@@ -33,11 +58,15 @@ def article_catalog(*, only_published: bool = True) -> QuerySet[Article]:
 
 
 def article_slots_used(*, article_id: int, exclude_order_id: UUID | None = None) -> int:
-    """Backlink slots of the article held by orders now (paid and alive, or an open checkout)."""
-    qs = Order.objects.filter(slot_holding_q(now=timezone.now()), article_id=article_id)
+    """Backlink slots of the article held by orders now: paid and alive, plus open checkouts up to the cap."""
+    paid, unpaid = _holds("")
+    qs = Order.objects.filter(article_id=article_id)
     if exclude_order_id is not None:
         qs = qs.exclude(pk=exclude_order_id)
-    return qs.count()
+    counts = qs.aggregate(paid=Count("pk", filter=paid), unpaid=Count("pk", filter=unpaid))
+    cap = settings.UNPAID_HOLDS_PER_ARTICLE
+    unpaid_held = counts["unpaid"] if cap is None else min(counts["unpaid"], cap)
+    return int(counts["paid"]) + int(unpaid_held)
 
 
 def article_get_published(*, article_id: int | None = None, slug: str | None = None) -> Article | None:

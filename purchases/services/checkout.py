@@ -1,4 +1,10 @@
-"""Checkout: a PENDING_PAYMENT order (a backlink holds an article slot) and its Stripe Checkout Session."""
+"""Checkout: a PENDING_PAYMENT order (a backlink holds an article slot) and its Stripe Checkout Session.
+
+An unpaid checkout costs the customer nothing, so what it may hold is capped (README "Limits"):
+open checkouts per customer address and per client (``OPEN_CHECKOUTS_PER_EMAIL`` / ``_PER_CLIENT``),
+and how many of an article's slots unpaid checkouts take between them (``UNPAID_HOLDS_PER_ARTICLE``,
+counted in ``purchases.catalog.selectors``). A hold lasts until the checkout expires.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +12,80 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from articles.drafting.article import DEFAULT_WORD_COUNT
 from articles.models import Article
 from purchases.catalog.selectors import article_slots_used
-from purchases.errors import ArticleUnavailable, InvalidField, PaymentProviderError, SoldOut
+from purchases.errors import (
+    ArticleUnavailable,
+    InvalidField,
+    PaymentProviderError,
+    SoldOut,
+    TooManyOpenCheckouts,
+)
 from purchases.gateways import PaymentGatewayUnavailable, payment_gateway
-from purchases.models import Order
+from purchases.models import Order, open_checkout_q
 from purchases.tokens import make_order_token, new_token_salt
 
 logger = logging.getLogger(__name__)
 
 
+def _lock(key: str) -> None:
+    """A lock on ``key`` until the transaction ends, so two checkouts cannot both pass a cap.
+
+    PostgreSQL's advisory lock; SQLite (local development) runs one writing transaction at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+
+
+def _open_checkouts_check(*, customer_email: str, client_ip: str | None) -> None:
+    """Refuse one more unpaid checkout past the cap per customer address or per client.
+
+    Runs in the creating transaction and takes its locks in a fixed order (client, address, then
+    the article row), so concurrent checkouts wait for each other and never deadlock.
+    """
+    now = timezone.now()
+    caps = [
+        ("connection", settings.OPEN_CHECKOUTS_PER_CLIENT, client_ip, Q(client_ip=client_ip)),
+        (
+            "email address",
+            settings.OPEN_CHECKOUTS_PER_EMAIL,
+            customer_email.lower(),
+            Q(customer_email__iexact=customer_email),
+        ),
+    ]
+    for who, cap, key, same in caps:
+        if cap is None or not key:
+            continue
+        _lock(f"open-checkouts:{who}:{key}")
+        open_ones = Order.objects.filter(open_checkout_q(now=now), same)
+        if open_ones.count() >= cap:
+            first_expiry = min(o for o in open_ones.values_list("checkout_expires_at", flat=True) if o)
+            minutes = max(1, -(-int((first_expiry - now).total_seconds()) // 60))
+            raise TooManyOpenCheckouts(
+                f"This {who} already has {cap} unpaid checkouts open. Pay one, or try again in "
+                f"{minutes} minutes, when the first of them expires."
+            )
+
+
 @transaction.atomic
 def _order_reserve(
-    *, article_id: int, target_url: str, anchor_text: str, customer_notes: str, customer_email: str
+    *,
+    article_id: int,
+    target_url: str,
+    anchor_text: str,
+    customer_notes: str,
+    customer_email: str,
+    client_ip: str | None,
 ) -> Order:
     """Create the unpaid order under a lock on the article row, so two checkouts cannot oversell it."""
+    _open_checkouts_check(customer_email=customer_email, client_ip=client_ip)
     article = Article.objects.select_for_update().filter(pk=article_id).first()
     if article is None:
         raise InvalidField("Invalid input: articleId.", fields={"articleId": ["No article with this id."]})
@@ -43,14 +103,24 @@ def _order_reserve(
         amount=article.backlink_price,
         currency=article.currency,
         checkout_expires_at=timezone.now() + timedelta(minutes=settings.CHECKOUT_EXPIRY_MINUTES),
+        client_ip=client_ip,
         token_salt=new_token_salt(),
     )
 
 
 def order_checkout_create(
-    *, article_id: int, target_url: str, anchor_text: str, customer_email: str, customer_notes: str = ""
+    *,
+    article_id: int,
+    target_url: str,
+    anchor_text: str,
+    customer_email: str,
+    customer_notes: str = "",
+    client_ip: str | None = None,
 ) -> tuple[Order, str]:
     """Reserve a slot and open a Checkout Session. Returns the order and its access token.
+
+    Past a cap on open checkouts (this address, this ``client_ip``) nothing is written and
+    ``TooManyOpenCheckouts`` is raised.
 
     The Stripe call runs outside the reserving transaction (no row lock is held across the
     network); its idempotency key is the order id. If Stripe fails, the reservation is released
@@ -62,6 +132,7 @@ def order_checkout_create(
         anchor_text=anchor_text,
         customer_notes=customer_notes,
         customer_email=customer_email,
+        client_ip=client_ip,
     )
     return _checkout_open(order=order, product_name=f"Backlink in “{order.display_title}”")
 
@@ -75,13 +146,41 @@ def order_article_checkout_create(
     customer_email: str,
     customer_notes: str = "",
     word_count: int = DEFAULT_WORD_COUNT,
+    client_ip: str | None = None,
 ) -> tuple[Order, str]:
     """A new-article order at ``ARTICLE_ORDER_PRICE`` and its Checkout Session; returns it and its token.
 
-    No article slot is involved: the article is written after payment. Stripe failures are
-    handled as for backlink orders (``PaymentProviderError``, nothing left open).
+    No article slot is involved: the article is written after payment. It counts towards the open
+    checkouts of its address and client as a backlink order does. Stripe failures are handled as
+    for backlink orders (``PaymentProviderError``, nothing left open).
     """
-    order = Order.objects.create(
+    with transaction.atomic():
+        _open_checkouts_check(customer_email=customer_email, client_ip=client_ip)
+        order = _article_order_create(
+            topic=topic,
+            keywords=keywords,
+            target_url=target_url,
+            anchor_text=anchor_text,
+            customer_email=customer_email,
+            customer_notes=customer_notes,
+            word_count=word_count,
+            client_ip=client_ip,
+        )
+    return _checkout_open(order=order, product_name=f"Sponsored article: “{order.topic}”")
+
+
+def _article_order_create(
+    *,
+    topic: str,
+    keywords: list[str],
+    target_url: str,
+    anchor_text: str,
+    customer_email: str,
+    customer_notes: str,
+    word_count: int,
+    client_ip: str | None,
+) -> Order:
+    return Order.objects.create(
         kind=Order.Kind.ARTICLE,
         customer_email=customer_email,
         target_url=target_url,
@@ -93,9 +192,9 @@ def order_article_checkout_create(
         amount=settings.ARTICLE_ORDER_PRICE,
         currency=settings.ARTICLE_ORDER_CURRENCY,
         checkout_expires_at=timezone.now() + timedelta(minutes=settings.CHECKOUT_EXPIRY_MINUTES),
+        client_ip=client_ip,
         token_salt=new_token_salt(),
     )
-    return _checkout_open(order=order, product_name=f"Sponsored article: “{order.topic}”")
 
 
 def _checkout_open(*, order: Order, product_name: str) -> tuple[Order, str]:

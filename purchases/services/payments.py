@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -114,14 +115,21 @@ def order_mark_paid(*, order_id: UUID | str, payment_intent_id: str, source: str
 
 @transaction.atomic
 def order_payment_await(*, order_id: UUID | str, hold_until: datetime) -> bool:
-    """Checkout completed but the money is still clearing: keep the slot held until ``hold_until``.
+    """Checkout completed but the money is still clearing (a delayed payment method such as a bank debit).
 
-    The order stays PENDING_PAYMENT until ``async_payment_succeeded`` or ``_failed``. False when
-    the order is no longer waiting for a payment.
+    The order stays PENDING_PAYMENT until ``async_payment_succeeded`` or ``_failed``. Its slot is
+    held until ``hold_until`` only with ``ASYNC_PAYMENT_HOLDS_SLOT`` on: a completion without
+    money costs nothing, so by default it holds no longer than the checkout's own expiry. When
+    the money then arrives the order goes ahead all the same (``order_mark_paid``: money taken is
+    never refused; if the article sold out meanwhile the editors are told), and a failed payment
+    fails it as before. False when the order is no longer waiting for a payment.
     """
     order = order_lock(order_id=order_id)
     if not PAY.is_offered(order):
         return False
+    if not settings.ASYNC_PAYMENT_HOLDS_SLOT:
+        logger.info("payment clearing, slot not held past the checkout", extra={"order_id": str(order.id)})
+        return True
     if order.checkout_expires_at is None or order.checkout_expires_at < hold_until:
         order.checkout_expires_at = hold_until
         order.save(update_fields=["checkout_expires_at", "updated_at"])

@@ -26,13 +26,13 @@ PUBLIC_OPERATIONS = [
     ("/api/v1/articles/{article_id}/", "get"),
 ]
 ERROR_RESPONSES = [
-    ("/api/v1/purchase/checkout", "post", {"400", "409", "503"}),
+    ("/api/v1/purchase/checkout", "post", {"400", "409", "429", "503"}),
     ("/api/v1/purchase/webhook", "post", {"400"}),
-    ("/api/v1/purchase/status/{order_id}", "get", {"404"}),
-    ("/api/v1/purchase/content/{order_id}", "get", {"404", "409"}),
-    ("/api/v1/purchase/versions/{order_id}", "get", {"404"}),
-    ("/api/v1/purchase/regenerate-backlink", "post", {"400", "404", "409"}),
-    ("/api/v1/purchase/submit-for-review", "post", {"400", "404", "409"}),
+    ("/api/v1/purchase/status/{order_id}", "get", {"404", "429"}),
+    ("/api/v1/purchase/content/{order_id}", "get", {"404", "409", "429"}),
+    ("/api/v1/purchase/versions/{order_id}", "get", {"404", "429"}),
+    ("/api/v1/purchase/regenerate-backlink", "post", {"400", "404", "409", "429"}),
+    ("/api/v1/purchase/submit-for-review", "post", {"400", "404", "409", "429"}),
     ("/api/v1/articles/{article_id}/", "get", {"404"}),
 ]
 ERROR_REF = "#/components/schemas/Error"

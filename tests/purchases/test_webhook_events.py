@@ -19,7 +19,7 @@ from purchases.models import Order, OrderStatus, StripeEvent
 from purchases.services.refunds import order_refund
 from queueing.models import JobRequest
 from tests.conftest import checkout_event, job_left_on_queue, outbox_for, signed_post
-from tests.factories import make_order
+from tests.factories import make_order, make_published_article
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -134,7 +134,10 @@ def test_an_unpaid_completion_then_an_async_failure_ends_failed_and_never_genera
     assert "No money was taken" in email.body
 
 
-def test_an_unpaid_completion_holds_the_slot_while_the_payment_clears(api: Any, article: Any) -> None:
+def test_with_async_holds_on_an_unpaid_completion_holds_the_slot_while_the_payment_clears(
+    api: Any, article: Any, settings: Any
+) -> None:
+    settings.ASYNC_PAYMENT_HOLDS_SLOT = True
     order, _ = make_order(article)
 
     post(api, checkout_event(order, event_id="evt_c", payment_status="unpaid"))
@@ -144,6 +147,42 @@ def test_an_unpaid_completion_holds_the_slot_while_the_payment_clears(api: Any, 
     assert order.checkout_expires_at is not None
     assert order.checkout_expires_at > timezone.now() + timedelta(days=13)
     assert slots_left(api, article) == article.max_backlinks - 1
+
+
+def test_an_unpaid_completed_checkout_holds_nothing_past_the_checkout_expiry_by_default(
+    api: Any, article: Any
+) -> None:
+    order, _ = make_order(article)
+    expiry = order.checkout_expires_at
+
+    assert (
+        post(api, checkout_event(order, event_id="evt_c", payment_status="unpaid"))
+        == "awaiting_async_payment"
+    )
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert order.checkout_expires_at == expiry
+    Order.objects.filter(pk=order.pk).update(checkout_expires_at=timezone.now() - timedelta(seconds=1))
+    assert slots_left(api, article) == article.max_backlinks
+
+
+def test_a_delayed_payment_that_clears_after_the_expiry_into_a_sold_out_article_still_goes_ahead(
+    api: Any, mailoutbox: Any
+) -> None:
+    article = make_published_article(max_backlinks=1)
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_c", payment_status="unpaid"))
+    Order.objects.filter(pk=order.pk).update(checkout_expires_at=timezone.now() - timedelta(seconds=1))
+    other, _ = make_order(article)
+    assert post(api, checkout_event(other, event_id="evt_o")) == "paid"
+
+    event = checkout_event(order, event_id="evt_s", event_type="checkout.session.async_payment_succeeded")
+    assert post(api, event) == "paid"
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+    assert any("over the article's limit" in m.subject for m in mailoutbox)
 
 
 def test_an_unpaid_completion_then_async_success_starts_the_work(api: Any, article: Any) -> None:

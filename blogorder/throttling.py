@@ -1,0 +1,104 @@
+"""Rate limits shared by every app: DRF throttles whose rates are settings, counted in the Django cache.
+
+A scope's rate is the setting ``RATE_LIMIT_<SCOPE>`` in DRF's format (``20/hour``), read on every
+request (so a test can turn one on), or ``off``. The API answers a throttled request with 429
+``rate_limited`` and ``Retry-After`` (``blogorder.api_errors``); pages ask ``throttle_wait`` and
+show a message. Who "a client" is comes from ``client_ip``.
+
+The counts live in Redis (``CACHES``). If Redis cannot be reached the request is let through and
+a warning logged: a limit is not worth an outage of checkout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from redis.exceptions import RedisError
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+
+OFF = "off"
+
+
+def client_ip(request: HttpRequest | Request) -> str:
+    """The client's address: ``REMOTE_ADDR``, or the last address in ``CLIENT_IP_HEADER`` when set.
+
+    The last one is the address the trusted proxy itself saw (earlier entries are whatever the
+    client wrote). A header that holds no valid address is ignored.
+    """
+    header = settings.CLIENT_IP_HEADER
+    if header:
+        listed = request.headers.get(header, "").split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(listed))
+        except ValueError:
+            pass
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def rate_setting(scope: str) -> str | None:
+    """The rate of ``scope`` from ``RATE_LIMIT_<SCOPE>``, or None when it is ``off``."""
+    rate = str(getattr(settings, f"RATE_LIMIT_{scope.upper()}")).strip().lower()
+    return None if rate == OFF else rate
+
+
+class ClientRateThrottle(SimpleRateThrottle):
+    """Requests of one scope per client (``client_ip``), at the scope's ``RATE_LIMIT_<SCOPE>``.
+
+    Subclasses set ``scope``; those counting something else than the client override ``ident``.
+    Works on a DRF ``Request`` (API views) and on a plain ``HttpRequest`` (pages).
+    """
+
+    scope: str
+    cache_format = "throttle:%(scope)s:%(ident)s"
+
+    def get_rate(self) -> str | None:
+        return rate_setting(self.scope)
+
+    def ident(self, request: Any) -> str | None:
+        """What the requests are counted by; None counts nothing."""
+        return client_ip(request)
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        ident = self.ident(request)
+        if ident is None:
+            return None
+        # Hashed: an ident may be client text (an email address), and cache keys must be short and safe.
+        digest = hashlib.sha256(ident.encode("utf-8", "backslashreplace")).hexdigest()[:32]
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        try:
+            return bool(super().allow_request(request, view))
+        except RedisError as exc:
+            logger.warning(
+                "rate limit not checked: cache unreachable", extra={"scope": self.scope, "error": str(exc)}
+            )
+            return True
+
+
+def throttle_wait(request: HttpRequest, throttles: Iterable[type[BaseThrottle]]) -> int | None:
+    """For pages: check ``throttles`` as a DRF view would; the seconds to wait, or None if allowed.
+
+    Every throttle is asked (and counts the request if it allows it), as DRF does. The throttles
+    get the plain ``HttpRequest`` and no view: ``ClientRateThrottle`` reads only headers and form data.
+    """
+    page_request: Any = request
+    no_view: Any = None
+    waits = []
+    for throttle_class in throttles:
+        throttle = throttle_class()
+        if not throttle.allow_request(page_request, no_view):
+            waits.append(throttle.wait() or 0)
+    if not waits:
+        return None
+    return max(1, math.ceil(max(waits)))

@@ -1,0 +1,59 @@
+"""The order endpoints' rate limits (scopes of ``blogorder.throttling``), shared by the API and the pages.
+
+Each scope's rate is the setting ``RATE_LIMIT_<SCOPE>``; README "Limits" lists them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.throttling import BaseThrottle
+
+from blogorder.throttling import ClientRateThrottle
+
+
+class CheckoutThrottle(ClientRateThrottle):
+    """Checkouts per client: each opens a Stripe session (``RATE_LIMIT_CHECKOUT``)."""
+
+    scope = "checkout"
+
+
+class CheckoutEmailThrottle(ClientRateThrottle):
+    """Checkouts per customer address, whatever client sends them (``RATE_LIMIT_CHECKOUT_EMAIL``)."""
+
+    scope = "checkout_email"
+
+    def ident(self, request: Any) -> str | None:
+        """The body's ``customerEmail``, trimmed and lower-cased; none (a 400 follows) counts nothing."""
+        # A DRF Request has the parsed body in ``data``; a page's HttpRequest has its form in ``POST``.
+        data = request.data if hasattr(request, "data") else request.POST
+        email = data.get("customerEmail") if hasattr(data, "get") else None
+        if not isinstance(email, str) or not email.strip():
+            return None
+        return email.strip().lower()
+
+
+class RegenerateThrottle(ClientRateThrottle):
+    """New drafts asked for per client: each costs model calls (``RATE_LIMIT_REGENERATE``)."""
+
+    scope = "regenerate"
+
+
+class SubmitThrottle(ClientRateThrottle):
+    """Submissions for review per client (``RATE_LIMIT_SUBMIT``)."""
+
+    scope = "submit"
+
+
+class LookupThrottle(ClientRateThrottle):
+    """Reads of an order (status, content, versions) per client (``RATE_LIMIT_LOOKUP``)."""
+
+    scope = "lookup"
+
+
+CHECKOUT_THROTTLES: list[type[BaseThrottle]] = [CheckoutThrottle, CheckoutEmailThrottle]
+# By the customer action's name (purchases.actions), for the API views and the order page's buttons.
+ACTION_THROTTLES: dict[str, list[type[BaseThrottle]]] = {
+    "regenerate": [RegenerateThrottle],
+    "submit_for_review": [SubmitThrottle],
+}
