@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path
+from django_rq.models import Dashboard
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from blogorder.admin_access import RQDashboardAdmin
 from purchases.catalog import apis as catalog_apis
 from purchases.catalog import views as catalog_views
 from purchases.urls import api_urlpatterns as purchase_api
@@ -11,6 +13,12 @@ from purchases.urls import page_urlpatterns as purchase_pages
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
+
+
+# django_rq registers its dashboard for every staff user; ours asks for the right (RQ_SHOW_ADMIN_LINK on).
+if admin.site.is_registered(Dashboard):
+    admin.site.unregister(Dashboard)
+    admin.site.register(Dashboard, RQDashboardAdmin)
 
 
 api_v1: list[URLPattern | URLResolver] = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dj_database_url
 
 from blogorder.settings.env import BASE_DIR, env
@@ -67,11 +69,6 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -178,3 +175,49 @@ from blogorder.settings.email import *  # noqa: E402,F403
 from blogorder.settings.openai import *  # noqa: E402,F403
 from blogorder.settings.rq import *  # noqa: E402,F403
 from blogorder.settings.stripe import *  # noqa: E402,F403
+
+# --- Staff ----------------------------------------------------------------------
+# Staff passwords: no common or all-digit ones, none like the user's name, at least 10 characters.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Admin sign-in attempts are counted by django-axes in the cache: after ADMIN_LOGIN_FAILURE_LIMIT
+# failures of one username from one address, that pair is refused (429, blogorder.urls.admin_lockout)
+# for ADMIN_LOGIN_COOLOFF_MINUTES. `manage.py axes_reset_ip_username <ip> <name>` lifts it early.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as django-axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "blogorder.admin_access.admin_lockout"
+# Proxies in front that append the address they saw to X-Forwarded-For (the client is the N-th
+# from the right); 0 counts REMOTE_ADDR, for a direct connection.
+ADMIN_LOGIN_PROXY_COUNT = env.int("ADMIN_LOGIN_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "blogorder.admin_access.client_ip"
+# `seed_demo` may create the admin/admin superuser only where this is on: blogorder.settings.local.
+DEMO_ADMIN_DEFAULT_PASSWORD = False
+
+# --- Cache (for the admin sign-in counts above) ------------------------------------
+# Redis, under its own key prefix (the RQ keys share the database). The same block as the rate
+# limits' (issue 9, "# --- Limits"): keep one when both land.
+from blogorder.settings.rq import REDIS_URL  # noqa: E402
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "blogorder-cache",
+    }
+}

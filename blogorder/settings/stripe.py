@@ -1,10 +1,19 @@
 """Stripe. With no STRIPE_SECRET_KEY the local, plainly labelled test-payment page replaces Checkout."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from blogorder.settings.env import env
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY")
-# Local test mode signs its simulated events with this secret when none is configured.
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", "whsec_local_test_mode_only")
+# Local test mode signs its simulated events with this secret when none is configured. It is public
+# (it is in this file), so with a real key set it is refused at start-up: anyone could sign events.
+LOCAL_TEST_WEBHOOK_SECRET = "whsec_local_test_mode_only"
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", LOCAL_TEST_WEBHOOK_SECRET)
+if STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET == LOCAL_TEST_WEBHOOK_SECRET:
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is unset or the public local test-mode secret: "
+        "set STRIPE_WEBHOOK_SECRET to the whsec_… secret of your Stripe webhook endpoint."
+    )
 STRIPE_API_BASE = env.str("STRIPE_API_BASE")
 STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", "2026-10-28.endive")
 # purchases.gateways.payment_gateway() reads this once: the simulated Stripe when True, else Stripe.

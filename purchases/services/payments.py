@@ -3,6 +3,12 @@
 Called by the Stripe webhook and the Stripe reconciliation. Each takes the order's row lock and
 moves it only when its action's guard (``purchases.actions``: pay, fail_payment) allows, so events
 may arrive in any order and twice.
+
+A payment counts only for what the order costs: a paid Checkout Session whose ``amount_total`` or
+``currency`` differs from the order's (a forged event signed with a leaked secret, a session
+edited by hand) raises ``PaymentMismatch`` and moves nothing. The order stays as it was (unpaid,
+``PENDING_PAYMENT``, so the customer's real payment still counts when it comes) and the caller
+records the mismatch and tells staff through ``order_payment_mismatch_report``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,41 @@ from purchases.services.runs import order_job_enqueue
 logger = logging.getLogger(__name__)
 
 
+class PaymentMismatch(Exception):
+    """The payment is not for the order's amount in the order's currency; nothing was changed."""
+
+
+def payment_mismatch(*, order: Order, amount_minor: int, currency: str) -> str | None:
+    """Why a payment of ``amount_minor`` ``currency`` does not pay ``order``, or None when it does."""
+    if currency.lower() == order.currency.lower() and amount_minor == order.amount_minor:
+        return None
+    return (
+        f"paid {amount_minor} {currency.upper() or '(no currency)'}, "
+        f"the order costs {order.amount_minor} {order.currency.upper()} (minor units)"
+    )
+
+
+def order_payment_mismatch_report(*, order_id: UUID | str, reference: str, problem: str) -> None:
+    """Tell staff (after commit) that a payment for the order did not match it and was not applied.
+
+    The order is left as it was; staff check the payment in the Stripe dashboard and refund it.
+    """
+    logger.warning(
+        "payment does not match the order",
+        extra={"order_id": str(order_id), "reference": reference, "problem": problem},
+    )
+    transaction.on_commit(
+        lambda: staff_notify(
+            subject=f"Payment does not match order {order_id}",
+            message=(
+                f"{reference} reports order {order_id} paid, but {problem}. The order was not marked "
+                "paid and no work started. Check the payment in the Stripe dashboard and refund it; "
+                "the order still accepts the right payment."
+            ),
+        )
+    )
+
+
 def _refund_seen_before_payment(order: Order, payment_intent_id: str) -> StripeEvent | None:
     """The ``charge.refunded`` event with the largest refund that reached us before this payment did.
 
@@ -44,8 +85,18 @@ def _refund_seen_before_payment(order: Order, payment_intent_id: str) -> StripeE
 
 @PAY.effect
 @transaction.atomic
-def order_mark_paid(*, order_id: UUID | str, payment_intent_id: str, source: str = "stripe") -> bool:
+def order_mark_paid(
+    *,
+    order_id: UUID | str,
+    payment_intent_id: str,
+    amount_minor: int,
+    currency: str,
+    source: str = "stripe",
+) -> bool:
     """PENDING_PAYMENT -> PROCESSING and enqueue the first job run. False if it was already handled.
+
+    ``amount_minor`` and ``currency`` are what the payment carried (the session's ``amount_total``
+    and ``currency``); unless they are the order's, ``PaymentMismatch`` is raised and nothing moves.
 
     Money taken is never refused: if the article sold out meanwhile the order still goes ahead
     and the editors are told, and an order that FAILED before any payment (its checkout expired,
@@ -54,6 +105,9 @@ def order_mark_paid(*, order_id: UUID | str, payment_intent_id: str, source: str
     full, the order goes straight to REFUNDED and no job is ever enqueued.
     """
     order = order_lock(order_id=order_id)
+    problem = payment_mismatch(order=order, amount_minor=amount_minor, currency=currency)
+    if problem is not None:
+        raise PaymentMismatch(problem)
     if not PAY.allows(order):
         if order.is_refunded and not order.is_paid:
             # The refund overtook the completion: keep the payment facts on the record, nothing moves.

@@ -2,7 +2,8 @@
 
 A webhook Stripe gave up on (our endpoint down for days, a wrong secret after a rotation) would
 otherwise leave a paid order waiting forever. Idempotent by construction: it only calls
-``order_mark_paid``, which moves an order once.
+``order_mark_paid``, which moves an order once, and only for a session that paid the order's
+amount in its currency (else staff are told, as by the webhook, and the order stays unpaid).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from purchases.errors import PaymentProviderError
 from purchases.gateways import PaymentGatewayUnavailable, payment_gateway
 from purchases.selectors import order_for_checkout_session
 from purchases.services.emails import staff_notify
-from purchases.services.payments import order_mark_paid
+from purchases.services.payments import PaymentMismatch, order_mark_paid, order_payment_mismatch_report
 
 logger = logging.getLogger(__name__)
 
@@ -24,14 +25,21 @@ logger = logging.getLogger(__name__)
 @dataclass
 class StripeReconcileReport:
     """``repaired``: paid sessions whose order had missed it and now moved on; ``ok``: already
-    known; ``missing``: session ids with no order at all (staff told); ``test_mode``: the gateway is
-    the local TEST MODE, which has no sessions to list."""
+    known; ``missing``: session ids with no order at all (staff told); ``mismatched``: session ids
+    that paid another amount or currency than their order's (not applied, staff told);
+    ``test_mode``: the gateway is the local TEST MODE, which has no sessions to list."""
 
     listed: int = 0
     repaired: int = 0
     ok: int = 0
     missing: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
     test_mode: bool = False
+
+
+def _whole_number(value: object) -> int:
+    """An amount as Stripe lists it; anything else (absent, text) is -1, which matches no order."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
 
 
 def stripe_sessions_reconcile(*, since: datetime) -> StripeReconcileReport:
@@ -61,11 +69,24 @@ def stripe_sessions_reconcile(*, since: datetime) -> StripeReconcileReport:
                 f"{session.get('amount_total')} {str(session.get('currency') or '').upper()} (minor units)"
             )
             continue
-        if PAY.allows(order) and order_mark_paid(
-            order_id=order.id,
-            payment_intent_id=str(session.get("payment_intent") or ""),
-            source="reconciler",
-        ):
+        if not PAY.allows(order):
+            report.ok += 1
+            continue
+        try:
+            repaired = order_mark_paid(
+                order_id=order.id,
+                payment_intent_id=str(session.get("payment_intent") or ""),
+                amount_minor=_whole_number(session.get("amount_total")),
+                currency=str(session.get("currency") or ""),
+                source="reconciler",
+            )
+        except PaymentMismatch as exc:
+            report.mismatched.append(str(session.get("id")))
+            order_payment_mismatch_report(
+                order_id=order.id, reference=f"Stripe session {session.get('id')}", problem=str(exc)
+            )
+            continue
+        if repaired:
             report.repaired += 1
             logger.warning(
                 "paid order repaired by reconciliation",
@@ -88,6 +109,7 @@ def stripe_sessions_reconcile(*, since: datetime) -> StripeReconcileReport:
             "repaired": report.repaired,
             "ok": report.ok,
             "missing": len(report.missing),
+            "mismatched": len(report.mismatched),
         },
     )
     return report

@@ -6,28 +6,41 @@ status its event is about (see ``purchases/services/payments.py`` and ``refunds.
 | Event | Effect |
 | --- | --- |
 | ``checkout.session.completed`` paid, ``…async_payment_succeeded`` | PENDING_PAYMENT (or FAILED unpaid) -> PROCESSING, job enqueued |
+| the same, ``amount_total``/``currency`` not the order's | nothing moves, outcome ``amount_mismatch``, staff told |
 | ``checkout.session.completed`` unpaid | stays PENDING_PAYMENT, slot held ``ASYNC_PAYMENT_HOLD_DAYS`` |
 | ``checkout.session.async_payment_failed`` | PENDING_PAYMENT -> FAILED "payment failed", customer emailed |
 | ``checkout.session.expired`` | PENDING_PAYMENT -> FAILED "checkout expired", slot released |
 | ``charge.refunded`` | full: REFUNDED from any status, jobs cancelled; partial: amount recorded, staff told |
+
+A signed event is still refused (400 ``invalid_event``, nothing written) when it carries what our
+tables cannot hold: an amount beyond the order amount columns, a number JSON cannot store
+(``NaN``, ``Infinity``), an overlong id, NUL characters.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from purchases import stripe_api
-from purchases.models import Order, OrderStatus, StripeEvent
+from purchases.models import Order, OrderStatus, StripeEvent, to_minor_units
 from purchases.selectors import order_for_charge, order_for_checkout_session
-from purchases.services.payments import order_mark_paid, order_payment_await, order_payment_fail
+from purchases.services.payments import (
+    PaymentMismatch,
+    order_mark_paid,
+    order_payment_await,
+    order_payment_fail,
+    order_payment_mismatch_report,
+)
 from purchases.services.refunds import order_mark_refunded_from_stripe
 
 logger = logging.getLogger(__name__)
@@ -47,12 +60,34 @@ def _stripe_id(value: object, *, name: str) -> str:
     return text
 
 
+def amount_limit_minor(currency: str) -> int:
+    """The largest amount in minor units of ``currency`` that the order amount columns hold."""
+    field = Order._meta.get_field("amount")
+    assert isinstance(field, models.DecimalField)
+    whole_digits = field.max_digits - field.decimal_places
+    return to_minor_units(Decimal(10) ** whole_digits, currency) - 1
+
+
 def _minor_amount(obj: dict[str, Any], key: str) -> int:
-    """An amount in minor units, as Stripe sends it: a whole number, 0 when absent. Else ValueError."""
+    """An amount in minor units, as Stripe sends it: a whole number, 0 when absent.
+
+    Raises ValueError when it is not one, or is more than our amount columns hold (in the object's
+    ``currency``): such an event is refused, never clamped, since no real payment of ours carries it.
+    """
     value = obj.get(key) or 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{key} is not a whole number of minor units")
+    if value > amount_limit_minor(_currency(obj)):
+        raise ValueError(f"{key} is more than an order amount can be")
     return value
+
+
+def _currency(obj: dict[str, Any]) -> str:
+    """The object's ISO currency code, lower case ('' when absent). Else ValueError."""
+    value = obj.get("currency") or ""
+    if not isinstance(value, str) or len(value) > 3:
+        raise ValueError("currency is not a three-letter code")
+    return value.lower()
 
 
 def _unstorable(event: dict[str, Any]) -> str | None:
@@ -71,6 +106,8 @@ def _unstorable(event: dict[str, Any]) -> str | None:
             stack.extend((item, depth + 1) for item in value.values())
         elif isinstance(value, list):
             stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            return "it carries a number JSON cannot store (NaN or Infinity)"
         elif isinstance(value, str):
             if "\x00" in value:
                 return "it contains a NUL character"
@@ -95,7 +132,20 @@ def _on_checkout_paid(event: dict[str, Any], record: StripeEvent) -> str:
         order_payment_await(order_id=order.id, hold_until=hold_until)
         return "awaiting_async_payment"
     payment_intent_id = _stripe_id(session.get("payment_intent") or "", name="payment_intent")
-    changed = order_mark_paid(order_id=order.id, payment_intent_id=payment_intent_id)
+    try:
+        changed = order_mark_paid(
+            order_id=order.id,
+            payment_intent_id=payment_intent_id,
+            amount_minor=_minor_amount(session, "amount_total"),
+            currency=_currency(session),
+        )
+    except PaymentMismatch as exc:
+        order_payment_mismatch_report(
+            order_id=order.id,
+            reference=f"Stripe event {event['id']} (session {session.get('id')})",
+            problem=str(exc),
+        )
+        return "amount_mismatch"
     if not changed:
         return "already_paid"
     status = Order.objects.values_list("status", flat=True).get(pk=order.id)

@@ -117,6 +117,24 @@ def test_a_paid_session_without_an_order_is_reported_to_staff(
     assert session_id in notice.body and "lost@example.com" in notice.body
 
 
+def test_a_session_that_paid_1_jpy_for_a_usd_order_is_not_repaired_and_staff_are_told(
+    article: Any, fake_stripe: Any, mailoutbox: Any, capsys: Any
+) -> None:
+    order, _ = make_order(article)
+    session_id = order.stripe_checkout_session_id
+    fake_stripe.mark_paid(session_id)
+    fake_stripe.sessions[session_id].update(amount_total=1, currency="jpy")
+
+    report = stripe_sessions_reconcile(since=since())
+
+    assert (report.repaired, report.ok, report.mismatched) == (0, 0, [session_id])
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT and order.paid_at is None
+    assert queued_job_ids() == []
+    [notice] = [m for m in mailoutbox if f"Payment does not match order {order.id}" in m.subject]
+    assert session_id in notice.body and "1 JPY" in notice.body
+
+
 def test_every_page_of_sessions_is_read(article: Any, fake_stripe: Any) -> None:
     order, _ = make_order(article)
     template = fake_stripe.mark_paid(order.stripe_checkout_session_id)

@@ -271,19 +271,125 @@ def test_a_partial_refund_is_recorded_for_staff_and_the_status_stays(
     assert outbox_for(order) == []
 
 
-def test_a_refund_reported_above_the_order_price_records_the_price_not_an_overflow(
-    api: Any, article: Any
-) -> None:
+def test_a_refund_reported_above_the_order_price_records_the_price(api: Any, article: Any) -> None:
     order, _ = make_order(article)
     post(api, checkout_event(order, event_id="evt_c"))
-    charge = json.loads(charge_refunded(order, event_id="evt_r", amount_refunded=10**20))
-    charge["data"]["object"]["amount"] = 10**20  # far beyond what the amount columns hold
+    charge = json.loads(charge_refunded(order, event_id="evt_r", amount_refunded=10**9))
+    charge["data"]["object"]["amount"] = 10**9  # more than the order, still within the amount columns
 
     assert post(api, json.dumps(charge).encode()) == "refunded"
 
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED
     assert order.refunded_amount == order.amount
+
+
+@pytest.mark.parametrize("key", ["amount", "amount_refunded"])
+@pytest.mark.parametrize("value", [10**30, 10**20, 10**10])
+def test_a_signed_refund_of_more_than_our_columns_hold_is_400_invalid_event_and_changes_nothing(
+    api: Any, article: Any, key: str, value: int
+) -> None:
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_c"))
+    charge = json.loads(charge_refunded(order, event_id="evt_r", amount_refunded=order.amount_minor))
+    charge["data"]["object"][key] = value
+    if key == "amount_refunded":
+        charge["data"]["object"]["amount"] = value
+
+    response = signed_post(api, json.dumps(charge).encode())
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+    assert order.refunded_amount == 0
+    assert not StripeEvent.objects.filter(event_id="evt_r").exists()
+
+
+def test_the_largest_amount_our_columns_hold_is_still_accepted(api: Any, article: Any) -> None:
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_c"))
+    charge = json.loads(charge_refunded(order, event_id="evt_r", amount_refunded=order.amount_minor))
+    charge["data"]["object"]["amount"] = 9_999_999_999  # 99,999,999.99 USD: the columns' largest
+
+    assert post(api, json.dumps(charge).encode()) == "partially_refunded"
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_signed_event_carrying_a_number_json_cannot_store_is_400_invalid_event(
+    api: Any, article: Any, number: str
+) -> None:
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_c"))
+    payload = charge_refunded(order, event_id="evt_r", amount_refunded=0).replace(
+        b'"created": 1', b'"created": ' + number.encode()
+    )
+
+    response = signed_post(api, payload)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+    assert not StripeEvent.objects.filter(event_id="evt_r").exists()
+
+
+def paid_event_for(order: Order, *, event_id: str, amount_total: int, currency: str) -> bytes:
+    event = json.loads(checkout_event(order, event_id=event_id))
+    event["data"]["object"].update(amount_total=amount_total, currency=currency)
+    return json.dumps(event).encode()
+
+
+@pytest.mark.parametrize(
+    ("amount_total", "currency"),
+    [(1, "jpy"), (1, "usd"), (None, "usd"), ("amount", "usd")],
+    ids=["one-yen", "one-cent", "no-amount", "text-amount"],
+)
+def test_a_signed_completion_paying_1_jpy_for_a_usd_order_is_refused_recorded_and_told_to_staff(
+    api: Any, article: Any, run_worker: Any, mailoutbox: Any, amount_total: Any, currency: str
+) -> None:
+    order, _ = make_order(article)
+    assert (order.amount_minor, order.currency) != (amount_total, currency)
+
+    response = signed_post(
+        api, paid_event_for(order, event_id="evt_x", amount_total=amount_total, currency=currency)
+    )
+
+    order.refresh_from_db()
+    if isinstance(amount_total, str):
+        assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_event"
+        assert not StripeEvent.objects.filter(event_id="evt_x").exists()
+    else:
+        assert response.status_code == 200 and response.json()["outcome"] == "amount_mismatch"
+        record = StripeEvent.objects.get(event_id="evt_x")
+        assert (record.outcome, record.order_id) == ("amount_mismatch", order.id)
+        [notice] = [m for m in mailoutbox if f"Payment does not match order {order.id}" in m.subject]
+        assert "not marked paid" in notice.body and str(order.amount_minor) in notice.body
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert order.paid_at is None and order.stripe_payment_intent_id == ""
+    assert_never_generated(order, run_worker)
+
+
+def test_the_right_payment_after_a_mismatched_one_still_pays_the_order(api: Any, article: Any) -> None:
+    order, _ = make_order(article)
+    post(api, paid_event_for(order, event_id="evt_x", amount_total=1, currency="jpy"))
+
+    assert post(api, checkout_event(order, event_id="evt_ok")) == "paid"
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+
+
+def test_a_mismatched_async_payment_success_is_refused_too(api: Any, article: Any) -> None:
+    order, _ = make_order(article)
+    post(api, checkout_event(order, event_id="evt_u", payment_status="unpaid"))
+    event = json.loads(
+        checkout_event(order, event_id="evt_s", event_type="checkout.session.async_payment_succeeded")
+    )
+    event["data"]["object"]["amount_total"] = order.amount_minor - 1
+
+    assert post(api, json.dumps(event).encode()) == "amount_mismatch"
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT
 
 
 def test_a_refund_arriving_while_the_job_is_queued_stops_it_and_the_worker_stores_nothing(

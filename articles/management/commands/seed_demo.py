@@ -5,21 +5,34 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 from articles.demo_content import DEMO_ARTICLES
 from articles.models import Article
 from articles.services import article_create
 
+DEFAULT_PASSWORD = "admin"
+
 
 class Command(BaseCommand):
-    help = "Create demo published articles and an 'admin' staff user (password 'admin') for local use."
+    help = (
+        "Create demo published articles and an 'admin' superuser: password 'admin' under local settings "
+        "only, else the one given with --admin-password."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--no-admin", action="store_true", help="Do not create the admin user.")
+        parser.add_argument(
+            "--admin-password",
+            help="Password for the admin user (the password validators apply); required outside local settings.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        password = None if options["no_admin"] else self._admin_password(options["admin_password"])
         for item in DEMO_ARTICLES:
             if Article.objects.filter(slug=item["slug"]).exists():
                 self.stdout.write(f"exists: {item['slug']}")
@@ -31,8 +44,28 @@ class Command(BaseCommand):
                 backlink_price=Decimal(item["price"]),
             )
             self.stdout.write(self.style.SUCCESS(f"published: {article.slug} (id {article.pk})"))
-        if not options["no_admin"]:
+        if password is not None:
             user_model = get_user_model()
             if not user_model.objects.filter(username="admin").exists():
-                user_model.objects.create_superuser("admin", "admin@localhost", "admin")
-                self.stdout.write(self.style.WARNING("created superuser admin / admin (local demo only)"))
+                user_model.objects.create_superuser("admin", "admin@localhost", password)
+                shown = "admin / admin (local demo only)" if password == DEFAULT_PASSWORD else "admin"
+                self.stdout.write(self.style.WARNING(f"created superuser {shown}"))
+
+    def _admin_password(self, given: str | None) -> str:
+        """The admin's password; refuses (before writing anything) what must not become a staff login.
+
+        The well-known default only where ``DEMO_ADMIN_DEFAULT_PASSWORD`` is on (local settings):
+        anywhere else ``admin``/``admin`` is the first thing an attacker tries.
+        """
+        if given is None:
+            if not settings.DEMO_ADMIN_DEFAULT_PASSWORD:
+                raise CommandError(
+                    "Refusing to create the admin user with the default password outside local settings: "
+                    "pass --admin-password (the password validators apply) or --no-admin."
+                )
+            return DEFAULT_PASSWORD
+        try:
+            validate_password(given, user=get_user_model()(username="admin", email="admin@localhost"))
+        except ValidationError as exc:
+            raise CommandError("--admin-password: " + " ".join(exc.messages)) from exc
+        return given

@@ -39,3 +39,7 @@ class Command(BaseCommand):
         )
         for session_id in report.missing:
             self.stdout.write(f"  no order for {session_id} (staff were emailed)")
+        for session_id in report.mismatched:
+            self.stdout.write(
+                f"  {session_id} paid another amount or currency than its order (staff were emailed)"
+            )

@@ -1,0 +1,67 @@
+"""seed_demo: the admin/admin login exists only on a developer's machine (local settings)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import RequestFactory
+
+from articles.models import Article
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def signs_in(password: str) -> bool:
+    return (
+        authenticate(RequestFactory().post("/admin/login/"), username="admin", password=password) is not None
+    )
+
+
+def test_seed_demo_refuses_the_default_admin_password_outside_local_settings() -> None:
+    with pytest.raises(CommandError, match="Refusing to create the admin user with the default password"):
+        seed()
+
+    assert not User.objects.exists()
+    assert not Article.objects.exists()
+
+
+def test_seed_demo_creates_admin_admin_under_local_settings(settings: Any) -> None:
+    settings.DEMO_ADMIN_DEFAULT_PASSWORD = True
+
+    assert "created superuser admin / admin (local demo only)" in seed()
+
+    assert signs_in("admin")
+
+
+@pytest.mark.parametrize("weak", ["password", "12345678", "admin"])
+def test_seed_demo_refuses_a_weak_admin_password(weak: str) -> None:
+    with pytest.raises(CommandError, match="--admin-password"):
+        seed("--admin-password", weak)
+
+    assert not User.objects.exists()
+
+
+def test_seed_demo_creates_the_admin_with_a_given_strong_password() -> None:
+    seed("--admin-password", "a long unguessable pass")
+
+    assert signs_in("a long unguessable pass")
+    assert Article.objects.exists()
+
+
+def test_seed_demo_without_the_admin_needs_no_password() -> None:
+    seed("--no-admin")
+
+    assert not User.objects.exists()
+    assert Article.objects.exists()

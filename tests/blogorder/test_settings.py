@@ -1,0 +1,96 @@
+"""Start-up under real settings modules, in a subprocess: refused secrets, demo logins."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from blogorder.settings.env import BASE_DIR
+
+
+def deploy_env(**overrides: str) -> dict[str, str]:
+    """The environment a production deploy has: a long random secret key, Stripe keys, hosts."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(BASE_DIR),
+        "DJANGO_SETTINGS_MODULE": "blogorder.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "STRIPE_SECRET_KEY": "sk_live_not_a_real_key",
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
+        "ALLOWED_HOSTS": "blog.example.com",
+        "SITE_URL": "https://blog.example.com",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
+        "REDIS_URL": django_settings.REDIS_URL,
+    }
+    env.update(overrides)
+    return {key: value for key, value in env.items() if value != "<unset>"}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("settings_module", ["blogorder.settings.production", "blogorder.settings.local"])
+@pytest.mark.parametrize("webhook_secret", ["<unset>", "whsec_local_test_mode_only"])
+def test_a_real_stripe_key_with_the_public_test_webhook_secret_refuses_to_start(
+    settings_module: str, webhook_secret: str
+) -> None:
+    env = deploy_env(DJANGO_SETTINGS_MODULE=settings_module, STRIPE_WEBHOOK_SECRET=webhook_secret)
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "STRIPE_WEBHOOK_SECRET is unset or the public local test-mode secret" in result.stderr
+
+
+def test_local_test_mode_still_starts_with_its_public_secret() -> None:
+    env = deploy_env(
+        DJANGO_SETTINGS_MODULE="blogorder.settings.local",
+        STRIPE_SECRET_KEY="<unset>",
+        STRIPE_WEBHOOK_SECRET="<unset>",
+    )
+
+    result = manage("check", env=env)
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_refuses_admin_admin_under_production_settings_and_writes_nothing() -> None:
+    from django.contrib.auth.models import User
+
+    from articles.models import Article
+
+    env = deploy_env(DATABASE_URL=_test_database_url())
+
+    result = manage("seed_demo", env=env)
+
+    assert result.returncode != 0
+    assert "Refusing to create the admin user with the default password" in result.stderr
+    assert not User.objects.exists()
+    assert not Article.objects.exists()
+
+
+def _test_database_url() -> str:
+    """DATABASE_URL pointing at the database this test session created."""
+    params: Any = connection.settings_dict
+    user = params["USER"] or ""
+    host = params["HOST"] or "127.0.0.1"
+    port = params["PORT"] or "5432"
+    if connection.vendor != "postgresql":
+        pytest.skip("the subprocess needs the same PostgreSQL database")
+    return f"postgres://{user}@{host}:{port}/{params['NAME']}"
