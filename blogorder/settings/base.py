@@ -177,6 +177,7 @@ from blogorder.settings.rq import *  # noqa: E402,F403
 from blogorder.settings.stripe import *  # noqa: E402,F403
 
 # --- Staff ----------------------------------------------------------------------
+# (The admin sign-in counts live in CACHES, the Redis cache of "# --- Limits" above.)
 # Staff passwords: no common or all-digit ones, none like the user's name, at least 10 characters.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -208,16 +209,3 @@ ADMIN_LOGIN_PROXY_COUNT = env.int("ADMIN_LOGIN_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "blogorder.admin_access.client_ip"
 # `seed_demo` may create the admin/admin superuser only where this is on: blogorder.settings.local.
 DEMO_ADMIN_DEFAULT_PASSWORD = False
-
-# --- Cache (for the admin sign-in counts above) ------------------------------------
-# Redis, under its own key prefix (the RQ keys share the database). The same block as the rate
-# limits' (issue 9, "# --- Limits"): keep one when both land.
-from blogorder.settings.rq import REDIS_URL  # noqa: E402
-
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "blogorder-cache",
-    }
-}
