@@ -49,8 +49,8 @@ class Writer(Protocol):
         calls: CallAllowance | None = None,
     ) -> LLMReply: ...
 
-    def prompt_tokens(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> int:
-        """About how many tokens ``ask`` would spend on the prompt (0 when no model is asked)."""
+    def tokens_needed(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> int:
+        """About the most one ``ask`` spends: its prompt and the longest passing reply (0 with no model)."""
         ...
 
 
@@ -100,8 +100,8 @@ class ModelWriter:
     def name(self) -> str:
         return f"openai:{self.model}"
 
-    def prompt_tokens(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> int:
-        return estimate_tokens(kind.messages(brief, failures))
+    def tokens_needed(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> int:
+        return estimate_tokens(kind.messages(brief, failures)) + kind.reply_tokens(brief)
 
     def ask(
         self,
@@ -139,7 +139,7 @@ class OfflineWriter:
 
     name = OFFLINE_MODEL_NAME
 
-    def prompt_tokens(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> int:
+    def tokens_needed(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> int:
         return 0
 
     def ask(

@@ -171,6 +171,11 @@ class ArticleDraft:
         return [k for k in self.brief.keywords if _keyword_missing(k, text)]
 
 
+def reply_tokens(brief: ArticleBrief) -> int:
+    """The most a passing reply costs: ``max_words`` at about 2 tokens a word (Markdown included), in JSON."""
+    return brief.max_words * 2 + 100
+
+
 def build_messages(brief: ArticleBrief, previous_failures: Sequence[Sequence[str]]) -> list[dict[str, str]]:
     system = (
         "You are a staff writer for a blog, writing a new sponsored article from a customer's brief. "

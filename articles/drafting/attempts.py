@@ -3,7 +3,8 @@
 Up to ``MAX_ATTEMPTS`` replies, each told the failures of every attempt before; the first that
 passes ends it. Transient errors of the model never use up an attempt (the writer retries them),
 but every call comes out of one ``CallAllowance`` per run. A ``TokenBudget`` stops the run before
-a call whose prompt would take the order past its token cap (``TokenCapReached``), and hears of
+a call whose prompt and longest passing reply would take the order past its token cap
+(``TokenCapReached``), and hears of
 every reply as it comes, so tokens spent by attempts that fail their checks are counted too.
 Pure of the ORM: the caller stores the result and the spend.
 """
@@ -84,7 +85,7 @@ class TokenBudget:
     record: Callable[[LLMReply], None] = lambda reply: None
 
     def check(self, needed: int) -> None:
-        """Raise ``TokenCapReached`` when a call of about ``needed`` prompt tokens would pass the cap."""
+        """Raise ``TokenCapReached`` when a call of about ``needed`` tokens would pass the cap."""
         if self.spent + needed > self.cap:
             raise TokenCapReached(spent=self.spent, cap=self.cap, needed=needed)
 
@@ -117,7 +118,7 @@ def draft_attempts(
         progress("writing", 10 + 25 * (attempt - 1), attempt)
         failures = [a.failures for a in attempts]
         if budget is not None:
-            budget.check(writer.prompt_tokens(kind, brief, failures))
+            budget.check(writer.tokens_needed(kind, brief, failures))
         reply = writer.ask(kind, brief, failures, calls=calls)
         usage.add(reply)
         if budget is not None:

@@ -116,6 +116,11 @@ def can_replace(paragraph: str) -> bool:
     return is_prose(paragraph) and not extract_links(paragraph)
 
 
+def reply_tokens(brief: BacklinkBrief) -> int:
+    """The most a passing reply costs: one paragraph of at most ``MAX_CHARS`` in its JSON."""
+    return MAX_CHARS // 4 + 50
+
+
 def build_messages(brief: BacklinkBrief, previous_failures: Sequence[Sequence[str]]) -> list[dict[str, str]]:
     numbered = []
     for i, text in enumerate(brief.paragraphs):

@@ -181,7 +181,11 @@ def _email_claim(*, record_id: int, now: datetime, claim: datetime) -> bool:
             if revisions.filter(
                 Q(sent_at__gt=now - interval) | Q(sent_at__isnull=True, claimed_until__gte=now)
             ).exists():
-                return False  # one went out within the interval, or is going: the reconciler sends this later
+                # One went out within the interval, or is going: the reconciler sends this one later.
+                logger.info(
+                    "revision email held", extra={"email_id": record_id, "order_id": str(record.order_id)}
+                )
+                return False
         return bool(claimable.update(claimed_until=claim))
 
 
