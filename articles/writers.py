@@ -40,7 +40,46 @@ class Writer(Protocol):
         """Who wrote it, as the QC report records it."""
         ...
 
-    def ask(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> LLMReply: ...
+    def ask(
+        self,
+        kind: DraftKind[B, Any],
+        brief: B,
+        failures: Sequence[Sequence[str]],
+        *,
+        calls: CallAllowance | None = None,
+    ) -> LLMReply: ...
+
+    def tokens_needed(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> int:
+        """About the most one ``ask`` spends: its prompt and the longest passing reply (0 with no model)."""
+        ...
+
+
+class CallCeilingReached(Exception):
+    """The job try has made its ``LLM_MAX_CALLS_PER_RUN`` model calls; nothing more is asked in it."""
+
+
+@dataclass
+class CallAllowance:
+    """The model calls one job try may still make, quality attempts and transient retries together.
+
+    One allowance is shared by every ``ask`` of a try, so a model that keeps failing costs at most
+    ``left`` calls per try whatever the retry and attempt settings multiply to.
+    """
+
+    left: int
+
+    def take(self) -> None:
+        """Spend one call, or raise ``CallCeilingReached`` when none is left."""
+        if self.left <= 0:
+            raise CallCeilingReached(
+                "this job try has made as many model calls as LLM_MAX_CALLS_PER_RUN allows"
+            )
+        self.left -= 1
+
+
+def estimate_tokens(messages: Sequence[dict[str, str]]) -> int:
+    """About one token per 4 characters, plus a few per message: the size of a prompt before it is sent."""
+    return sum(4 + -(-len(m.get("content", "")) // 4) for m in messages) + 3
 
 
 @dataclass(frozen=True)
@@ -50,7 +89,9 @@ class ModelWriter:
     Transient errors (429, 5xx, timeouts, connection) wait for ``Retry-After`` or a jittered
     exponential backoff, capped at ``LLM_MAX_WAIT_SECONDS``, up to ``LLM_TRANSIENT_RETRIES``
     times, so they never use up a quality-check attempt; then the last one is raised (the job's
-    RQ retry takes over). ``LLMRejected`` is raised at once.
+    RQ retry takes over). ``LLMRejected`` is raised at once. Every call, retries included, is taken
+    from ``calls`` (the try's allowance): when it runs out after a transient error, that error is
+    raised at once; before a first call, ``CallCeilingReached``.
     """
 
     model: str
@@ -59,18 +100,31 @@ class ModelWriter:
     def name(self) -> str:
         return f"openai:{self.model}"
 
-    def ask(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> LLMReply:
+    def tokens_needed(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> int:
+        return estimate_tokens(kind.messages(brief, failures)) + kind.reply_tokens(brief)
+
+    def ask(
+        self,
+        kind: DraftKind[B, Any],
+        brief: B,
+        failures: Sequence[Sequence[str]],
+        *,
+        calls: CallAllowance | None = None,
+    ) -> LLMReply:
         prompt = kind.messages(brief, failures)
         timeout = settings.OPENAI_ARTICLE_TIMEOUT_SECONDS if kind.whole_article else None
         retries = settings.LLM_TRANSIENT_RETRIES
+        calls = calls if calls is not None else CallAllowance(left=settings.LLM_MAX_CALLS_PER_RUN)
+        calls.take()
         for retry in range(retries + 1):
             try:
                 return openai_api.chat_json(
                     messages=prompt, schema_name=kind.schema_name, schema=kind.schema, timeout=timeout
                 )
             except openai_api.LLMUnavailable as exc:
-                if retry == retries:
+                if retry == retries or calls.left <= 0:
                     raise
+                calls.take()
                 backoff = settings.LLM_BACKOFF_BASE_SECONDS * min(2**retry, 30) * random.uniform(0.5, 1.5)
                 wait = min(
                     exc.retry_after if exc.retry_after is not None else backoff, settings.LLM_MAX_WAIT_SECONDS
@@ -85,7 +139,17 @@ class OfflineWriter:
 
     name = OFFLINE_MODEL_NAME
 
-    def ask(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> LLMReply:
+    def tokens_needed(self, kind: DraftKind[B, Any], brief: B, failures: Sequence[Sequence[str]]) -> int:
+        return 0
+
+    def ask(
+        self,
+        kind: DraftKind[B, Any],
+        brief: B,
+        failures: Sequence[Sequence[str]],
+        *,
+        calls: CallAllowance | None = None,
+    ) -> LLMReply:
         logger.info("using the OFFLINE writer (OPENAI_API_KEY is unset)")
         return kind.offline(brief)
 

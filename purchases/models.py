@@ -243,6 +243,39 @@ class OrderDraft(models.Model):
         return f"order {self.order_id} run {self.run}: version {self.version_id}"
 
 
+class RunSpendQuerySet(models.QuerySet["RunSpend"]):
+    def tokens_spent(self, *, order_id: object) -> int:
+        """The model tokens (prompt and completion) every run of the order has spent so far."""
+        total = self.filter(order_id=order_id).aggregate(
+            total=models.Sum(models.F("prompt_tokens") + models.F("completion_tokens"))
+        )["total"]
+        return int(total or 0)
+
+
+class RunSpend(models.Model):
+    """The model tokens one job run of an order spent, over all its attempts, passed or failed.
+
+    Added to as each reply arrives (``purchases.services.spend``), so a run that fails its checks
+    or crashes still counts towards ``MAX_TOKENS_PER_ORDER``; stored versions keep their own usage.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="run_spends")
+    run = models.PositiveIntegerField()
+    llm_model = models.CharField(max_length=100, blank=True)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    replies = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects: ClassVar[RunSpendQuerySet] = RunSpendQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "run"], name="one_spend_per_order_run")]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} run {self.run}: {self.prompt_tokens}+{self.completion_tokens} tokens"
+
+
 class OrderTransition(models.Model):
     """Who moved an order from which status to which, when and why."""
 
@@ -307,6 +340,11 @@ class EmailRecord(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True)
+    # A "revision ready" email held back by the once-a-minute limit and folded into a newer one of
+    # the same order; it is never sent (see purchases/services/emails.py).
+    coalesced_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="coalesced"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

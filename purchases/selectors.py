@@ -16,7 +16,7 @@ from articles.content import extract_links, normalize_href, plain_text, render_h
 from articles.models import ArticleVersion
 from purchases.actions import customer_actions
 from purchases.errors import OrderNotFound
-from purchases.models import Order
+from purchases.models import EmailRecord, Order
 from purchases.services.runs import order_queue
 from purchases.tokens import check_order_token
 from queueing.progress import job_queue_view
@@ -125,12 +125,20 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
         TimelineEntry(
             m.created_at,
             "email",
-            f"{m.get_kind_display()} to {m.to}: {'sent ' + m.sent_at.isoformat(timespec='seconds') if m.sent_at else 'NOT SENT'}",
+            f"{m.get_kind_display()} to {m.to}: {_email_state(m)}",
             m.error or m.note,
         )
         for m in order.emails.all()
     ]
     return sorted(entries, key=lambda e: e.at)
+
+
+def _email_state(record: EmailRecord) -> str:
+    if record.sent_at:
+        return "sent " + record.sent_at.isoformat(timespec="seconds")
+    if record.coalesced_into_id:
+        return "folded into a later email (one revision email a minute)"
+    return "NOT SENT"
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,14 @@ from articles.drafting.checks import (
     reworded,
     run_checks,
 )
-from articles.drafting.prompt import chat, feedback_lines, link_target_line, notes_line
+from articles.drafting.prompt import (
+    DEFAULT_PROMPT_HISTORY,
+    chat,
+    feedback_lines,
+    latest,
+    link_target_line,
+    notes_line,
+)
 
 MIN_WORD_COUNT, MAX_WORD_COUNT, DEFAULT_WORD_COUNT = 300, 3000, 800
 LENGTH_TOLERANCE_PERCENT = 15
@@ -117,6 +124,8 @@ class ArticleBrief:
     rel: str
     previous_titles: tuple[str, ...] = ()
     published: tuple[PublishedText, ...] = ()
+    # How many of the latest ``previous_titles`` the prompt shows; the check compares against all.
+    prompt_history: int = DEFAULT_PROMPT_HISTORY
 
     @property
     def min_words(self) -> int:
@@ -162,6 +171,11 @@ class ArticleDraft:
         return [k for k in self.brief.keywords if _keyword_missing(k, text)]
 
 
+def reply_tokens(brief: ArticleBrief) -> int:
+    """The most a passing reply costs: ``max_words`` at about 2 tokens a word (Markdown included), in JSON."""
+    return brief.max_words * 2 + 100
+
+
 def build_messages(brief: ArticleBrief, previous_failures: Sequence[Sequence[str]]) -> list[dict[str, str]]:
     system = (
         "You are a staff writer for a blog, writing a new sponsored article from a customer's brief. "
@@ -183,8 +197,9 @@ def build_messages(brief: ArticleBrief, previous_failures: Sequence[Sequence[str
         f"Length: between {brief.min_words} and {brief.max_words} words of body text "
         f"(aim for {brief.word_count}), headings included, title not included.",
     ]
-    if brief.previous_titles:
-        titles = "\n".join(f"- {t}" for t in brief.previous_titles)
+    shown = latest(brief.previous_titles, brief.prompt_history)
+    if shown:
+        titles = "\n".join(f"- {t}" for t in shown)
         parts.append(
             "Earlier drafts the customer asked to replace had these titles. Write a fresh article with a "
             f"new title and a different angle:\n{titles}"

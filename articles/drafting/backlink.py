@@ -30,7 +30,14 @@ from articles.content import (
     split_paragraphs,
 )
 from articles.drafting.checks import LINK_CHECKS, WRITING_CHECKS, Check, Checked, check, run_checks
-from articles.drafting.prompt import chat, feedback_lines, link_target_line, notes_line
+from articles.drafting.prompt import (
+    DEFAULT_PROMPT_HISTORY,
+    chat,
+    feedback_lines,
+    latest,
+    link_target_line,
+    notes_line,
+)
 
 MIN_WORDS, MAX_WORDS, MAX_CHARS = 12, 220, 1600
 SCHEMA_NAME = "backlink_paragraph"
@@ -61,6 +68,8 @@ class BacklinkBrief:
     rel: str
     # (paragraph_index, paragraph) of the customer's earlier drafts, so a regeneration differs.
     previous: tuple[tuple[int, str], ...] = ()
+    # How many of the latest ``previous`` the prompt shows; the check compares against all of them.
+    prompt_history: int = DEFAULT_PROMPT_HISTORY
 
     @property
     def paragraphs(self) -> list[str]:
@@ -107,6 +116,11 @@ def can_replace(paragraph: str) -> bool:
     return is_prose(paragraph) and not extract_links(paragraph)
 
 
+def reply_tokens(brief: BacklinkBrief) -> int:
+    """The most a passing reply costs: one paragraph of at most ``MAX_CHARS`` in its JSON."""
+    return MAX_CHARS // 4 + 50
+
+
 def build_messages(brief: BacklinkBrief, previous_failures: Sequence[Sequence[str]]) -> list[dict[str, str]]:
     numbered = []
     for i, text in enumerate(brief.paragraphs):
@@ -129,8 +143,9 @@ def build_messages(brief: BacklinkBrief, previous_failures: Sequence[Sequence[st
         "Paragraphs of the article, numbered from 0:",
         "\n\n".join(numbered),
     ]
-    if brief.previous:
-        avoided = "\n".join(f"- at paragraph {i}: {p}" for i, p in brief.previous)
+    shown = latest(brief.previous, brief.prompt_history)
+    if shown:
+        avoided = "\n".join(f"- at paragraph {i}: {p}" for i, p in shown)
         parts.append(
             f"Earlier drafts the customer asked to replace; use a different placement or wording:\n{avoided}"
         )

@@ -27,6 +27,8 @@ class DraftKind(Generic[B, D]):
 
     ``whole_article``: the answer is a whole article, so the model gets the longer timeout.
     ``limits``: the thresholds the QC report lists for a brief (None: the report has no ``limits``).
+    ``reply_tokens``: about the most a passing reply costs, so a run can stop before a call it
+    cannot pay for.
     """
 
     name: str
@@ -36,6 +38,7 @@ class DraftKind(Generic[B, D]):
     messages: Callable[[B, Sequence[Sequence[str]]], list[dict[str, str]]]
     offline: Callable[[B], LLMReply]
     evaluate: Callable[[B, str], Checked[D]]
+    reply_tokens: Callable[[B], int]
     limits: Callable[[B], dict[str, Any]] | None = None
 
     def report(self, attempts: Sequence[Checked[D]], *, writer: str, brief: B) -> dict[str, Any]:
@@ -50,6 +53,7 @@ BACKLINK: DraftKind[backlink.BacklinkBrief, backlink.BacklinkDraft] = DraftKind(
     messages=backlink.build_messages,
     offline=offline_writer.write,
     evaluate=backlink.evaluate_reply,
+    reply_tokens=backlink.reply_tokens,
 )
 ARTICLE: DraftKind[article.ArticleBrief, article.ArticleDraft] = DraftKind(
     name="article",
@@ -59,5 +63,6 @@ ARTICLE: DraftKind[article.ArticleBrief, article.ArticleDraft] = DraftKind(
     messages=article.build_messages,
     offline=offline_writer.write_article,
     evaluate=article.evaluate_reply,
+    reply_tokens=article.reply_tokens,
     limits=article.limits,
 )

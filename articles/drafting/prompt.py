@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+# How many earlier drafts a prompt shows unless the brief says otherwise (``PROMPT_PREVIOUS_DRAFTS``).
+DEFAULT_PROMPT_HISTORY = 3
 
 
 def host(url: str) -> str:
@@ -25,6 +31,11 @@ def feedback_lines(previous_failures: Sequence[Sequence[str]]) -> list[str]:
         f"Attempt {n} was rejected by quality checks: " + "; ".join(failures) + ". Fix these."
         for n, failures in enumerate(previous_failures, start=1)
     ]
+
+
+def latest(items: Sequence[T], count: int) -> Sequence[T]:
+    """The last ``count`` of ``items`` (none for 0): the prompt stays the same size however many drafts came before."""
+    return items[len(items) - count :] if count > 0 else items[:0]
 
 
 def chat(system: str, parts: Sequence[str]) -> list[dict[str, str]]:

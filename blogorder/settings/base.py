@@ -174,6 +174,7 @@ LOGGING = {
 from blogorder.settings.email import *  # noqa: E402,F403
 from blogorder.settings.openai import *  # noqa: E402,F403
 from blogorder.settings.rq import *  # noqa: E402,F403
+from blogorder.settings.spend import *  # noqa: E402,F403
 from blogorder.settings.stripe import *  # noqa: E402,F403
 
 # --- Staff ----------------------------------------------------------------------

@@ -28,7 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from purchases.actions.base import Audience, Done, OrderAction, PermissionRequired
 from purchases.actions.customer import Pay, Regenerate, SubmitForReview, ViewArticle
 from purchases.actions.staff import Publish, Refund, Reject, Retry
-from purchases.actions.system import Fail, FailPayment, FinishDraft
+from purchases.actions.system import Fail, FailPayment, FinishDraft, KeepDraft
 from purchases.models import Order
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "FAIL",
     "FAIL_PAYMENT",
     "FINISH_DRAFT",
+    "KEEP_DRAFT",
     "ORDER_ACTIONS",
     "PAY",
     "PUBLISH",
@@ -60,6 +61,7 @@ REGENERATE = Regenerate()
 SUBMIT_FOR_REVIEW = SubmitForReview()
 VIEW_ARTICLE = ViewArticle()
 FINISH_DRAFT = FinishDraft()
+KEEP_DRAFT = KeepDraft()
 FAIL_PAYMENT = FailPayment()
 FAIL = Fail()
 PUBLISH = Publish()
@@ -74,6 +76,7 @@ ORDER_ACTIONS: tuple[OrderAction, ...] = (
     SUBMIT_FOR_REVIEW,
     VIEW_ARTICLE,
     FINISH_DRAFT,
+    KEEP_DRAFT,
     FAIL_PAYMENT,
     FAIL,
     PUBLISH,

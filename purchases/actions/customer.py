@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from purchases.actions.base import Audience, OrderAction, open_run_refusal
 from purchases.errors import ApplicationError
-from purchases.models import Order, OrderStatus
+from purchases.models import Order, OrderStatus, RunSpend
 
 S = OrderStatus
 
@@ -35,9 +37,11 @@ class Pay(OrderAction):
 
 
 class Regenerate(OrderAction):
-    """Start a new run from the customer's review (QUALITY_CHECK -> PROCESSING), as often as they like.
+    """Start a new run from the customer's review (QUALITY_CHECK -> PROCESSING), within the spend limits.
 
-    Blocked while a run of the order is still open. Effect: ``order_regenerate``.
+    No longer offered once the order has had ``MAX_REGENERATIONS_PER_ORDER`` regenerations (the
+    row says so); blocked once its runs have spent ``MAX_TOKENS_PER_ORDER`` model tokens (a query)
+    and while a run of the order is still open. Effect: ``order_regenerate``.
     """
 
     name = "regenerate"
@@ -47,7 +51,24 @@ class Regenerate(OrderAction):
     from_statuses = frozenset({S.QUALITY_CHECK})
     refused = "A draft can be regenerated only while it awaits your review (now {status})."
 
+    def unavailable(self, order: Order) -> ApplicationError | None:
+        cap = settings.MAX_REGENERATIONS_PER_ORDER
+        refusal = self.status_refusal(order)
+        if refusal is None and order.regeneration_count >= cap:
+            return self.error(
+                f"This order has had {order.regeneration_count} regenerations, the most one order may have "
+                f"(MAX_REGENERATIONS_PER_ORDER = {cap}). Submit the current draft for editorial review."
+            )
+        return refusal
+
     def blocked(self, order: Order) -> ApplicationError | None:
+        cap = settings.MAX_TOKENS_PER_ORDER
+        if RunSpend.objects.tokens_spent(order_id=order.id) >= cap:
+            return self.error(
+                f"This order has used its model budget (MAX_TOKENS_PER_ORDER = {cap} tokens), so no new "
+                "draft can be written. "
+                "Submit the current draft for editorial review."
+            )
         return open_run_refusal(order)
 
 

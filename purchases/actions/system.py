@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from purchases.actions.base import Audience, OrderAction
+from purchases.errors import ApplicationError
 from purchases.models import Order, OrderStatus
 
 S = OrderStatus
@@ -23,6 +24,30 @@ class FinishDraft(OrderAction):
     refused = "Only an order being worked on can get a draft (now {status})."
 
     def run_may_finish(self, order: Order, *, run: int) -> bool:
+        return self.allows(order) and order.job_runs == run
+
+
+class KeepDraft(OrderAction):
+    """A run stopped at the order's token cap: PROCESSING -> QUALITY_CHECK with the draft it already had.
+
+    Nothing paid is lost: the customer can still submit that draft. Only an order with a draft,
+    on its latest run (``run_may_keep``). Effect: ``order_draft_keep``.
+    """
+
+    name = "keep_draft"
+    label = "Keep the current draft"
+    audience = Audience.SYSTEM
+    to_status = S.QUALITY_CHECK
+    from_statuses = frozenset({S.PROCESSING})
+    refused = "Only an order being worked on can go back to its draft (now {status})."
+
+    def unavailable(self, order: Order) -> ApplicationError | None:
+        refusal = self.status_refusal(order)
+        if refusal is None and order.current_version_id is None:
+            return self.error("The order has no draft to go back to.")
+        return refusal
+
+    def run_may_keep(self, order: Order, *, run: int) -> bool:
         return self.allows(order) and order.job_runs == run
 
 

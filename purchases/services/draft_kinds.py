@@ -82,6 +82,7 @@ def backlink_brief(
         customer_notes=order.customer_notes,
         rel=rel or settings.SPONSORED_LINK_REL,
         previous=previous,
+        prompt_history=settings.PROMPT_PREVIOUS_DRAFTS,
     )
 
 
@@ -169,6 +170,7 @@ class ArticleOrderDraft:
             rel=settings.SPONSORED_LINK_REL,
             previous_titles=previous_titles,
             published=published,
+            prompt_history=settings.PROMPT_PREVIOUS_DRAFTS,
         )
         regeneration = bool(previous_titles)
         return DraftPlan(

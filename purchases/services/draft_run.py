@@ -14,6 +14,13 @@ Idempotent, so a job may run twice (an RQ retry, a crashed worker, a duplicate e
 - the unique ``(order, run)`` draft link (``OrderDraft``) is the backstop should two writes of one
   run ever get past the lock;
 - each email is an ``EmailRecord`` keyed by order, kind and version, sent once after commit.
+
+Spend: one ``CallAllowance`` of ``LLM_MAX_CALLS_PER_RUN`` model calls per job try, and a
+``TokenBudget`` of what ``MAX_TOKENS_PER_ORDER`` leaves: every reply's tokens are recorded per run
+as they arrive (``services.spend``), and a run whose next call would pass the cap stops before
+it. Then nothing paid is lost: an order with a draft goes back to QUALITY_CHECK with that draft
+(the customer can submit it; ``failure_reason`` says why no new one came), and an order without
+one fails like any other run that found no draft (refunded under ``AUTO_REFUND_ON_FAILURE``).
 """
 
 from __future__ import annotations
@@ -22,18 +29,27 @@ import logging
 from typing import TypeVar
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 
-from articles.drafting.attempts import Progress, draft_attempts, no_progress, quality_failure_reason
+from articles.drafting.attempts import (
+    Progress,
+    TokenBudget,
+    TokenCapReached,
+    draft_attempts,
+    no_progress,
+    quality_failure_reason,
+)
 from articles.models import ArticleVersion
-from articles.writers import get_writer
-from purchases.actions import FINISH_DRAFT
-from purchases.models import EmailKind, Order, OrderStatus
+from articles.writers import CallAllowance, get_writer
+from purchases.actions import FINISH_DRAFT, KEEP_DRAFT
+from purchases.models import EmailKind, Order, OrderStatus, RunSpend
 from purchases.services.draft_kinds import ORDER_DRAFT_KINDS, NotDraftable, OrderDraftKind
 from purchases.services.draft_versions import order_version_create
 from purchases.services.emails import order_email_queue
 from purchases.services.failures import order_fail
 from purchases.services.orders import order_lock, order_transition
+from purchases.services.spend import run_spend_record
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +63,7 @@ FIRST_DRAFT_TYPES = frozenset({"customer_backlink", "customer_article"})
 def order_draft_run(
     *, order_id: UUID | str, run: int, order_kind: str, progress: Progress = no_progress
 ) -> str:
-    """Run ``run`` of an order of kind ``order_kind``. Returns an outcome word: done, skipped, failed.
+    """Run ``run`` of an order of kind ``order_kind``. Returns an outcome word: done, skipped, failed, stopped.
 
     Up to ``MAX_ATTEMPTS`` writer calls, each told the failures of the ones before; when the last
     still fails, the order is FAILED (customer emailed once, staff told). On success the draft is
@@ -73,14 +89,28 @@ def _draft_run(kind: OrderDraftKind[B, D], *, order: Order, run: int, progress: 
         order_fail(order_id=order.id, reason=plan.reason)
         return "failed"
     writer = get_writer()
-    attempts, usage = draft_attempts(
-        kind.draft_kind,
-        plan.brief,
-        writer=writer,
-        progress=progress,
-        label=kind.label,
-        log_extra={"order_id": str(order.id), "run": run},
+    budget = TokenBudget(
+        cap=settings.MAX_TOKENS_PER_ORDER,
+        spent=RunSpend.objects.tokens_spent(order_id=order.id),
+        record=lambda reply: run_spend_record(order_id=order.id, run=run, reply=reply),
     )
+    try:
+        attempts, usage = draft_attempts(
+            kind.draft_kind,
+            plan.brief,
+            writer=writer,
+            progress=progress,
+            label=kind.label,
+            log_extra={"order_id": str(order.id), "run": run},
+            calls=CallAllowance(left=settings.LLM_MAX_CALLS_PER_RUN),
+            budget=budget,
+        )
+    except TokenCapReached as exc:
+        logger.warning(
+            f"{kind.label} stopped at the token cap",
+            extra={"order_id": str(order.id), "run": run, "spent": exc.spent, "cap": exc.cap},
+        )
+        return order_token_cap_stop(order_id=order.id, run=run)
     final = attempts[-1]
     if final.draft is None or not final.ok:
         order_fail(order_id=order.id, reason=quality_failure_reason(attempts))
@@ -127,3 +157,49 @@ def order_draft_finish(*, order: Order, version: ArticleVersion, first_email: Em
     )
     kind = first_email if first_draft else EmailKind.REVISION_READY
     order_email_queue(order=order, kind=kind, key=f"version-{version.pk}")
+
+
+def order_token_cap_stop(*, order_id: UUID, run: int) -> str:
+    """Run ``run`` stopped before a call that would pass ``MAX_TOKENS_PER_ORDER``. Returns an outcome word.
+
+    An order with a draft goes back to it (``order_draft_keep``): "stopped". One without fails
+    (``order_fail``, refunded under ``AUTO_REFUND_ON_FAILURE``): "failed". "skipped" when the run
+    is no longer the order's current one.
+    """
+    cap = settings.MAX_TOKENS_PER_ORDER
+    with transaction.atomic():
+        order = order_lock(order_id=order_id)
+        if KEEP_DRAFT.run_may_keep(order, run=run):
+            order_draft_keep(
+                order=order,
+                reason=(
+                    f"This order has used its model budget (MAX_TOKENS_PER_ORDER = {cap} tokens), so no new "
+                    "draft was written. Your current draft is kept: submit it for editorial review."
+                ),
+            )
+            return "stopped"
+        if not FINISH_DRAFT.run_may_finish(order, run=run):
+            return "skipped"
+    order_fail(
+        order_id=order_id,
+        reason=f"The order used its model budget (MAX_TOKENS_PER_ORDER = {cap} tokens) before a draft passed.",
+    )
+    return "failed"
+
+
+@KEEP_DRAFT.effect
+def order_draft_keep(*, order: Order, reason: str) -> None:
+    """PROCESSING -> QUALITY_CHECK with the draft ``order`` (locked by the caller) already has; no email.
+
+    ``reason`` goes to the timeline and to ``failure_reason``, which the status API and the order
+    page show, so the customer learns why no new draft came; the next passing draft clears it.
+    """
+    KEEP_DRAFT.check(order)
+    order.failure_reason = reason
+    order_transition(
+        order=order,
+        to_status=OrderStatus.QUALITY_CHECK,
+        source="worker",
+        reason=reason,
+        extra_fields=("failure_reason",),
+    )

@@ -20,12 +20,21 @@ once, with the same window: a process that dies after the provider accepted the 
 before ``sent_at`` is recorded sends it again, here when the lease lapses (there, when the
 transaction rolled back). The lease is far longer than any provider call (anymail's HTTP timeout
 is 30 s), so a live deliverer never loses its claim mid-send.
+
+"Revision ready" emails go out at most once per ``REVISION_EMAIL_MIN_INTERVAL_SECONDS`` per order,
+however fast the drafts come (the order page still lists every draft). Their claim is taken under
+the order's row lock, which serialises the deliverers of one order, and is refused while another
+revision email of the order is being sent or went out within the interval: the row stays unsent
+and the reconciler's unsent-email pass (every minute) tries again. An older revision email whose
+order has a newer one is folded into it (``coalesced_into``) and never sent: the newer one shows
+the current draft. So the customer always gets the email for the latest draft, at most a minute
+or two late, and never a burst.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, send_mail
@@ -119,12 +128,7 @@ def email_record_deliver(*, record_id: int) -> bool:
         raise RuntimeError("email_record_deliver calls the mail provider; call it outside a transaction")
     now = timezone.now()
     claim = now + EMAIL_CLAIM_LEASE
-    claimed = (
-        EmailRecord.objects.filter(pk=record_id, sent_at__isnull=True)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=claim)
-    )
-    if not claimed:
+    if not _email_claim(record_id=record_id, now=now, claim=claim):
         return False
     record = EmailRecord.objects.select_related("order__article", "order__current_version").get(pk=record_id)
     log_extra = {"email_id": record.pk, "kind": record.kind, "order_id": str(record.order_id)}
@@ -150,6 +154,39 @@ def email_record_deliver(*, record_id: int) -> bool:
         logger.warning("email sent twice", extra=log_extra)
     logger.info("email sent", extra=log_extra)
     return True
+
+
+def _email_claim(*, record_id: int, now: datetime, claim: datetime) -> bool:
+    """Claim an unsent, unclaimed email until ``claim``; a revision email only if its order's limit allows."""
+    claimable = EmailRecord.objects.filter(
+        pk=record_id, sent_at__isnull=True, coalesced_into__isnull=True
+    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    interval = timedelta(seconds=settings.REVISION_EMAIL_MIN_INTERVAL_SECONDS)
+    with transaction.atomic():
+        record = claimable.only("order_id", "kind").first()
+        if record is None:
+            return False
+        if record.kind == EmailKind.REVISION_READY and interval:
+            Order.objects.select_for_update().filter(pk=record.order_id).values_list("pk").first()
+            revisions = EmailRecord.objects.filter(order_id=record.order_id, kind=EmailKind.REVISION_READY)
+            newer = revisions.filter(pk__gt=record_id).order_by("-pk").first()
+            if newer is not None:
+                # Still unclaimed (we hold the order lock): fold it into the newer email.
+                claimable.update(coalesced_into=newer)
+                logger.info(
+                    "revision email coalesced",
+                    extra={"email_id": record_id, "into": newer.pk, "order_id": str(record.order_id)},
+                )
+                return False
+            if revisions.filter(
+                Q(sent_at__gt=now - interval) | Q(sent_at__isnull=True, claimed_until__gte=now)
+            ).exists():
+                # One went out within the interval, or is going: the reconciler sends this one later.
+                logger.info(
+                    "revision email held", extra={"email_id": record_id, "order_id": str(record.order_id)}
+                )
+                return False
+        return bool(claimable.update(claimed_until=claim))
 
 
 def staff_notify(*, subject: str, message: str) -> None:

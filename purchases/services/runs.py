@@ -145,8 +145,9 @@ def _order_runs_reconcile(*, order_id: UUID, report: OrdersReconcileReport) -> N
 
 def _send_unsent_emails(*, cutoff: object) -> int:
     sent = 0
-    for record_id in EmailRecord.objects.filter(sent_at__isnull=True, created_at__lte=cutoff).values_list(
-        "id", flat=True
-    )[:200]:
+    unsent = EmailRecord.objects.filter(
+        sent_at__isnull=True, coalesced_into__isnull=True, created_at__lte=cutoff
+    )
+    for record_id in unsent.values_list("id", flat=True)[:200]:
         sent += int(email_record_deliver(record_id=record_id))
     return sent

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from purchases.actions import (
     FINISH_DRAFT,
+    KEEP_DRAFT,
     ORDER_ACTIONS,
     PAY,
     REFUND,
@@ -156,6 +157,15 @@ def test_only_the_latest_run_of_an_order_being_worked_on_may_finish_its_draft() 
     assert FINISH_DRAFT.run_may_finish(order, run=2)
     assert not FINISH_DRAFT.run_may_finish(order, run=1)
     assert not FINISH_DRAFT.run_may_finish(order_in(S.REFUNDED, paid=True, job_runs=2), run=2)
+
+
+def test_a_run_stopped_at_the_token_cap_goes_back_only_to_a_draft_the_order_has() -> None:
+    without = order_in(S.PROCESSING, paid=True, job_runs=2, current_version_id=None)
+    with_draft = order_in(S.PROCESSING, paid=True, job_runs=2)
+
+    assert not KEEP_DRAFT.run_may_keep(without, run=2)
+    assert KEEP_DRAFT.run_may_keep(with_draft, run=2)
+    assert not KEEP_DRAFT.run_may_keep(with_draft, run=1)
 
 
 @pytest.mark.parametrize(

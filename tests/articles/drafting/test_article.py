@@ -149,6 +149,18 @@ def test_a_regeneration_must_not_reuse_an_earlier_title() -> None:
     assert evaluate_reply(brief(previous_titles=("Another title",)), article_reply()).ok
 
 
+def test_the_prompt_names_only_the_latest_earlier_titles_but_the_check_knows_them_all() -> None:
+    titles = tuple(f"Earlier title number {n}" for n in range(1, 11))
+    prompt = build_messages(brief(previous_titles=titles, prompt_history=3), [])[-1]["content"]
+    assert [t for t in titles if f"- {t}" in prompt.splitlines()] == list(titles[-3:])
+    assert (
+        "Earlier drafts"
+        not in build_messages(brief(previous_titles=titles, prompt_history=0), [])[-1]["content"]
+    )
+    result = evaluate_reply(brief(previous_titles=(TITLE, *titles), prompt_history=3), article_reply())
+    assert result.checks["differs_from_previous"] == "fail"
+
+
 def test_similarity_is_the_share_of_the_shorter_texts_five_word_runs_found_in_the_other() -> None:
     words = [f"w{i}" for i in range(100)]
     text = " ".join(words)
