@@ -18,7 +18,7 @@ from purchases.actions import customer_actions
 from purchases.errors import OrderNotFound
 from purchases.models import EmailRecord, Order
 from purchases.services.runs import order_queue
-from purchases.tokens import check_order_token
+from purchases.tokens import check_order_token, order_token_expired
 from queueing.progress import job_queue_view
 from queueing.selectors import job_attempts_for
 
@@ -26,13 +26,18 @@ logger = logging.getLogger(__name__)
 
 
 def order_get_for_customer(*, order_id: object, token: str | None) -> Order:
-    """The order if ``token`` is its access token. Unknown order and wrong token look the same: 404."""
+    """The order if ``token`` is its access token, not yet expired. Unknown order, wrong or expired
+    token look the same: 404."""
     try:
         pk = uuid.UUID(str(order_id))
     except ValueError as exc:
         raise OrderNotFound("Order not found.") from exc
     order = Order.objects.select_related("article", "current_version").filter(pk=pk).first()
-    if order is None or not check_order_token(order_id=order.id, token_salt=order.token_salt, token=token):
+    if (
+        order is None
+        or not check_order_token(order_id=order.id, token_salt=order.token_salt, token=token)
+        or order_token_expired(order)
+    ):
         raise OrderNotFound("Order not found.")
     return order
 

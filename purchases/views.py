@@ -5,6 +5,7 @@ Thin like the API: forms go through ``purchases.intake`` and the review services
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -64,19 +65,41 @@ def rate_limited_message(wait: int) -> str:
     return f"You have done that many times in a short while. Please try again in {when}."
 
 
+def _token_cookie_name(order_id: str) -> str:
+    """One cookie per order (``order_token_<id hex>``), so a customer's orders never share one."""
+    try:
+        return f"order_token_{uuid.UUID(order_id).hex}"
+    except ValueError:
+        return "order_token_"
+
+
+def _without_token(request: HttpRequest) -> str:
+    """The page's address without ``token``; other parameters (``paid``, ``cancelled``) stay."""
+    params = request.GET.copy()
+    params.pop("token", None)
+    return f"{request.path}?{params.urlencode()}" if params else request.path
+
+
 @require_http_methods(["GET", "POST"])
 def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
-    """The link in every email; the token travels in the query string, as in the original system.
+    """The link in every email. The token comes in the query (``?token=``, as emails and Stripe's
+    return links carry it) or in the order's HttpOnly cookie.
 
-    POST ``action=<name>`` runs a customer action the page offers (``regenerate``,
-    ``submit_for_review``) through the same service as the API, then redirects back (so reloading
-    the page never repeats the action). The buttons shown are the order's customer actions.
+    A request with ``?token=`` is answered with the cookie and a redirect to the clean address,
+    so the token is not in the address bar, in bookmarks, in later access-log lines or in
+    referrers; old links keep working. POST ``action=<name>`` runs a customer action the page
+    offers (``regenerate``, ``submit_for_review``) through the same service as the API, then
+    redirects back (so reloading the page never repeats the action). The buttons shown are the
+    order's customer actions.
     """
-    token = request.GET.get("token")
+    query_token = request.GET.get("token")
+    cookie_name = _token_cookie_name(order_id)
+    token = query_token if query_token is not None else request.COOKIES.get(cookie_name)
     try:
         order = order_get_for_customer(order_id=order_id, token=token)
     except OrderNotFound as exc:
         raise Http404("Order not found") from exc
+    response: HttpResponse
     if request.method == "POST":
         action = PAGE_ACTIONS.get(request.POST.get("action", ""))
         if action is None:
@@ -90,13 +113,30 @@ def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
             messages.success(request, ACTION_DONE[(action.name, Order.Kind(order.kind))])
         except ApplicationError:
             messages.error(request, ACTION_REFUSED)
-        return HttpResponseRedirect(request.get_full_path())
+        response = HttpResponseRedirect(_without_token(request))
+    elif query_token is not None:
+        response = HttpResponseRedirect(_without_token(request))
+    else:
+        response = _order_page_render(request, order)
+    if query_token is not None:
+        response.set_cookie(
+            cookie_name,
+            query_token,
+            max_age=settings.ORDER_TOKEN_TTL_DAYS * 24 * 3600,
+            path=request.path,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def _order_page_render(request: HttpRequest, order: Order) -> HttpResponse:
     version = order.current_version
     drafts = list(order_versions(order))
     context = {
         "order": order,
         "is_article": order.kind == Order.Kind.ARTICLE,
-        "token": token,
         "body_html": version_html_marked(version, target_url=order.target_url) if version else "",
         "version": version,
         "draft_number": next(

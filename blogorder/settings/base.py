@@ -210,3 +210,9 @@ ADMIN_LOGIN_PROXY_COUNT = env.int("ADMIN_LOGIN_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "blogorder.admin_access.client_ip"
 # `seed_demo` may create the admin/admin superuser only where this is on: blogorder.settings.local.
 DEMO_ADMIN_DEFAULT_PASSWORD = False
+
+# --- Order links ------------------------------------------------------------------
+# An order's token (its links, the API's Bearer token) stops working this many days after the
+# order was published, refunded or failed. The order page swaps a ?token= link for an HttpOnly
+# cookie on the first visit and redirects to the clean address.
+ORDER_TOKEN_TTL_DAYS = env.int("ORDER_TOKEN_TTL_DAYS", 90)

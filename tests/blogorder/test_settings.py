@@ -1,4 +1,4 @@
-"""Start-up under real settings modules, in a subprocess: refused secrets, demo logins."""
+"""Start-up under real settings modules, in a subprocess: deploy check, refused secrets, demo logins."""
 
 from __future__ import annotations
 
@@ -42,6 +42,30 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def test_production_settings_pass_the_deploy_check_with_no_warning() -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=deploy_env())
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "warning"),
+    [
+        ({"SECURE_SSL_REDIRECT": "0"}, "security.W008"),
+        ({"SECURE_HSTS_SECONDS": "0"}, "security.W004"),
+        ({"SECURE_COOKIES": "0"}, "security.W012"),
+    ],
+)
+def test_the_deploy_check_fails_when_a_deploy_turns_a_protection_off(
+    override: dict[str, str], warning: str
+) -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=deploy_env(**override))
+
+    assert result.returncode != 0
+    assert warning in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("settings_module", ["blogorder.settings.production", "blogorder.settings.local"])

@@ -261,10 +261,10 @@ def test_the_order_page_shows_the_buttons_of_the_customer_actions_and_runs_them_
 ) -> None:
     order, token = make_order(article)
     url = f"/orders/{order.id}/?token={token}"
-    assert "Pay 49.00 USD" in client.get(url).content.decode()
+    assert "Pay 49.00 USD" in client.get(url, follow=True).content.decode()
     Order.objects.filter(pk=order.pk).update(status=S.QUALITY_CHECK)
 
-    page = client.get(url).content.decode()
+    page = client.get(url, follow=True).content.decode()
     assert 'value="submit_for_review"' in page and 'value="regenerate"' in page
     assert "Pay 49.00 USD" not in page
 
@@ -272,7 +272,7 @@ def test_the_order_page_shows_the_buttons_of_the_customer_actions_and_runs_them_
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.status == S.ADMIN_REVIEW
-    page = client.get(url).content.decode()
+    page = client.get(url, follow=True).content.decode()
     assert "Sent to our editors" in page
     assert 'value="submit_for_review"' not in page and 'value="regenerate"' not in page
 

@@ -145,7 +145,7 @@ def test_checkout_to_quality_check_through_stripe_and_openai(
     assert TITLE in email.body
     assert f"/orders/{order_id}/?token={token}" in email.body
     assert all(a["id"] != order.article.pk for a in api.get("/api/v1/articles/").json())
-    page = api.get(f"/orders/{order_id}/?token={token}")
+    page = api.get(f"/orders/{order_id}/?token={token}", follow=True)
     assert page.status_code == 200
     assert TITLE in page.content.decode()
 

@@ -59,7 +59,7 @@ def test_rotating_the_salt_revokes_the_token(api: Any, article: Any) -> None:
 def test_the_order_page_needs_the_token(client: Any, article: Any) -> None:
     order, token = make_order(article)
     assert client.get(f"/orders/{order.id}/").status_code == 404
-    page = client.get(f"/orders/{order.id}/?token={token}")
+    page = client.get(f"/orders/{order.id}/?token={token}", follow=True)
     assert page.status_code == 200
     assert b"Pending payment" in page.content
 
@@ -112,6 +112,6 @@ def test_the_order_page_of_an_article_order_shows_its_topic_before_the_first_dra
     from tests.factories import make_article_order
 
     order, token = make_article_order(topic="Quiet mornings at home")
-    page = client.get(f"/orders/{order.id}/?token={token}")
+    page = client.get(f"/orders/{order.id}/?token={token}", follow=True)
     assert page.status_code == 200
     assert "Quiet mornings at home" in page.content.decode()

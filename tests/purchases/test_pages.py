@@ -98,18 +98,18 @@ def test_the_order_page_buttons_redirect_and_say_what_happened(
     signed_post(api, checkout_event(order, event_id="evt_page"))
     run_worker()
     url = f"/orders/{order.id}/?token={token}"
-    page = client.get(url).content.decode()
+    page = client.get(url, follow=True).content.decode()
     assert '<div class="yours"' in page
     assert "Draft 1" in page
 
     response = client.post(url, {"action": "submit"})
-    assert response.status_code == 302 and response["Location"] == url
-    followed = client.get(url).content.decode()
+    assert response.status_code == 302 and response["Location"] == f"/orders/{order.id}/"
+    followed = client.get(url, follow=True).content.decode()
     assert "Sent to our editors" in followed
     order.refresh_from_db()
     assert order.status == OrderStatus.ADMIN_REVIEW
 
     client.post(url, {"action": "regenerate"})
-    assert "That is not possible right now" in client.get(url).content.decode()
+    assert "That is not possible right now" in client.get(url, follow=True).content.decode()
     order.refresh_from_db()
     assert order.status == OrderStatus.ADMIN_REVIEW
