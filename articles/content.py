@@ -3,6 +3,11 @@
 A *paragraph* is a block of the body separated from the next by one or more blank lines,
 numbered from 0. Links sold to customers are written ``[anchor](<url>){rel="sponsored"}``
 (markdown-it attrs syntax), so the published text itself records which links are paid.
+
+What reaches a browser or an email (``render_html``) loads nothing from anywhere: no ``img``
+tag at all, and every ``href`` an absolute ``http(s)://host`` or ``mailto:`` URL. Relative,
+protocol-relative (``//host``) and scheme-only (``https:host``) URLs are dropped, so stored
+Markdown cannot point a reader's browser at another host, nor at one of our own paths.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -20,8 +27,10 @@ _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
 ALLOWED_REL_VALUES = frozenset({"sponsored", "nofollow", "ugc", "noopener", "noreferrer"})
 _ALLOWED_TAGS = {
     "p", "h1", "h2", "h3", "h4", "h5", "h6", "a", "em", "strong", "code", "pre", "blockquote",
-    "ul", "ol", "li", "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "img",
+    "ul", "ol", "li", "hr", "br", "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
+# Absolute URLs only: these schemes, and http(s) with a host name.
+ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_MARK = re.compile(r"\[\[([^\[\]\n]+)\]\]")
 
 
@@ -83,6 +92,26 @@ def extract_links(markdown: str) -> list[Link]:
     return links
 
 
+def link_syntax(markdown: str) -> list[str]:
+    """Everything in ``markdown`` that would render as a link or an image, each as ``"<kind> <url>"``.
+
+    Kinds: ``image``, ``link`` (inline or by reference), ``autolink`` (``<https://...>``) and
+    ``reference`` (a ``[label]: url`` definition, even unused). Raw HTML is not parsed here: it
+    is escaped on rendering, and the ``no_raw_html`` check refuses it.
+    """
+    env: dict[str, Any] = {}
+    found: list[str] = []
+    for token in _md().parse(markdown, env):
+        for child in token.children or []:
+            if child.type == "image":
+                found.append(f"image {child.attrs.get('src', '')}")
+            elif child.type == "link_open":
+                kind = "autolink" if child.markup == "autolink" else "link"
+                found.append(f"{kind} {child.attrs.get('href', '')}")
+    found.extend(f"reference {ref.get('href', '')}" for ref in env.get("references", {}).values())
+    return found
+
+
 def headings(markdown: str) -> list[tuple[int, str]]:
     """Every heading in the body as ``(level, text)``, in order (``# Title`` is level 1)."""
     found: list[tuple[int, str]] = []
@@ -93,28 +122,50 @@ def headings(markdown: str) -> list[tuple[int, str]]:
     return found
 
 
+def is_absolute_url(value: str) -> bool:
+    """An ``http(s)://host...`` or ``mailto:`` URL; anything a browser would resolve against our page is not.
+
+    Browsers read ``\\`` as ``/`` in http(s) URLs, so ``/\\evil.example`` is protocol-relative to
+    them: any backslash is refused.
+    """
+    if "\\" in value or value != value.strip():
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    if parts.scheme not in ALLOWED_URL_SCHEMES:
+        return False
+    return parts.scheme == "mailto" or bool(parts.hostname)
+
+
 def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
     if tag == "a" and attr == "rel":
         kept = [part for part in value.split() if part in ALLOWED_REL_VALUES]
         return " ".join(kept) or None
+    if attr in {"href", "src"}:
+        return value if is_absolute_url(value) else None
     return value
 
 
 def render_html(markdown: str) -> str:
-    """Markdown to HTML, then through nh3 so nothing unsafe reaches a browser or an email."""
+    """Markdown to HTML, then through nh3 so nothing unsafe reaches a browser or an email.
+
+    No ``img`` (an image is a request to its host: a tracking pixel), and an ``href`` that is
+    not absolute (``is_absolute_url``) is removed, leaving the link's text.
+    """
     raw = _md().render(markdown)
     return nh3.clean(
         raw,
         tags=_ALLOWED_TAGS,
         attributes={
             "a": {"href", "rel", "title"},
-            "img": {"src", "alt", "title"},
             "th": {"align"},
             "td": {"align"},
         },
         attribute_filter=_filter_attribute,
         link_rel=None,
-        url_schemes={"http", "https", "mailto"},
+        url_schemes=set(ALLOWED_URL_SCHEMES),
     )
 
 

@@ -10,7 +10,10 @@ Thresholds shared by every kind (documented in README, "Quality checks"):
 - model chatter / placeholders: the phrases in ``CHATTER_PATTERNS``, except those the customer's
   own words match;
 - no raw HTML tag or comment, no URL written by the model, the mark exactly once and no other
-  ``[[...]]`` mark, and after filling exactly one link to the target with the anchor and ``rel``.
+  ``[[...]]`` mark, and after filling exactly one link to the target with the anchor and ``rel``;
+- no image and no link of the writer's own in any Markdown form (inline, autolink, by reference,
+  a bare reference definition), whatever its URL: relative (``/x``), protocol-relative
+  (``//host/x``) or absolute. The only link is the customer's, which the server writes.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
-from articles.content import Link, normalize_href
+from articles.content import Link, link_syntax, normalize_href
 
 CHATTER_PATTERNS = [
     r"\bas an ai\b", r"\blanguage model\b", r"^\s*(sure|certainly|of course|okay|ok)\b[,!.]",
@@ -198,6 +201,18 @@ def no_urls(draft: Drafted) -> bool:
     return not WRITTEN_URL.search(draft.text) and not WRITTEN_URL.search(draft.title)
 
 
+@check(
+    "no_images_or_links",
+    "write no image, link or link reference ([text](...), ![...](...), <...>, [label]: ...); "
+    "the [[mark]] is the only link",
+)
+def no_images_or_links(draft: Drafted) -> bool:
+    # A tracking image such as ![x](//evil.example/t.gif) has no http(s):// for no_urls to see.
+    anchor = draft.brief.anchor_text
+    unmarked = draft.text.replace(f"[[{anchor}]]", anchor)
+    return not link_syntax(unmarked) and not link_syntax(draft.title)
+
+
 @check("no_chatter", "remove assistant chatter or placeholders")
 def no_chatter(draft: Drafted) -> bool:
     # The customer's own anchor and words may look like chatter ("your", "insert", "language model").
@@ -222,5 +237,5 @@ def link_once(draft: Drafted) -> bool:
     )
 
 
-WRITING_CHECKS: tuple[Check[Drafted], ...] = (link_mark, no_raw_html, no_urls, no_chatter)
+WRITING_CHECKS: tuple[Check[Drafted], ...] = (link_mark, no_raw_html, no_urls, no_images_or_links, no_chatter)
 LINK_CHECKS: tuple[Check[Drafted], ...] = (link_once,)

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_rq",
     "anymail",
+    "csp",
     "articles",
     "purchases",
     "queueing",
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # before WhiteNoise: static files carry the policy too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -159,6 +161,31 @@ CACHES = {
         "KEY_PREFIX": "blogorder-cache",
     }
 }
+
+# --- Content-Security-Policy ---------------------------------------------------
+# Every response, admin and static files included, says where a page may load from: our own origin
+# only. No inline script or style (``'unsafe-inline'`` nowhere), no image from another host (a
+# tracking pixel in article text is blocked even if the sanitizer let one through), no plugins, no
+# <base>, no framing; forms post to us or, after checkout, redirect to Stripe Checkout.
+# One way on Django 5.2 and 6.x alike: django-csp's middleware (Django 6's own SECURE_CSP is not
+# used, so both versions send the same header from the same code). ``CSP_DIRECTIVES`` has the
+# shape of Django 6's SECURE_CSP, so moving to it is one assignment. The API docs pages
+# (Swagger UI, Redoc: third-party bundles that inject styles and use data:/blob: URLs) add the
+# few sources they need on their own views only (blogorder/urls.py, ``API_DOCS_CSP``).
+CSP_SELF, CSP_NONE = "'self'", "'none'"
+CSP_DIRECTIVES: dict[str, list[str]] = {
+    "default-src": [CSP_SELF],
+    "script-src": [CSP_SELF],
+    "style-src": [CSP_SELF],
+    "img-src": [CSP_SELF],
+    "font-src": [CSP_SELF],
+    "connect-src": [CSP_SELF],
+    "object-src": [CSP_NONE],
+    "base-uri": [CSP_NONE],
+    "frame-ancestors": [CSP_NONE],
+    "form-action": [CSP_SELF, "https://checkout.stripe.com"],
+}
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_DIRECTIVES}
 
 LOGGING = {
     "version": 1,

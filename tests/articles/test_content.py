@@ -1,4 +1,6 @@
-from articles.content import extract_links, fill_link_mark, render_html, split_paragraphs
+import pytest
+
+from articles.content import extract_links, fill_link_mark, link_syntax, render_html, split_paragraphs
 
 
 def test_paragraphs_are_blocks_separated_by_blank_lines() -> None:
@@ -31,3 +33,58 @@ def test_raw_html_and_script_urls_never_reach_the_page() -> None:
 def test_unknown_rel_values_are_dropped() -> None:
     html = render_html('[x](https://a.example-site.com){rel="sponsored evil"}')
     assert 'rel="sponsored"' in html
+
+
+def test_a_tracking_image_is_never_rendered_whatever_its_url() -> None:
+    for image in (
+        "![x](//evil.example.net/track.gif)",
+        "![x](https://evil.example.net/t.gif)",
+        "![x](/t.gif)",
+    ):
+        html = render_html(f"Before {image} after.")
+        assert "<img" not in html
+        assert "t.gif" not in html and "track.gif" not in html
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "//evil.example.net/p",
+        "/wp-login.php",
+        "../secret",
+        "page.html",
+        "#top",
+        "?q=1",
+        "https:evil.example.net",
+        "/\\evil.example.net/",
+        "\\\\evil.example.net/",
+        "ftp://evil.example.net/",
+        "data:text/html,hi",
+    ],
+)
+def test_a_relative_or_protocol_relative_link_keeps_its_text_and_loses_its_href(href: str) -> None:
+    html = render_html(f"[the text](<{href}>)")
+    assert "the text" in html
+    assert "href" not in html
+
+
+@pytest.mark.parametrize(
+    "href", ["https://shop.example-store.com/a", "http://shop.example-store.com/", "mailto:a@b.example.com"]
+)
+def test_absolute_http_and_mailto_links_are_kept(href: str) -> None:
+    assert f'href="{href}"' in render_html(f"[x](<{href}>)")
+
+
+def test_link_syntax_names_every_link_image_autolink_and_reference_definition() -> None:
+    markdown = (
+        "![i](//e.example/t.gif) [l](/x) <https://a.example.com> [r][d]\n\n[d]: //e.example/\n\n[u]: /unused"
+    )
+    assert link_syntax(markdown) == [
+        "image //e.example/t.gif",
+        "link /x",
+        "autolink https://a.example.com",
+        "link //e.example/",
+        "reference //e.example/",
+        "reference /unused",
+    ]
+    assert link_syntax("Plain and/or text // with [brackets] and [[a mark]].") == []

@@ -158,7 +158,12 @@ BROKEN = [
     pytest.param(article_reply(anchor=""), "link_mark", id="link-missing"),
     pytest.param(article_reply(extra=f"Again, [[{ANCHOR}]] are worth it."), "link_mark", id="link-twice"),
     pytest.param(
-        article_reply(extra="Our [pillow guide](/guides/pillows) helps."), "no_other_links", id="other-link"
+        article_reply(extra="Our [pillow guide](/guides/pillows) helps."),
+        "no_images_or_links",
+        id="other-link",
+    ),
+    pytest.param(
+        article_reply(extra="![x](//evil.example.net/track.gif)"), "no_images_or_links", id="tracking-image"
     ),
     pytest.param(article_reply(extra="Visit www.pillow-facts.com today."), "no_urls", id="url"),
     pytest.param(article_reply(extra="Read <b>this</b> first."), "no_raw_html", id="raw-html"),

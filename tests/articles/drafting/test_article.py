@@ -108,7 +108,7 @@ def test_each_broken_article_fails_the_named_check(content: str, rule: str) -> N
         (article_reply(title=""), "title"),
         (article_reply(headings=2), "headings"),
         (article_reply(keywords=KEYWORDS[:1]), "keywords"),
-        (article_reply(extra="Our [pillow guide](/guides/pillows) has more."), "no_other_links"),
+        (article_reply(extra="See ![x](//evil.example.net/track.gif) here."), "no_images_or_links"),
         (article_reply(extra="Read <b>this</b> first."), "no_raw_html"),
         (article_reply(extra="I hope this helps!"), "no_chatter"),
         (article_reply(headings=0, pasted=PASTED), "no_near_copy"),
@@ -117,6 +117,13 @@ def test_each_broken_article_fails_the_named_check(content: str, rule: str) -> N
 def test_a_broken_article_fails_only_the_check_it_breaks(content: str, rule: str) -> None:
     result = evaluate_reply(brief(published=(PUBLISHED_SLEEP,)), content)
     assert [name for name, outcome in result.checks.items() if outcome == "fail"] == [rule]
+
+
+def test_a_link_of_the_writers_own_fails_as_written_and_once_assembled() -> None:
+    content = article_reply(extra="Our [pillow guide](/guides/pillows) has more.")
+    result = evaluate_reply(brief(published=(PUBLISHED_SLEEP,)), content)
+    failed = [name for name, outcome in result.checks.items() if outcome == "fail"]
+    assert failed == ["no_images_or_links", "no_other_links"]
 
 
 def test_the_length_allows_fifteen_percent_either_way() -> None:
