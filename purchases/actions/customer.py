@@ -66,8 +66,7 @@ class Regenerate(OrderAction):
         if RunSpend.objects.tokens_spent(order_id=order.id) >= cap:
             return self.error(
                 f"This order has used its model budget (MAX_TOKENS_PER_ORDER = {cap} tokens), so no new "
-                "draft can be written. "
-                "Submit the current draft for editorial review."
+                "draft can be written. Submit the current draft for editorial review."
             )
         return open_run_refusal(order)
 

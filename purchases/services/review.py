@@ -1,6 +1,6 @@
 """The customer's review loop and editorial publishing.
 
-Customers regenerate (unlimited) or submit; staff reject with a reason or approve & publish.
+Customers regenerate (within the spend limits: ``REGENERATE``'s guard) or submit; staff reject with a reason or approve & publish.
 Each service performs one named action (``purchases.actions``) and asks its guard under the order's
 row lock, so the API, the order page, the admin and any future caller share the same checks.
 Publishing never loses a paid link: a proposal made on an older published version is either
@@ -48,7 +48,8 @@ class PublishResult:
 def order_regenerate(*, order_id: UUID | str) -> str:
     """QUALITY_CHECK -> PROCESSING and a new run from the current published version. Returns the job id.
 
-    Refused (409) in any other status or while a run for the order is still open.
+    Refused (409) in any other status, once the order has had ``MAX_REGENERATIONS_PER_ORDER``
+    regenerations or spent ``MAX_TOKENS_PER_ORDER`` tokens, or while a run for it is still open.
     """
     with transaction.atomic():
         order = order_lock(order_id=order_id)

@@ -12,7 +12,7 @@ from articles.drafting.backlink import BacklinkBrief
 from articles.drafting.kinds import ARTICLE, BACKLINK
 from articles.offline_writer import OFFLINE_MODEL_NAME
 from articles.openai_api import LLMRejected, LLMUnavailable
-from articles.writers import ModelWriter, OfflineWriter, get_writer
+from articles.writers import CallAllowance, CallCeilingReached, ModelWriter, OfflineWriter, get_writer
 from tests.factories import ANCHOR, ARTICLE_BODY, KEYWORDS, WORDS, article_reply
 
 BRIEF = BacklinkBrief(
@@ -110,6 +110,30 @@ def test_the_model_writer_gives_up_after_its_transient_retries(fake_openai: Any,
     with pytest.raises(LLMUnavailable):
         get_writer().ask(BACKLINK, BRIEF, [])
     assert len(fake_openai.requests) == 2
+
+
+def test_one_call_allowance_bounds_every_ask_of_a_try_retries_included(
+    fake_openai: Any, settings: Any
+) -> None:
+    settings.LLM_TRANSIENT_RETRIES = 4
+    fake_openai.default = lambda request: {"status": 500}
+    calls = CallAllowance(left=3)
+
+    with pytest.raises(LLMUnavailable):
+        get_writer().ask(BACKLINK, BRIEF, [], calls=calls)
+    assert len(fake_openai.requests) == 3  # not the 5 the retries alone would make
+    with pytest.raises(CallCeilingReached):
+        get_writer().ask(BACKLINK, BRIEF, [], calls=calls)
+    assert len(fake_openai.requests) == 3
+
+
+def test_the_model_writer_needs_the_prompt_and_the_longest_reply_offline_needs_nothing(
+    fake_openai: Any,
+) -> None:
+    needed = get_writer().tokens_needed(BACKLINK, BRIEF, [])
+    prompt_chars = sum(len(m["content"]) for m in BACKLINK.messages(BRIEF, []))
+    assert needed >= prompt_chars // 4 + BACKLINK.reply_tokens(BRIEF)
+    assert OfflineWriter().tokens_needed(BACKLINK, BRIEF, []) == 0
 
 
 def test_the_model_writer_does_not_retry_a_rejected_request(fake_openai: Any) -> None:
