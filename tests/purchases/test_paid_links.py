@@ -1,0 +1,164 @@
+"""Paid links come from the orders' record: the article guard keeps exactly the links of live paid
+orders and editors cannot make a link look paid. Through the admin over HTTP, with a real worker
+and the fake Stripe at the boundary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from articles.content import extract_links, normalize_href
+from articles.models import Article, ArticleVersion
+from articles.services import PaidLink, protected_links
+from purchases.models import Order, OrderStatus
+from tests.conftest import signed_post
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def editor(db: Any) -> User:
+    return User.objects.create_superuser("editor", "editor@example.com", "pw")
+
+
+def published(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
+) -> Order:
+    """An order paid at the fake Stripe, drafted by the worker, submitted and approved in the admin."""
+    order, token = make_order(article)
+    fake_stripe.mark_paid(order.stripe_checkout_session_id)
+    assert (
+        signed_post(api, fake_stripe.checkout_session_event(order.stripe_checkout_session_id)).status_code
+        == 200
+    )
+    run_worker()
+    submitted = api.post(
+        "/api/v1/purchase/submit-for-review",
+        {"orderId": str(order.id)},
+        format="json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert submitted.status_code == 200, submitted.content
+    client.force_login(editor)
+    assert client.post(f"/admin/purchases/order/{order.id}/publish/").status_code == 302
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PUBLISHED
+    return order
+
+
+def refunded_in_admin(client: Any, order: Order, editor: User) -> None:
+    client.force_login(editor)
+    response = client.post(f"/admin/purchases/order/{order.id}/refund/", {"reason": "The customer asked."})
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+
+
+def live_body(article: Article) -> str:
+    article.refresh_from_db()
+    assert article.published_version is not None
+    return article.published_version.body_markdown
+
+
+def links_of(body: str, order: Order) -> list[Any]:
+    href = normalize_href(order.target_url)
+    return [link for link in extract_links(body) if link.href == href]
+
+
+def edit(client: Any, article: Article, body: str) -> Any:
+    article.refresh_from_db()
+    return client.post(
+        f"/admin/articles/article/{article.pk}/change/",
+        {
+            "title": article.title,
+            "slug": article.slug,
+            "backlink_price": str(article.backlink_price),
+            "currency": article.currency,
+            "max_backlinks": article.max_backlinks,
+            "body_markdown": body,
+            "versions-TOTAL_FORMS": 0,
+            "versions-INITIAL_FORMS": 0,
+        },
+    )
+
+
+def without_link_paragraph(body: str, order: Order) -> str:
+    return "\n\n".join(p for p in body.split("\n\n") if not links_of(p, order)) + "\n"
+
+
+def test_the_guard_protects_exactly_the_links_of_live_paid_orders(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
+) -> None:
+    order = published(api, client, article, fake_stripe, run_worker, editor)
+    make_order(article)  # paid for by no one yet: protects nothing
+
+    assert protected_links(article_id=article.pk) == [
+        PaidLink(href=normalize_href(order.target_url), text=order.anchor_text, rel="sponsored")
+    ]
+    refunded_in_admin(client, order, editor)
+    assert protected_links(article_id=article.pk) == []
+
+
+def test_the_guard_still_refuses_an_edit_that_drops_a_live_paid_orders_link(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
+) -> None:
+    order = published(api, client, article, fake_stripe, run_worker, editor)
+    body = live_body(article)
+    versions = ArticleVersion.objects.filter(article=article).count()
+
+    dropped = edit(client, article, without_link_paragraph(body, order))
+    unmarked = edit(client, article, body.replace('{rel="sponsored"}', ""))
+
+    for response in (dropped, unmarked):
+        assert response.status_code == 200
+        assert "drops paid links that are live now" in response.content.decode()
+    assert ArticleVersion.objects.filter(article=article).count() == versions
+    assert live_body(article) == body
+
+
+def test_an_editor_may_edit_around_a_live_paid_link_which_keeps_its_rel(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
+) -> None:
+    order = published(api, client, article, fake_stripe, run_worker, editor)
+    body = live_body(article)
+
+    response = edit(client, article, body.replace("cheapest", "simplest"))
+
+    assert response.status_code == 302
+    new_body = live_body(article)
+    assert "simplest" in new_body
+    assert [(link.text, link.rel) for link in links_of(new_body, order)] == [(order.anchor_text, "sponsored")]
+
+
+def test_an_editor_cannot_copy_a_live_paid_link_to_make_a_second_one_look_paid(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
+) -> None:
+    order = published(api, client, article, fake_stripe, run_worker, editor)
+    body = live_body(article)
+    (paragraph,) = [p for p in body.split("\n\n") if links_of(p, order)]
+
+    response = edit(client, article, body + "\n" + paragraph + "\n")
+
+    assert response.status_code == 200
+    assert "Remove {rel=…} from" in response.content.decode()
+    assert live_body(article) == body
+
+
+def test_after_a_full_refund_the_guard_no_longer_keeps_the_link(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
+) -> None:
+    order = published(api, client, article, fake_stripe, run_worker, editor)
+    refunded_in_admin(client, order, editor)
+    body = live_body(article)
+    # The refunded link still looks paid, so an edit that keeps it as it is, is refused...
+    kept = edit(client, article, body.replace("cheapest", "simplest"))
+    assert kept.status_code == 200 and "Remove {rel=…} from" in kept.content.decode()
+
+    # ...and the editor may remove it.
+    response = edit(client, article, without_link_paragraph(body, order))
+
+    assert response.status_code == 302
+    assert links_of(live_body(article), order) == []
