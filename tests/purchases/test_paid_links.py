@@ -1,18 +1,22 @@
 """Paid links come from the orders' record: the article guard keeps exactly the links of live paid
-orders and editors cannot make a link look paid. Through the admin over HTTP, with a real worker
-and the fake Stripe at the boundary."""
+orders, editors cannot make a link look paid, and staff take down a refunded order's link with a
+reason. Through the admin over HTTP, with a real worker and the fake Stripe at the boundary."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 
 from articles.content import extract_links, normalize_href
 from articles.models import Article, ArticleVersion
 from articles.services import PaidLink, protected_links
-from purchases.models import Order, OrderStatus
+from purchases.actions import TAKE_DOWN_LINK
+from purchases.errors import ActionNotAllowed, ApplicationError
+from purchases.models import Order, OrderStatus, OrderTransition
+from purchases.services.audit import paid_links_audit
+from purchases.services.paid_links import order_link_take_down
 from tests.conftest import signed_post
 from tests.factories import make_order
 
@@ -162,3 +166,127 @@ def test_after_a_full_refund_the_guard_no_longer_keeps_the_link(
 
     assert response.status_code == 302
     assert links_of(live_body(article), order) == []
+
+
+def test_the_link_of_a_refunded_order_can_be_taken_down_with_a_reason(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User, mailoutbox: Any
+) -> None:
+    kept = published(api, client, article, fake_stripe, run_worker, editor)
+    order = published(api, client, article, fake_stripe, run_worker, editor)
+    refunded_in_admin(client, order, editor)
+    review = f"/admin/purchases/order/{order.id}/change/"
+    url = f"/admin/purchases/order/{order.id}/take-down-link/"
+    assert "Take the link down…" in client.get(review).content.decode()
+    assert paid_links_audit(notify=False).problems != []  # the refunded link still looks paid
+    emails = len(mailoutbox)
+
+    no_reason = client.post(url, {"reason": "  "})
+    assert no_reason.status_code == 200 and "This field is required." in no_reason.content.decode()
+    assert len(links_of(live_body(article), order)) == 1
+
+    before = live_body(article)
+    response = client.post(url, {"reason": "Refunded: the customer's shop closed."})
+
+    assert response.status_code == 302
+    article.refresh_from_db()
+    version = article.published_version
+    assert version is not None
+    assert links_of(version.body_markdown, order) == []
+    # Only the link goes: its anchor stays as plain text, every other byte is as it was.
+    assert version.body_markdown == before.replace(
+        f'[{order.anchor_text}](<{order.target_url}>){{rel="sponsored"}}', order.anchor_text
+    )
+    assert len(links_of(version.body_markdown, kept)) == 1  # every live paid link stays
+    assert (version.kind, version.published_by) == (ArticleVersion.Kind.EDIT, editor)
+    assert version.backlink_metadata == {
+        "taken_down_order_id": str(order.id),
+        "reason": "Refunded: the customer's shop closed.",
+    }
+    record = OrderTransition.objects.filter(order=order).last()
+    assert record is not None
+    assert (record.from_status, record.to_status, record.actor, record.source) == (
+        OrderStatus.REFUNDED,
+        OrderStatus.REFUNDED,
+        editor,
+        "staff",
+    )
+    assert "Refunded: the customer's shop closed." in record.reason
+    page = client.get(review).content.decode()
+    assert "link taken down from" in page and "Take the link down…" not in page
+    assert order.target_url not in client.get(f"/articles/{article.slug}/").content.decode()
+    assert paid_links_audit(notify=False).problems == []
+    assert len(mailoutbox) == emails  # the customer was told of the refund already
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+
+
+def test_the_link_of_a_live_paid_order_cannot_be_taken_down(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
+) -> None:
+    order = published(api, client, article, fake_stripe, run_worker, editor)
+    body = live_body(article)
+
+    response = client.post(
+        f"/admin/purchases/order/{order.id}/take-down-link/", {"reason": "Because."}, follow=True
+    )
+    with pytest.raises(ActionNotAllowed) as refused:
+        order_link_take_down(order_id=order.id, actor=editor, reason="Because.")
+
+    assert "Only the link of a refunded order can be taken down (now PUBLISHED)." in response.content.decode()
+    assert refused.value.status_code == 409
+    assert live_body(article) == body
+
+
+def test_taking_a_link_down_needs_the_publish_permission(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
+) -> None:
+    order = published(api, client, article, fake_stripe, run_worker, editor)
+    refunded_in_admin(client, order, editor)
+    body = live_body(article)
+    clerk = User.objects.create_user("clerk", "clerk@example.com", "pw", is_staff=True)
+    clerk.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="purchases"),
+        *Permission.objects.filter(content_type__app_label="articles").exclude(codename="publish_article"),
+    )
+    client.force_login(clerk)
+
+    page = client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
+    response = client.post(
+        f"/admin/purchases/order/{order.id}/take-down-link/", {"reason": "Refunded."}, follow=True
+    )
+
+    assert "Take the link down…" not in page and "needs the “Can publish articles” permission" in page
+    assert "You do not have permission to take links down" in response.content.decode()
+    assert live_body(article) == body
+
+
+def test_the_take_down_service_refuses_a_blank_reason_and_changes_nothing(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
+) -> None:
+    order = published(api, client, article, fake_stripe, run_worker, editor)
+    refunded_in_admin(client, order, editor)
+    body = live_body(article)
+
+    with pytest.raises(ApplicationError) as refused:
+        order_link_take_down(order_id=order.id, actor=editor, reason=" \n ")
+
+    assert refused.value.fields == {"reason": ["This field is required."]}
+    assert live_body(article) == body
+
+
+def test_a_link_no_longer_live_cannot_be_taken_down(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
+) -> None:
+    order = published(api, client, article, fake_stripe, run_worker, editor)
+    refunded_in_admin(client, order, editor)
+    order_link_take_down(order_id=order.id, actor=editor, reason="Refunded.")
+
+    with pytest.raises(ActionNotAllowed, match="not in the published article"):
+        order_link_take_down(order_id=order.id, actor=editor, reason="Twice.")
+
+
+@pytest.mark.parametrize("status", sorted(set(OrderStatus) - {OrderStatus.REFUNDED}))
+def test_taking_a_link_down_is_refused_in_every_status_but_refunded(status: str) -> None:
+    order = Order(status=status, article_id=1)
+    with pytest.raises(ActionNotAllowed, match=rf"\(now {status}\)"):
+        TAKE_DOWN_LINK.check_order(order)
