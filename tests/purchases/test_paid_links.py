@@ -220,6 +220,23 @@ def test_the_link_of_a_refunded_order_can_be_taken_down_with_a_reason(
     assert order.status == OrderStatus.REFUNDED
 
 
+def test_the_order_list_takes_links_down_in_bulk_after_asking_why(
+    api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
+) -> None:
+    order = published(api, client, article, fake_stripe, run_worker, editor)
+    refunded_in_admin(client, order, editor)
+    chosen = {"action": "take_down_link", "_selected_action": [str(order.id)]}
+
+    asked = client.post("/admin/purchases/order/", chosen).content.decode()
+    done = client.post(
+        "/admin/purchases/order/", {**chosen, "apply": "1", "reason": "Refunded."}, follow=True
+    )
+
+    assert "Why the link goes" in asked and "Reason sent to the customer" not in asked
+    assert "link taken down; the article is now version" in done.content.decode()
+    assert links_of(live_body(article), order) == []
+
+
 def test_the_link_of_a_live_paid_order_cannot_be_taken_down(
     api: Any, client: Any, article: Article, fake_stripe: Any, run_worker: Any, editor: User
 ) -> None:
