@@ -15,10 +15,10 @@ from django.http import HttpRequest
 
 from articles.models import Article, ArticleVersion
 from articles.services import (
-    PublishWouldDropPaidLink,
     article_create,
     article_edit_publish,
-    paid_links_missing,
+    article_edit_refusal,
+    can_publish_articles,
 )
 
 
@@ -50,11 +50,17 @@ class VersionInline(admin.TabularInline):
 
 
 class ArticleForm(forms.ModelForm):
+    """The article and its published text. Title and text publish, so they need the publish
+    permission; without it they are shown read-only and a posted change is refused."""
+
     body_markdown = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 30, "cols": 100}),
-        help_text="Saving publishes this text as a new version. Paid links that are live "
-        '([anchor](<url>){rel="sponsored"}) cannot be removed.',
+        help_text="Saving publishes this text as a new version. Links that published orders paid for "
+        '([anchor](<url>){rel="sponsored"}) cannot be removed, and no other link may carry a rel: '
+        "a link is paid only when an order says so.",
     )
+    # Set per request by ``ArticleAdmin.get_form``.
+    can_publish: bool = False
 
     class Meta:
         model = Article
@@ -73,16 +79,44 @@ class ArticleForm(forms.ModelForm):
                 "Not published: this article's text comes from its order's drafts and is published "
                 "from the order's review page."
             )
+        if not self.can_publish and self.instance.pk:
+            for name in PUBLISHED_FIELDS:
+                self.fields[name].disabled = True
+            self.fields["body_markdown"].help_text = (
+                "Read-only: changing the published title or text needs the “Can publish articles” "
+                "permission. You can still change the price and the slots."
+            )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        live = self.instance.published_version if self.instance.pk else None
+        if not self.can_publish:
+            # Disabled fields ignore what is posted; say so rather than drop a change silently.
+            changed = [name for name in PUBLISHED_FIELDS if self._posted_change(name)]
+            if changed:
+                raise forms.ValidationError(
+                    "You do not have permission to publish articles, so the title and text were not changed.",
+                    code="permission_denied",
+                )
+            return cleaned
         body = cleaned.get("body_markdown")
-        if live is not None and body is not None:
-            missing = paid_links_missing(live_body=live.body_markdown, new_body=body)
-            if missing:
-                self.add_error("body_markdown", str(PublishWouldDropPaidLink(missing)))
+        if body is not None and (self.instance.pk is None or self.instance.published_version_id):
+            refusal = article_edit_refusal(
+                article=self.instance if self.instance.pk else None, body_markdown=body
+            )
+            if refusal is not None:
+                self.add_error("body_markdown", refusal.message)
         return cleaned
+
+    def _posted_change(self, name: str) -> bool:
+        posted = self.data.get(self.add_prefix(name))
+        if posted is None:
+            return False
+        initial = self.get_initial_for_field(self.fields[name], name) or ""
+        return str(posted).replace("\r\n", "\n").strip() != str(initial).replace("\r\n", "\n").strip()
+
+
+# Fields whose change publishes a new version.
+PUBLISHED_FIELDS = ("title", "body_markdown")
 
 
 @admin.register(Article)
@@ -102,13 +136,21 @@ class ArticleAdmin(admin.ModelAdmin):
     list_select_related = ("published_version__article",)
     inlines = (VersionInline,)
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # ``get_form`` builds a new class per request, so this is this user's answer only.
+        return type(form.__name__, (form,), {"can_publish": can_publish_articles(request.user)})
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """A new article is published at once, so adding one needs the publish permission too."""
+        return super().has_add_permission(request) and can_publish_articles(request.user)
+
     def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
-        body = form.cleaned_data["body_markdown"]
-        if change and obj.published_version_id is None:
-            obj.save(
-                update_fields=["title", "slug", "backlink_price", "currency", "max_backlinks", "updated_at"]
-            )
+        commercial = ["slug", "backlink_price", "currency", "max_backlinks", "updated_at"]
+        if change and (obj.published_version_id is None or not form.can_publish):
+            obj.save(update_fields=[*commercial, *(["title"] if obj.published_version_id is None else [])])
             return
+        body = form.cleaned_data["body_markdown"]
         if not change:
             created = article_create(
                 title=obj.title,
@@ -121,7 +163,7 @@ class ArticleAdmin(admin.ModelAdmin):
             obj.pk = created.pk
             obj.refresh_from_db()
             return
-        obj.save(update_fields=["slug", "backlink_price", "currency", "max_backlinks", "updated_at"])
+        obj.save(update_fields=commercial)
         live = obj.published_version
         if live is None or live.body_markdown != body or live.title != obj.title:
             article_edit_publish(article=obj, title=obj.title, body_markdown=body, actor=request.user)

@@ -2,7 +2,8 @@
 
 A *paragraph* is a block of the body separated from the next by one or more blank lines,
 numbered from 0. Links sold to customers are written ``[anchor](<url>){rel="sponsored"}``
-(markdown-it attrs syntax), so the published text itself records which links are paid.
+(markdown-it attrs syntax), so readers and search engines see they are sponsored. Which links are
+paid is the orders' record, not this text (``articles.services.protected_links``).
 
 What reaches a browser or an email (``render_html``) loads nothing from anywhere: no ``img``
 tag at all, and every ``href`` an absolute ``http(s)://host`` or ``mailto:`` URL. Relative,

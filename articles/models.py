@@ -35,6 +35,8 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Changing the published title or text, by hand or by taking a link down, publishes.
+        permissions = [("publish_article", "Can publish articles")]
 
     def __str__(self) -> str:
         return self.title

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.utils.text import slugify
 
 from articles.content import Link, extract_links
 from articles.models import Article, ArticleVersion
+from blogorder.errors import ApplicationError
 
 
 @transaction.atomic
@@ -129,35 +131,149 @@ def version_create(
     )
 
 
-class PublishWouldDropPaidLink(Exception):
+PUBLISH_PERMISSION = "articles.publish_article"
+
+
+class PublishPermissionRequired(ApplicationError):
+    """Someone without ``articles.publish_article`` tried to change an article's published text (403)."""
+
+    status_code = 403
+    code = "permission_denied"
+
+
+def can_publish_articles(actor: Any) -> bool:
+    """An active staff user holding ``articles.publish_article`` (superusers hold every permission)."""
+    return bool(
+        actor is not None
+        and getattr(actor, "is_active", False)
+        and getattr(actor, "is_staff", False)
+        and actor.has_perm(PUBLISH_PERMISSION)
+    )
+
+
+# --- paid links: which links are paid is the orders' record, asked through a provider ----------
+
+
+@dataclass(frozen=True)
+class PaidLink:
+    """A link someone paid for and that must stay live: ``href`` as markdown-it normalizes it, the
+    anchor ``text``, and the ``rel`` the link must carry (``sponsored``)."""
+
+    href: str
+    text: str
+    rel: str
+
+    def matches(self, link: Link) -> bool:
+        return link.href == self.href and link.text == self.text and self.rel in link.rel.split()
+
+
+ProtectedLinksProvider = Callable[[int], Sequence[PaidLink]]
+
+
+def _no_paid_links(article_id: int) -> Sequence[PaidLink]:
+    return ()
+
+
+_protected_links_provider: ProtectedLinksProvider = _no_paid_links
+
+
+def set_protected_links_provider(provider: ProtectedLinksProvider | None) -> None:
+    """Register who knows which links of an article are paid and live (``None``: nobody, so none are).
+
+    ``articles`` knows no orders: ``purchases`` registers its record here at start-up
+    (``PurchasesConfig.ready``), so the guard asks the database, never the text.
+    """
+    global _protected_links_provider
+    _protected_links_provider = provider or _no_paid_links
+
+
+def protected_links(*, article_id: int) -> Sequence[PaidLink]:
+    """The links of ``article_id`` that live paid orders own, from the registered provider."""
+    return _protected_links_provider(article_id)
+
+
+class PublishWouldDropPaidLink(ApplicationError):
     """The version lacks a paid link that is live now; publishing it would take the customer's link down."""
 
-    def __init__(self, missing: list[Link]) -> None:
+    status_code = 409
+    code = "paid_link_missing"
+
+    def __init__(self, missing: list[PaidLink]) -> None:
         listed = ", ".join(f"[{link.text}]({link.href})" for link in missing)
         super().__init__(f"This version drops paid links that are live now: {listed}")
         self.missing = missing
 
 
-def paid_links_missing(*, live_body: str, new_body: str) -> list[Link]:
-    """Paid links (those carrying a rel, which only the server writes) of ``live_body`` absent from ``new_body``."""
-    kept = Counter((link.href, link.text) for link in extract_links(new_body))
-    missing = []
-    for link in extract_links(live_body):
-        if not link.rel:
-            continue
-        if kept[(link.href, link.text)] > 0:
-            kept[(link.href, link.text)] -= 1
-        else:
-            missing.append(link)
+class PaidLookingLinkRefused(ApplicationError):
+    """Staff text marks a link with ``{rel=…}`` that no live paid order owns: only orders make links paid."""
+
+    code = "invalid"
+
+    def __init__(self, links: list[Link]) -> None:
+        listed = ", ".join(f'[{link.text}]({link.href}){{rel="{link.rel}"}}' for link in links)
+        super().__init__(
+            f"Remove {{rel=…}} from {listed}: a link is paid only when a published order owns it, "
+            "and only those keep their rel.",
+            fields={"body_markdown": ["Links may not carry a rel unless a published order owns them."]},
+        )
+        self.links = links
+
+
+def paid_links_missing(*, live_body: str, new_body: str, paid: Sequence[PaidLink]) -> list[PaidLink]:
+    """The ``paid`` links live in ``live_body`` (with their rel) that ``new_body`` no longer carries.
+
+    Counted per link: two orders for the same URL and anchor need two such links. A paid link
+    already lost from the live text (the audit reports it) does not block other edits.
+    """
+    live_links, new_links = extract_links(live_body), extract_links(new_body)
+    missing: list[PaidLink] = []
+    for link, owed in Counter(paid).items():
+        live = sum(1 for found in live_links if link.matches(found))
+        kept = sum(1 for found in new_links if link.matches(found))
+        missing += [link] * max(0, min(owed, live) - kept)
     return missing
 
 
+def paid_looking_links(*, body: str, paid: Sequence[PaidLink]) -> list[Link]:
+    """Links of ``body`` carrying a rel that no ``paid`` link accounts for (each paid link covers one)."""
+    owed = Counter((link.href, link.text) for link in paid)
+    unowned: list[Link] = []
+    for link in extract_links(body):
+        if not link.rel:
+            continue
+        if owed[(link.href, link.text)] > 0:
+            owed[(link.href, link.text)] -= 1
+        else:
+            unowned.append(link)
+    return unowned
+
+
+def article_edit_refusal(*, article: Article | None, body_markdown: str) -> ApplicationError | None:
+    """Why staff may not publish ``body_markdown`` as ``article``'s text; None when they may.
+
+    Asked by the article form (a form error) and by ``article_edit_publish`` (under the lock).
+    """
+    paid = protected_links(article_id=article.pk) if article is not None and article.pk else ()
+    typed = paid_looking_links(body=body_markdown, paid=paid)
+    if typed:
+        return PaidLookingLinkRefused(typed)
+    live = article.published_version if article is not None and article.pk else None
+    if live is not None:
+        missing = paid_links_missing(live_body=live.body_markdown, new_body=body_markdown, paid=paid)
+        if missing:
+            return PublishWouldDropPaidLink(missing)
+    return None
+
+
 @transaction.atomic
-def version_publish(*, version: ArticleVersion, actor: Any = None) -> Article:
+def version_publish(
+    *, version: ArticleVersion, actor: Any = None, protected: Sequence[PaidLink] | None = None
+) -> Article:
     """Make ``version`` the article's one published version; the previous one stays as history.
 
-    Refuses (``PublishWouldDropPaidLink``) a version that would take down a paid link that is
-    live now: the published text is the source of truth for what customers paid for.
+    Refuses (``PublishWouldDropPaidLink``) a version that would take down a link a live paid order
+    owns: ``protected`` when the caller knows them, else the registered provider's answer (the
+    orders' record, not the ``rel`` in the text).
     """
     article = (
         Article.objects.select_for_update(of=("self",))
@@ -166,7 +282,8 @@ def version_publish(*, version: ArticleVersion, actor: Any = None) -> Article:
     )
     live = article.published_version
     if live is not None and live.pk != version.pk:
-        missing = paid_links_missing(live_body=live.body_markdown, new_body=version.body_markdown)
+        paid = protected_links(article_id=article.pk) if protected is None else protected
+        missing = paid_links_missing(live_body=live.body_markdown, new_body=version.body_markdown, paid=paid)
         if missing:
             raise PublishWouldDropPaidLink(missing)
     article.published_version = version
@@ -182,14 +299,20 @@ def version_publish(*, version: ArticleVersion, actor: Any = None) -> Article:
 def article_edit_publish(*, article: Article, title: str, body_markdown: str, actor: Any) -> ArticleVersion:
     """An editor's change to the published text: a new EDIT version, published at once.
 
-    Raises ``PublishWouldDropPaidLink`` (and stores nothing) when the edit removes a paid link
-    that is live.
+    Needs ``articles.publish_article`` (``PublishPermissionRequired``, 403). Refuses, storing
+    nothing, a text that drops a link a live paid order owns (``PublishWouldDropPaidLink``) or
+    marks with ``{rel=…}`` a link no live paid order owns (``PaidLookingLinkRefused``): staff
+    cannot make a link paid by typing one.
     """
-    live = Article.objects.select_for_update().get(pk=article.pk).published_version
-    if live is not None:
-        missing = paid_links_missing(live_body=live.body_markdown, new_body=body_markdown)
-        if missing:
-            raise PublishWouldDropPaidLink(missing)
+    if not can_publish_articles(actor):
+        raise PublishPermissionRequired("You do not have permission to publish articles.")
+    locked = (
+        Article.objects.select_for_update(of=("self",)).select_related("published_version").get(pk=article.pk)
+    )
+    refusal = article_edit_refusal(article=locked, body_markdown=body_markdown)
+    if refusal is not None:
+        raise refusal
+    live = locked.published_version
     version = version_create(
         article=article,
         title=title,

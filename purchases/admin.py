@@ -27,7 +27,8 @@ from django.utils.timesince import timesince
 from articles.content import extract_links, normalize_href, render_html
 from articles.drafting.article import DEFAULT_WORD_COUNT, count_words
 from articles.models import ArticleVersion
-from purchases.actions import PUBLISH, REFUND, REJECT, RETRY, STAFF_ACTIONS, OrderAction
+from purchases.actions import PUBLISH, REFUND, REJECT, RETRY, STAFF_ACTIONS, TAKE_DOWN_LINK, OrderAction
+from purchases.actions.staff import order_links_in
 from purchases.errors import ApplicationError
 from purchases.models import EmailRecord, IllegalTransition, Order, OrderDraft, StripeEvent
 from purchases.selectors import order_llm_usage, order_timeline, order_versions, version_diff
@@ -40,6 +41,7 @@ REVIEW_PATHS: tuple[tuple[str, OrderAction], ...] = (
     ("reject", REJECT),
     ("retry", RETRY),
     ("refund", REFUND),
+    ("take-down-link", TAKE_DOWN_LINK),
 )
 # Short enough for the order list's column.
 KIND_LABELS: dict[str, str] = {Order.Kind.BACKLINK: "Backlink", Order.Kind.ARTICLE: "Article"}
@@ -63,6 +65,24 @@ class ReasonForm(forms.Form):
         ),
         help_text="Emailed to the customer and kept in the order's timeline.",
     )
+
+
+class TakeDownReasonForm(ReasonForm):
+    reason = forms.CharField(
+        label="Why the link goes",
+        widget=forms.Textarea(
+            attrs={"rows": 4, "cols": 60, "placeholder": "e.g. refunded at the customer's request"}
+        ),
+        help_text="Kept in the order's timeline and on the new article version; the customer is not emailed.",
+    )
+
+
+# The reason form of each staff action that needs one; by default the one emailed to the customer.
+REASON_FORMS: dict[str, type[ReasonForm]] = {TAKE_DOWN_LINK.name: TakeDownReasonForm}
+
+
+def reason_form(action: OrderAction, data: Any = None) -> ReasonForm:
+    return REASON_FORMS.get(action.name, ReasonForm)(data)
 
 
 @dataclass(frozen=True)
@@ -204,7 +224,7 @@ class OrderAdmin(admin.ModelAdmin):
             for order in queryset:
                 self._run_one(request, action, order.pk)
             return None
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        form = reason_form(action, request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             for order in queryset:
                 self._run_one(request, action, order.pk, reason=form.cleaned_data["reason"])
@@ -252,7 +272,7 @@ class OrderAdmin(admin.ModelAdmin):
                 self._run_one(request, action, order_id)
             return back
         order = get_object_or_404(Order, pk=order_id)
-        form = ReasonForm(request.POST or None)
+        form = reason_form(action, request.POST or None)
         if request.method == "POST" and form.is_valid():
             self._run_one(request, action, order.pk, reason=form.cleaned_data["reason"])
             return back
@@ -319,6 +339,8 @@ class OrderAdmin(admin.ModelAdmin):
             "staff": buttons,
             "staff_panel": any(b.available or b.needs_permission for b in buttons.values()),
             "reject_form": ReasonForm(),
+            # The take-down button shows only while the order's link is in the published text.
+            "link_live": bool(live and order_links_in(live.body_markdown, order)),
         }
 
 

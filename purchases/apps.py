@@ -8,4 +8,9 @@ class PurchasesConfig(AppConfig):
     def ready(self) -> None:
         # Each of these services declares the order action it performs (``@ACTION.effect``), so
         # ``OrderAction.execute`` can run it from anywhere once the apps are loaded.
-        from purchases.services import draft_run, failures, payments, refunds, review  # noqa: F401
+        from articles.services import set_protected_links_provider
+        from purchases.services import draft_run, failures, paid_links, payments, refunds, review  # noqa: F401
+
+        # Which links the article guard keeps is the orders' record, not the text (articles
+        # cannot import orders, so it is told here).
+        set_protected_links_provider(paid_links.article_paid_links)

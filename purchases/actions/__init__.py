@@ -27,7 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from purchases.actions.base import Audience, Done, OrderAction, PermissionRequired
 from purchases.actions.customer import Pay, Regenerate, SubmitForReview, ViewArticle
-from purchases.actions.staff import Publish, Refund, Reject, Retry
+from purchases.actions.staff import Publish, Refund, Reject, Retry, TakeDownLink
 from purchases.actions.system import Fail, FailPayment, FinishDraft, KeepDraft
 from purchases.models import Order
 
@@ -47,6 +47,7 @@ __all__ = [
     "RETRY",
     "STAFF_ACTIONS",
     "SUBMIT_FOR_REVIEW",
+    "TAKE_DOWN_LINK",
     "VIEW_ARTICLE",
     "Audience",
     "Done",
@@ -68,6 +69,7 @@ PUBLISH = Publish()
 REJECT = Reject()
 RETRY = Retry()
 REFUND = Refund()
+TAKE_DOWN_LINK = TakeDownLink()
 
 # Every action, in the order lists show them.
 ORDER_ACTIONS: tuple[OrderAction, ...] = (
@@ -83,6 +85,7 @@ ORDER_ACTIONS: tuple[OrderAction, ...] = (
     REJECT,
     RETRY,
     REFUND,
+    TAKE_DOWN_LINK,
 )
 CUSTOMER_ACTIONS = tuple(a for a in ORDER_ACTIONS if a.audience == Audience.CUSTOMER)
 STAFF_ACTIONS = tuple(a for a in ORDER_ACTIONS if a.audience == Audience.STAFF)

@@ -1,9 +1,11 @@
-"""What staff do from the admin: approve & publish, reject, retry, refund; each needs its permission."""
+"""What staff do from the admin: approve & publish, reject, retry, refund, take a link down; each needs its permission."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from articles.content import extract_links, normalize_href
+from articles.models import ArticleVersion
 from purchases.actions.base import Audience, Done, OrderAction, open_run_refusal
 from purchases.errors import ApplicationError, NotRefundable
 from purchases.models import Order, OrderStatus
@@ -131,3 +133,47 @@ class Refund(OrderAction):
 
     def done(self, result: Any) -> Done:
         return Done(f"refunded {result.refunded_amount} {result.currency.upper()}; customer emailed.")
+
+
+class TakeDownLink(OrderAction):
+    """Take a refunded order's link out of the published article, with a reason; the status stays REFUNDED.
+
+    The record says the link is no longer paid for, so the guard no longer keeps it; this is the
+    named, recorded way to remove it. It publishes a new version of the article, so it needs the
+    article publish permission. ``blocked``: the link must still be in the published text.
+    Effect: ``order_link_take_down``.
+    """
+
+    name = "take_down_link"
+    label = "Take the link down"
+    summary = (
+        "Publishes a new version of the article without this order's link (its anchor stays as plain "
+        "text); your name and reason are kept in the order's timeline. The customer is not emailed."
+    )
+    audience = Audience.STAFF
+    from_statuses = frozenset({S.REFUNDED})
+    permission = "articles.publish_article"
+    permission_to = "take links down (publish articles)"
+    refused = "Only the link of a refunded order can be taken down (now {status})."
+    needs_reason = True
+
+    def unavailable(self, order: Order) -> ApplicationError | None:
+        refusal = self.status_refusal(order)
+        if refusal is None and order.article_id is None:
+            return self.error("This order has no article, so it has no link to take down.")
+        return refusal
+
+    def blocked(self, order: Order) -> ApplicationError | None:
+        live = ArticleVersion.objects.filter(published_in=order.article_id).only("body_markdown").first()
+        if live is None or not order_links_in(live.body_markdown, order):
+            return self.error("This order's link is not in the published article (anymore).")
+        return None
+
+    def done(self, result: Any) -> Done:
+        return Done(f"link taken down; the article is now version {result.number}.")
+
+
+def order_links_in(body: str, order: Order) -> int:
+    """How many links in ``body`` are ``order``'s: its target URL with its anchor text, whatever their rel."""
+    href = normalize_href(order.target_url)
+    return sum(1 for link in extract_links(body) if link.href == href and link.text == order.anchor_text)

@@ -1,15 +1,22 @@
-"""Nightly audit: every paid, published link is still live in its article, once, with the right rel."""
+"""Nightly audit of the published text against the orders' record of paid links.
+
+Two directions: every live paid order's link (``paid_links.live_paid_orders``, the same record the
+article guard keeps) is in its article's published version once, with its anchor and rel; and no
+link in a published article carries a rel that no live paid order owns (a refunded order's link
+still up, or a rel written around the services), since that text would look paid to readers.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.conf import settings
-
-from articles.content import extract_links, normalize_href
-from purchases.models import Order, OrderStatus
+from articles.content import extract_links
+from articles.models import Article
+from articles.services import PaidLink, paid_looking_links
 from purchases.services.emails import staff_notify
+from purchases.services.paid_links import live_paid_orders, order_paid_link
 
 logger = logging.getLogger(__name__)
 
@@ -21,34 +28,39 @@ class LinkAuditReport:
 
 
 def paid_links_audit(*, notify: bool = True) -> LinkAuditReport:
-    """Check each PUBLISHED backlink order against its article's published version; tell staff of problems.
+    """Check the live paid orders and the published articles against each other; tell staff of problems.
 
-    Read-only: it never edits an article (an editor decides how to restore a link).
+    Read-only: it never edits an article (an editor restores a link; staff take a refunded one down).
     """
     report = LinkAuditReport()
-    orders = Order.objects.filter(status=OrderStatus.PUBLISHED, kind=Order.Kind.BACKLINK).select_related(
-        "article__published_version", "current_version"
-    )
+    owned: dict[int, list[PaidLink]] = defaultdict(list)
+    orders = live_paid_orders().select_related("article__published_version")
     for order in orders.iterator(chunk_size=200):
         report.checked += 1
         live = order.article.published_version if order.article else None
         if live is None:
             report.problems.append(f"order {order.id}: its article is no longer published")
             continue
-        expected_rel = str(
-            (order.current_version.backlink_metadata if order.current_version else {}).get("rel")
-            or settings.SPONSORED_LINK_REL
-        )
-        target = normalize_href(order.target_url)
-        matches = [link for link in extract_links(live.body_markdown) if link.href == target]
+        paid = order_paid_link(order)
+        owned[live.article_id].append(paid)
+        matches = [link for link in extract_links(live.body_markdown) if link.href == paid.href]
         if len(matches) != 1:
             report.problems.append(
                 f"order {order.id}: {len(matches)} links to {order.target_url} in “{live.title}” (expected 1)"
             )
-        elif matches[0].text != order.anchor_text or expected_rel not in matches[0].rel.split():
+        elif not paid.matches(matches[0]):
             report.problems.append(
                 f"order {order.id}: link to {order.target_url} reads “{matches[0].text}” rel=“{matches[0].rel}”, "
-                f"expected “{order.anchor_text}” rel=“{expected_rel}”"
+                f"expected “{paid.text}” rel=“{paid.rel}”"
+            )
+    articles = Article.objects.filter(published_version__isnull=False).select_related("published_version")
+    for article in articles.iterator(chunk_size=200):
+        live = article.published_version
+        assert live is not None
+        for link in paid_looking_links(body=live.body_markdown, paid=owned[article.pk]):
+            report.problems.append(
+                f"“{live.title}”: the link [{link.text}]({link.href}) carries rel=“{link.rel}” but no published "
+                "order owns it (take a refunded order's link down from its order page)"
             )
     logger.info("paid link audit", extra={"checked": report.checked, "problems": len(report.problems)})
     if report.problems and notify:

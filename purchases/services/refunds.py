@@ -66,7 +66,8 @@ def _refund_full(
                 subject=f"Published order {order.id} was refunded",
                 message=(
                     f"Order {order.id} for “{order.display_title}” was refunded in full ({reason}). "
-                    "Its link is still in the published article: remove it if it should go."
+                    "Its link is still in the published article: take it down from the order's review page "
+                    "(Take the link down) if it should go."
                 ),
             )
         )

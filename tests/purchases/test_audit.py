@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 
 from articles.content import extract_links, join_paragraphs, normalize_href, split_paragraphs
 from articles.models import ArticleVersion
-from articles.services import article_edit_publish, version_create
+from articles.services import PaidLookingLinkRefused, article_edit_publish, version_create
 from purchases.models import OrderStatus
 from purchases.services.audit import paid_links_audit
 from purchases.services.review import order_approve_and_publish
@@ -75,18 +75,27 @@ def test_a_paid_link_present_twice_in_the_live_article_is_reported(
     (link_paragraph,) = [
         p for p in live if any(link.href == normalize_href(order.target_url) for link in extract_links(p))
     ]
-    # An editor pastes the link's paragraph again at the end: no paid link is dropped, so it publishes.
-    article_edit_publish(
-        article=article,
-        title=article.title,
-        body_markdown=join_paragraphs([*live, link_paragraph]),
-        actor=None,
+    doubled = join_paragraphs([*live, link_paragraph])
+    # An editor may not paste the link's paragraph again (the copy would look paid, and no order
+    # owns it), so the copy is written around the service layer, as a raw SQL fix would.
+    with pytest.raises(PaidLookingLinkRefused):
+        article_edit_publish(
+            article=article,
+            title=article.title,
+            body_markdown=doubled,
+            actor=User.objects.get(username="auditor"),
+        )
+    copy = version_create(
+        article=article, title=article.title, body_markdown=doubled, kind=ArticleVersion.Kind.EDIT
     )
+    type(article).objects.filter(pk=article.pk).update(published_version=copy)
 
     report = paid_links_audit()
 
     assert report.problems == [
-        f"order {order.id}: 2 links to {order.target_url} in “{article.title}” (expected 1)"
+        f"order {order.id}: 2 links to {order.target_url} in “{article.title}” (expected 1)",
+        f"“{article.title}”: the link [{order.anchor_text}]({normalize_href(order.target_url)}) carries "
+        "rel=“sponsored” but no published order owns it (take a refunded order's link down from its order page)",
     ]
     (alert,) = [m for m in mailoutbox if "need attention" in m.subject]
     assert str(order.id) in alert.body

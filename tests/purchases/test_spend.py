@@ -110,7 +110,7 @@ def test_25_regenerations_of_one_order_stop_at_the_regeneration_cap(
     assert [m.subject for m in outbox_for(order)].count(REVISED) == 5
     answer = status(api, order, token)
     assert answer["actions"] == ["submit_for_review"]  # regenerate is no longer offered
-    page = api.get(f"/orders/{order.id}/?token={token}").content.decode()
+    page = api.get(f"/orders/{order.id}/?token={token}", follow=True).content.decode()
     assert "Try another placement" not in page and "Submit for editorial review" in page
 
 
@@ -225,7 +225,9 @@ def test_a_regeneration_past_the_token_cap_stops_before_the_model_and_keeps_the_
     assert order.current_version == draft  # nothing paid is lost: the draft is still there to submit
     answer = status(api, order, token)
     assert "MAX_TOKENS_PER_ORDER" in answer["failureReason"]
-    assert "MAX_TOKENS_PER_ORDER" in api.get(f"/orders/{order.id}/?token={token}").content.decode()
+    assert (
+        "MAX_TOKENS_PER_ORDER" in api.get(f"/orders/{order.id}/?token={token}", follow=True).content.decode()
+    )
     assert [m.subject for m in outbox_for(order)] == ["Your backlink is ready for review"]
 
     settings.MAX_TOKENS_PER_ORDER = RunSpend.objects.tokens_spent(order_id=order.id)
