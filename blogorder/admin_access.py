@@ -18,6 +18,8 @@ from django.shortcuts import render
 from django.urls import URLPattern
 from django_rq.admin import QueueAdmin
 
+from blogorder import throttling
+
 # django_rq's own permission ("Access admin page"), given to a group or user in the admin.
 RQ_DASHBOARD_PERMISSION = "django_rq.admin"
 # django_rq's views that also answer a bearer token (RQ_API_TOKEN) for monitoring.
@@ -91,15 +93,7 @@ def admin_lockout(
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address for the sign-in counts (AXES_CLIENT_IP_CALLABLE).
 
-    With ``ADMIN_LOGIN_PROXY_COUNT`` = N trusted proxies in front, each appending the address it
-    saw to ``X-Forwarded-For``, the client is the N-th entry from the right (entries further left
-    are whatever the client sent, so never trusted); with 0, ``REMOTE_ADDR``.
+    The same rule as every other per-client limit (``blogorder.throttling.client_ip``):
+    ``REMOTE_ADDR``, or the last address of the trusted proxy's ``CLIENT_IP_HEADER``.
     """
-    count = settings.ADMIN_LOGIN_PROXY_COUNT
-    if count:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= count:
-            return forwarded[-count]
-    remote = request.META.get("REMOTE_ADDR")
-    return str(remote) if remote else None
+    return throttling.client_ip(request)

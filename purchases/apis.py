@@ -281,7 +281,7 @@ class RegenerateApi(OrderActionApi):
             429: RATE_LIMITED,
         },
         auth=ORDER_TOKEN_AUTH,
-        summary="Ask for a new placement (QUALITY_CHECK only; unlimited)",
+        summary="Ask for a new placement (QUALITY_CHECK only; within the order's spend limits)",
     )
     def post(self, request: Request) -> Response:
         order = self.order_from_body(request)

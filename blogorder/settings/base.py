@@ -231,9 +231,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", 15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "blogorder.admin_access.admin_lockout"
-# Proxies in front that append the address they saw to X-Forwarded-For (the client is the N-th
-# from the right); 0 counts REMOTE_ADDR, for a direct connection.
-ADMIN_LOGIN_PROXY_COUNT = env.int("ADMIN_LOGIN_PROXY_COUNT", 0)
+# The client address is the one every limit uses (CLIENT_IP_HEADER, "# --- Limits").
 AXES_CLIENT_IP_CALLABLE = "blogorder.admin_access.client_ip"
 # `seed_demo` may create the admin/admin superuser only where this is on: blogorder.settings.local.
 DEMO_ADMIN_DEFAULT_PASSWORD = False

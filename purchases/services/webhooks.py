@@ -7,7 +7,7 @@ status its event is about (see ``purchases/services/payments.py`` and ``refunds.
 | --- | --- |
 | ``checkout.session.completed`` paid, ``…async_payment_succeeded`` | PENDING_PAYMENT (or FAILED unpaid) -> PROCESSING, job enqueued |
 | the same, ``amount_total``/``currency`` not the order's | nothing moves, outcome ``amount_mismatch``, staff told |
-| ``checkout.session.completed`` unpaid | stays PENDING_PAYMENT, slot held ``ASYNC_PAYMENT_HOLD_DAYS`` |
+| ``checkout.session.completed`` unpaid | stays PENDING_PAYMENT; slot held ``ASYNC_PAYMENT_HOLD_DAYS`` only with ``ASYNC_PAYMENT_HOLDS_SLOT`` |
 | ``checkout.session.async_payment_failed`` | PENDING_PAYMENT -> FAILED "payment failed", customer emailed |
 | ``checkout.session.expired`` | PENDING_PAYMENT -> FAILED "checkout expired", slot released |
 | ``charge.refunded`` | full: REFUNDED from any status, jobs cancelled; partial: amount recorded, staff told |
