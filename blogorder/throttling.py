@@ -29,20 +29,27 @@ logger = logging.getLogger(__name__)
 OFF = "off"
 
 
-def client_ip(request: HttpRequest | Request) -> str:
+def _ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest | Request) -> str | None:
     """The client's address: ``REMOTE_ADDR``, or the last address in ``CLIENT_IP_HEADER`` when set.
 
     The last one is the address the trusted proxy itself saw (earlier entries are whatever the
-    client wrote). A header that holds no valid address is ignored.
+    client wrote). A header that holds no valid address is ignored. None when there is no valid
+    address at all (a server on a Unix socket without the header): such requests share one
+    rate-limit count, and the open-checkout cap per client does not apply to them.
     """
     header = settings.CLIENT_IP_HEADER
     if header:
-        listed = request.headers.get(header, "").split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(listed))
-        except ValueError:
-            pass
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+        listed = _ip(request.headers.get(header, "").split(",")[-1])
+        if listed is not None:
+            return listed
+    return _ip(str(request.META.get("REMOTE_ADDR") or ""))
 
 
 def rate_setting(scope: str) -> str | None:
@@ -66,7 +73,7 @@ class ClientRateThrottle(SimpleRateThrottle):
 
     def ident(self, request: Any) -> str | None:
         """What the requests are counted by; None counts nothing."""
-        return client_ip(request)
+        return client_ip(request) or "unknown"
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         ident = self.ident(request)

@@ -9,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIClient
 
 from blogorder.settings.env import Env
+from purchases.models import Order
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +84,20 @@ def test_a_mistyped_cap_stops_the_start_up(monkeypatch: Any) -> None:
     monkeypatch.setenv("CAP_X", "three")
     with pytest.raises(ImproperlyConfigured, match="CAP_X"):
         Env().cap("CAP_X", 3)
+
+
+def test_a_request_without_a_client_address_is_still_counted_and_stores_none(
+    api: APIClient, settings: Any, article: Any
+) -> None:
+    settings.RATE_LIMIT_CHECKOUT = "1/hour"
+    body = {
+        "articleId": article.pk,
+        "targetUrl": "https://shop.example-store.com/pillows",
+        "anchorText": "memory foam pillows",
+        "customerEmail": "socket@example.com",
+    }
+    first = api.post("/api/v1/purchase/checkout", body, format="json", REMOTE_ADDR="")
+    assert first.status_code == 201
+    assert Order.objects.get().client_ip is None
+
+    assert api.post("/api/v1/purchase/checkout", body, format="json", REMOTE_ADDR="").status_code == 429
