@@ -60,7 +60,7 @@ def test_the_lease_of_a_killed_worker_expires_and_its_permit_comes_back() -> Non
             "-c",
             "import sys, time, redis\n"
             "from articles.provider_limits import ProviderLimits\n"
-            "cap = ProviderLimits(connection=redis.Redis.from_url(sys.argv[1]), max_concurrent=1,"
+            "cap = ProviderLimits(connection=redis.Redis.from_url(sys.argv[1]), max_concurrent=2,"
             " prefix='provider-limits:test:')\n"
             "with cap.call(tokens=1, lease_seconds=2):\n"
             "    print('held', flush=True)\n"
@@ -78,15 +78,16 @@ def test_the_lease_of_a_killed_worker_expires_and_its_permit_comes_back() -> Non
     finally:
         if holder.poll() is None:
             holder.kill()
-    cap = limits(max_concurrent=1)
-    assert cap.in_flight() == 1  # the dead worker never gave its permit back
-    with pytest.raises(ProviderBusy), cap.call(tokens=1, lease_seconds=30):
-        pass
+    cap = limits(max_concurrent=2)
+    with cap.call(tokens=1, lease_seconds=30):  # a live call, its lease longer than the dead one's
+        assert cap.in_flight() == 2  # the dead worker never gave its permit back
+        with pytest.raises(ProviderBusy), cap.call(tokens=1, lease_seconds=30):
+            pass
 
-    time.sleep(2.2)
+        time.sleep(2.2)
 
-    with cap.call(tokens=1, lease_seconds=30):
-        assert cap.in_flight() == 1
+        with cap.call(tokens=1, lease_seconds=30):
+            assert cap.in_flight() == 2  # the live call and this one: the dead lease was dropped
 
 
 def test_requests_per_window_refuse_the_call_after_the_nth_until_the_window_has_passed() -> None:
@@ -101,6 +102,25 @@ def test_requests_per_window_refuse_the_call_after_the_nth_until_the_window_has_
     time.sleep(2.1)  # the sliding window spans the current and the previous fixed window
     with rate.call(tokens=1, lease_seconds=30):
         pass
+
+
+def test_the_window_slides_so_a_burst_at_a_window_s_end_is_not_doubled_at_the_next_one_s_start() -> None:
+    rate = limits(requests_per_window=2, window_seconds=1)
+    sleep_until_redis_second_plus(0.05)
+    for _ in range(2):
+        with rate.call(tokens=1, lease_seconds=30):
+            pass
+
+    sleep_until_redis_second_plus(0.2)  # the next fixed window: 80 % of the last one still counts
+
+    with pytest.raises(ProviderBusy, match="requests"), rate.call(tokens=1, lease_seconds=30):
+        pass
+
+
+def sleep_until_redis_second_plus(offset: float) -> None:
+    """Sleep until ``offset`` seconds past the next whole second of Redis's clock."""
+    _, micros = django_rq.get_connection("backlink-integration").time()
+    time.sleep(1 - micros / 1_000_000 + offset)
 
 
 def test_tokens_per_window_count_the_estimate_before_and_the_reply_s_real_tokens_after() -> None:
