@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+import redis
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -24,12 +25,25 @@ from articles import openai_api
 from articles.drafting.kinds import DraftKind
 from articles.offline_writer import OFFLINE_MODEL_NAME
 from articles.openai_api import LLMReply
+from articles.provider_limits import NO_LIMITS, ProviderBusy, ProviderLimits
 
 logger = logging.getLogger(__name__)
 
 B = TypeVar("B")
 # The settings get_writer() reads to choose and name the writer.
-WRITER_SETTINGS = frozenset({"OPENAI_API_KEY", "OPENAI_MODEL"})
+WRITER_SETTINGS = frozenset(
+    {
+        "OPENAI_API_KEY",
+        "OPENAI_MODEL",
+        "REDIS_URL",
+        "LLM_MAX_CONCURRENT_CALLS",
+        "LLM_REQUESTS_PER_MINUTE",
+        "LLM_TOKENS_PER_MINUTE",
+        "LLM_LIMIT_WAIT_SECONDS",
+    }
+)
+# A call's lease outlives its timeout by this much, so only a dead worker's permit expires.
+LEASE_MARGIN_SECONDS = 10
 
 
 class Writer(Protocol):
@@ -92,9 +106,14 @@ class ModelWriter:
     RQ retry takes over). ``LLMRejected`` is raised at once. Every call, retries included, is taken
     from ``calls`` (the try's allowance): when it runs out after a transient error, that error is
     raised at once; before a first call, ``CallCeilingReached``.
+
+    Each call holds a permit of ``limits``, the provider limits every worker shares; when none
+    frees up within a few seconds, ``ProviderBusy`` (an ``LLMUnavailable``) is raised at once,
+    without the in-job retries, so the job gives its worker back and is tried again later.
     """
 
     model: str
+    limits: ProviderLimits = NO_LIMITS
 
     @property
     def name(self) -> str:
@@ -115,14 +134,19 @@ class ModelWriter:
         timeout = settings.OPENAI_ARTICLE_TIMEOUT_SECONDS if kind.whole_article else None
         retries = settings.LLM_TRANSIENT_RETRIES
         calls = calls if calls is not None else CallAllowance(left=settings.LLM_MAX_CALLS_PER_RUN)
+        tokens = self.tokens_needed(kind, brief, failures)
+        lease = (timeout or settings.OPENAI_TIMEOUT_SECONDS) + LEASE_MARGIN_SECONDS
         calls.take()
         for retry in range(retries + 1):
             try:
-                return openai_api.chat_json(
-                    messages=prompt, schema_name=kind.schema_name, schema=kind.schema, timeout=timeout
-                )
+                with self.limits.call(tokens=tokens, lease_seconds=lease) as permit:
+                    reply = openai_api.chat_json(
+                        messages=prompt, schema_name=kind.schema_name, schema=kind.schema, timeout=timeout
+                    )
+                    permit.spent(reply.prompt_tokens + reply.completion_tokens)
+                    return reply
             except openai_api.LLMUnavailable as exc:
-                if retry == retries or calls.left <= 0:
+                if retry == retries or calls.left <= 0 or isinstance(exc, ProviderBusy):
                     raise
                 calls.take()
                 backoff = settings.LLM_BACKOFF_BASE_SECONDS * min(2**retry, 30) * random.uniform(0.5, 1.5)
@@ -156,9 +180,20 @@ class OfflineWriter:
 
 @functools.cache
 def get_writer() -> Writer:
-    """The writer for this process: the model when ``OPENAI_API_KEY`` is set, else the offline one."""
+    """The writer for this process: the model when ``OPENAI_API_KEY`` is set, else the offline one.
+
+    The model writer is built with the provider limits of settings, counted in ``REDIS_URL``.
+    """
     if settings.OPENAI_API_KEY:
-        return ModelWriter(model=settings.OPENAI_MODEL)
+        limits = ProviderLimits(
+            connection=redis.Redis.from_url(settings.REDIS_URL),
+            max_concurrent=settings.LLM_MAX_CONCURRENT_CALLS,
+            requests_per_window=settings.LLM_REQUESTS_PER_MINUTE,
+            tokens_per_window=settings.LLM_TOKENS_PER_MINUTE,
+            wait_seconds=settings.LLM_LIMIT_WAIT_SECONDS,
+            prefix=f"provider-limits:{settings.OPENAI_BASE_URL or 'openai'}:",
+        )
+        return ModelWriter(model=settings.OPENAI_MODEL, limits=limits)
     return OfflineWriter()
 
 

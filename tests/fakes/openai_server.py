@@ -16,6 +16,10 @@ Replies are scripted; a reply is one of
 * ``{"delay": seconds, "then": reply}`` -- wait, then answer (``stop()`` drops it unanswered);
 * a callable ``(request_json) -> reply``.
 
+Calls in flight: ``in_flight`` counts the requests being handled now and ``max_in_flight`` the
+most ever at once; ``call_seconds`` makes every request take that long while counted in flight
+(a scripted reply's own ``delay`` is served after it, uncounted).
+
 Not emulated: streaming (``stream=true`` is a 400), tools/function calls (script a raw body
 instead), ``n > 1``, logprobs, validation of the request against ``response_format``, other
 endpoints (404). The client's own retries consume scripted replies like any other request.
@@ -79,6 +83,9 @@ class FakeOpenAI(FakeHTTPServer):
         self.default: Callable[[dict[str, Any]], Reply] = no_script
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
+        self.call_seconds = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def script(self, *replies: Reply) -> FakeOpenAI:
         """Queue replies; each request consumes one, in order. Returns ``self`` for chaining."""
@@ -98,8 +105,22 @@ class FakeOpenAI(FakeHTTPServer):
             self.request_headers.clear()
             self._queue.clear()
             self.default = no_script
+            self.call_seconds = 0.0
+            self.in_flight = self.max_in_flight = 0
 
     def handle(self, request: FakeRequest) -> FakeResponse:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.call_seconds:
+                self._stopping.wait(self.call_seconds)
+            return self._handle(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _handle(self, request: FakeRequest) -> FakeResponse:
         try:
             body: Any = json.loads(request.body or b"null")
         except ValueError:
