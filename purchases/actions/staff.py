@@ -62,21 +62,27 @@ class Reject(OrderAction):
 
 
 class Retry(OrderAction):
-    """Start a new run of a paid order that failed: FAILED -> PROCESSING (``JobRequest.Purpose.RETRY``).
+    """Try a paid order that failed again: FAILED -> PROCESSING with a new run (``JobRequest.Purpose.RETRY``).
 
-    Only when money was taken and none of it given back, and no run is still open. Effect:
-    ``order_retry``.
+    Only when money was taken and none of it given back, and no run is still open. Staff give a
+    reason, kept with their name in the timeline (the customer is not emailed it). Effect:
+    ``order_retry``. Requeueing the failed job from the RQ dashboard does not do this: the job finds
+    its run over and fails with ``purchases.jobs.RunOver``, pointing here.
     """
 
     name = "retry"
-    label = "Retry"
-    summary = "Starts a new run of the order; the customer is emailed when the new draft is ready."
+    label = "Try again"
+    summary = (
+        "Starts a new run of the order; your name and reason are kept in its timeline and the customer "
+        "is emailed when the new draft is ready."
+    )
     audience = Audience.STAFF
     to_status = S.PROCESSING
     from_statuses = frozenset({S.FAILED})
     permission = "purchases.change_order"
     permission_to = "retry orders"
     refused = "Only failed orders can be retried (now {status})."
+    needs_reason = True
 
     def unavailable(self, order: Order) -> ApplicationError | None:
         refusal = self.status_refusal(order)
