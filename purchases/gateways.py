@@ -75,6 +75,10 @@ class PaymentGateway(Protocol):
         """
         ...
 
+    def checkout_session_retrieve(self, *, session_id: str) -> dict[str, Any] | None:
+        """The Checkout Session as the provider has it now, as a plain dict; None when it has none to show."""
+        ...
+
     def checkout_sessions_list_paid(self, *, created_gte: int) -> list[dict[str, Any]]:
         """Every paid Checkout Session created at or after ``created_gte`` (unix time), as plain dicts."""
         ...
@@ -129,6 +133,12 @@ class StripeGateway:
                 idempotency_key=idempotency_key,
                 metadata=metadata,
             )
+        except stripe_api.StripeUnavailable as exc:
+            raise PaymentGatewayUnavailable(str(exc)) from exc
+
+    def checkout_session_retrieve(self, *, session_id: str) -> dict[str, Any] | None:
+        try:
+            return stripe_api.checkout_session_retrieve(session_id=session_id)
         except stripe_api.StripeUnavailable as exc:
             raise PaymentGatewayUnavailable(str(exc)) from exc
 

@@ -130,6 +130,16 @@ def refund_create(
     return Refund(id=refund.id, status=str(refund.status or ""), amount=int(refund.amount))
 
 
+def checkout_session_retrieve(*, session_id: str) -> dict[str, Any]:
+    """One Checkout Session as a plain dict, as Stripe has it now (paid or not)."""
+    try:
+        session = _client().v1.checkout.sessions.retrieve(session_id)
+    except stripe.StripeError as exc:
+        logger.warning("stripe session retrieve failed", extra={"session_id": session_id, "error": str(exc)})
+        raise StripeUnavailable(str(exc)) from exc
+    return session.to_dict()
+
+
 def checkout_sessions_list_paid(*, created_gte: int) -> list[dict[str, Any]]:
     """Every Checkout Session created at or after ``created_gte`` (unix time) whose payment is in.
 
