@@ -142,10 +142,11 @@ class Refund(OrderAction):
 
 
 class TakeDownLink(OrderAction):
-    """Take a refunded order's link out of the published article, with a reason; the status stays REFUNDED.
+    """Take a refunded or disputed order's link out of the published article, with a reason; no status moves.
 
-    The record says the link is no longer paid for, so the guard no longer keeps it; this is the
-    named, recorded way to remove it. It publishes a new version of the article, so it needs the
+    The record says the link is no longer paid for (refunded; or a chargeback open or lost,
+    ``Order.link_at_risk``), so the guard no longer keeps it; this is the named, recorded way to
+    remove it. It publishes a new version of the article, so it needs the
     article publish permission. ``blocked``: the link must still be in the published text.
     Effect: ``order_link_take_down``.
     """
@@ -160,11 +161,11 @@ class TakeDownLink(OrderAction):
     from_statuses = frozenset({S.REFUNDED})
     permission = "articles.publish_article"
     permission_to = "take links down (publish articles)"
-    refused = "Only the link of a refunded order can be taken down (now {status})."
+    refused = "Only the link of a refunded or disputed order can be taken down (now {status})."
     needs_reason = True
 
     def unavailable(self, order: Order) -> ApplicationError | None:
-        refusal = self.status_refusal(order)
+        refusal = None if order.link_at_risk else self.status_refusal(order)
         if refusal is None and order.article_id is None:
             return self.error("This order has no article, so it has no link to take down.")
         return refusal
