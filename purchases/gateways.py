@@ -83,6 +83,14 @@ class PaymentGateway(Protocol):
         """Every paid Checkout Session created at or after ``created_gte`` (unix time), as plain dicts."""
         ...
 
+    def refunds_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        """Every refund created at or after ``created_gte``, any status, as plain dicts (Stripe's Refund)."""
+        ...
+
+    def disputes_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        """Every dispute created at or after ``created_gte``, any status, as plain dicts (Stripe's Dispute)."""
+        ...
+
 
 class StripeGateway:
     """Real Stripe through ``purchases.stripe_api``; its failures become ``PaymentGatewayUnavailable``."""
@@ -145,6 +153,18 @@ class StripeGateway:
     def checkout_sessions_list_paid(self, *, created_gte: int) -> list[dict[str, Any]]:
         try:
             return stripe_api.checkout_sessions_list_paid(created_gte=created_gte)
+        except stripe_api.StripeUnavailable as exc:
+            raise PaymentGatewayUnavailable(str(exc)) from exc
+
+    def refunds_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        try:
+            return stripe_api.refunds_list(created_gte=created_gte)
+        except stripe_api.StripeUnavailable as exc:
+            raise PaymentGatewayUnavailable(str(exc)) from exc
+
+    def disputes_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        try:
+            return stripe_api.disputes_list(created_gte=created_gte)
         except stripe_api.StripeUnavailable as exc:
             raise PaymentGatewayUnavailable(str(exc)) from exc
 

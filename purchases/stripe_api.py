@@ -160,6 +160,27 @@ def checkout_sessions_list_paid(*, created_gte: int) -> list[dict[str, Any]]:
     return paid
 
 
+def _list_all(resource: Any, *, created_gte: int, what: str) -> list[dict[str, Any]]:
+    try:
+        page = resource.list(params={"created": {"gte": created_gte}, "limit": 100})
+        items = [item.to_dict() for item in page.auto_paging_iter()]
+    except stripe.StripeError as exc:
+        logger.warning(f"stripe {what} list failed", extra={"created_gte": created_gte, "error": str(exc)})
+        raise StripeUnavailable(str(exc)) from exc
+    logger.info(f"stripe {what} listed", extra={"created_gte": created_gte, "listed": len(items)})
+    return items
+
+
+def refunds_list(*, created_gte: int) -> list[dict[str, Any]]:
+    """Every Refund created at or after ``created_gte`` (unix time), whatever its status, as plain dicts."""
+    return _list_all(_client().v1.refunds, created_gte=created_gte, what="refunds")
+
+
+def disputes_list(*, created_gte: int) -> list[dict[str, Any]]:
+    """Every Dispute created at or after ``created_gte`` (unix time), whatever its status, as plain dicts."""
+    return _list_all(_client().v1.disputes, created_gte=created_gte, what="disputes")
+
+
 def webhook_event_verify(*, payload: bytes, signature_header: str | None) -> dict[str, Any]:
     """Check ``Stripe-Signature`` against the raw body, then parse it: the event as a plain dict.
 

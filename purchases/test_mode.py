@@ -83,6 +83,14 @@ class TestModeGateway:
         """Nothing: simulated payments reach the webhook at once, so there is nothing to reconcile."""
         return []
 
+    def refunds_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        """Nothing: simulated refunds are recorded when they are made."""
+        return []
+
+    def disputes_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        """Nothing: nobody can dispute a simulated payment."""
+        return []
+
 
 def checkout_completed_event(
     *, order: Order, event_type: str = "checkout.session.completed"
