@@ -77,8 +77,21 @@ class TakeDownReasonForm(ReasonForm):
     )
 
 
+class RetryReasonForm(ReasonForm):
+    reason = forms.CharField(
+        label="Why try again",
+        widget=forms.Textarea(
+            attrs={"rows": 3, "cols": 60, "placeholder": "e.g. the writing service is back after its outage"}
+        ),
+        help_text="Kept with your name in the order's timeline; the customer is emailed when the new draft is ready.",
+    )
+
+
 # The reason form of each staff action that needs one; by default the one emailed to the customer.
-REASON_FORMS: dict[str, type[ReasonForm]] = {TAKE_DOWN_LINK.name: TakeDownReasonForm}
+REASON_FORMS: dict[str, type[ReasonForm]] = {
+    TAKE_DOWN_LINK.name: TakeDownReasonForm,
+    RETRY.name: RetryReasonForm,
+}
 
 
 def reason_form(action: OrderAction, data: Any = None) -> ReasonForm:

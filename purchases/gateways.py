@@ -75,8 +75,20 @@ class PaymentGateway(Protocol):
         """
         ...
 
+    def checkout_session_retrieve(self, *, session_id: str) -> dict[str, Any] | None:
+        """The Checkout Session as the provider has it now, as a plain dict; None when it has none to show."""
+        ...
+
     def checkout_sessions_list_paid(self, *, created_gte: int) -> list[dict[str, Any]]:
         """Every paid Checkout Session created at or after ``created_gte`` (unix time), as plain dicts."""
+        ...
+
+    def refunds_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        """Every refund created at or after ``created_gte``, any status, as plain dicts (Stripe's Refund)."""
+        ...
+
+    def disputes_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        """Every dispute created at or after ``created_gte``, any status, as plain dicts (Stripe's Dispute)."""
         ...
 
 
@@ -132,9 +144,27 @@ class StripeGateway:
         except stripe_api.StripeUnavailable as exc:
             raise PaymentGatewayUnavailable(str(exc)) from exc
 
+    def checkout_session_retrieve(self, *, session_id: str) -> dict[str, Any] | None:
+        try:
+            return stripe_api.checkout_session_retrieve(session_id=session_id)
+        except stripe_api.StripeUnavailable as exc:
+            raise PaymentGatewayUnavailable(str(exc)) from exc
+
     def checkout_sessions_list_paid(self, *, created_gte: int) -> list[dict[str, Any]]:
         try:
             return stripe_api.checkout_sessions_list_paid(created_gte=created_gte)
+        except stripe_api.StripeUnavailable as exc:
+            raise PaymentGatewayUnavailable(str(exc)) from exc
+
+    def refunds_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        try:
+            return stripe_api.refunds_list(created_gte=created_gte)
+        except stripe_api.StripeUnavailable as exc:
+            raise PaymentGatewayUnavailable(str(exc)) from exc
+
+    def disputes_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        try:
+            return stripe_api.disputes_list(created_gte=created_gte)
         except stripe_api.StripeUnavailable as exc:
             raise PaymentGatewayUnavailable(str(exc)) from exc
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.utils import timezone
+from rq.job import get_current_job
 
 from articles.openai_api import LLMRejected
 from purchases.models import Order
@@ -27,8 +28,27 @@ logger = logging.getLogger(__name__)
 OrderRun = Callable[..., str]
 
 
+class RunOver(Exception):
+    """An order job ran for a run that is over: the order is no longer PROCESSING on it. Nothing was done.
+
+    Raised only inside an RQ worker, so RQ shows the job failed (with this message) rather than
+    finished: a failed job requeued from the dashboard, or a stale copy, did nothing. The order is
+    untouched; staff try a failed order again with the admin's named action.
+    """
+
+    def __init__(self, *, order_id: str, run: int) -> None:
+        super().__init__(
+            f"Run {run} of order {order_id} is over; this job did nothing. "
+            "Use Try again in the order's admin page."
+        )
+
+
 def _order_run(service: OrderRun, *, order_id: str, run: int, what: str) -> str:
-    """One tracked attempt of ``service``; the order fails when the model refuses or the last retry raises."""
+    """One tracked attempt of ``service``; the order fails when the model refuses or the last retry raises.
+
+    A "skipped" run (over, or the wrong kind) is recorded as such, then raises ``RunOver`` in a worker,
+    with no RQ retry left, so the job never shows finished; called outside a worker it returns "skipped".
+    """
 
     def work(progress: Progress) -> str:
         return service(order_id=order_id, run=run, progress=progress)
@@ -40,7 +60,12 @@ def _order_run(service: OrderRun, *, order_id: str, run: int, what: str) -> str:
         else:
             order_fail(order_id=order_id, reason=f"The {what} job failed after its retries: {exc}")
 
-    return job_run_tracked(work, final_errors=(LLMRejected,), on_final_failure=fail)
+    outcome = job_run_tracked(work, final_errors=(LLMRejected,), on_final_failure=fail)
+    job = get_current_job()
+    if outcome == "skipped" and job is not None:
+        job.retries_left = 0  # asking again cannot help: the run stays over
+        raise RunOver(order_id=order_id, run=run)
+    return outcome
 
 
 def backlink_integration_job(*, order_id: str, run: int) -> str:

@@ -53,6 +53,11 @@ class IllegalTransition(ActionNotAllowed):
         self.to_status = to_status
 
 
+# Stripe dispute statuses that end a dispute, and those after which the money stays with us.
+DISPUTE_CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed"})
+DISPUTE_KEPT_STATUSES = frozenset({"won", "warning_closed"})
+
+
 class Order(models.Model):
     class Kind(models.TextChoices):
         BACKLINK = "backlink", "Backlink in a published article"
@@ -100,6 +105,13 @@ class Order(models.Model):
     # Refunds (ours or from the Stripe dashboard), in the order's currency.
     refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     stripe_refund_id = models.CharField(max_length=255, blank=True)
+    # The last refund status Stripe reported for stripe_refund_id (pending, succeeded, failed, canceled…).
+    refund_status = models.CharField(max_length=40, blank=True)
+    # A chargeback (Stripe dispute) on the order's payment: its id, Stripe's status (needs_response,
+    # under_review, won, lost, warning_…) and when it opened. Blank when there is none.
+    dispute_id = models.CharField(max_length=255, blank=True)
+    dispute_status = models.CharField(max_length=40, blank=True)
+    disputed_at = models.DateTimeField(null=True, blank=True)
     # The order token is a signature over the id salted with this; rotating it revokes old links.
     token_salt = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -153,6 +165,15 @@ class Order(models.Model):
     def is_refunded(self) -> bool:
         """Refunded in full, which is final."""
         return self.status == S.REFUNDED
+
+    @property
+    def dispute_closed(self) -> bool:
+        return self.dispute_status in DISPUTE_CLOSED_STATUSES
+
+    @property
+    def link_at_risk(self) -> bool:
+        """A dispute is open on the payment, or was lost: the link may go (``take_down_link``)."""
+        return bool(self.dispute_id) and self.dispute_status not in DISPUTE_KEPT_STATUSES
 
     @property
     def display_title(self) -> str:

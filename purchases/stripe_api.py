@@ -130,6 +130,16 @@ def refund_create(
     return Refund(id=refund.id, status=str(refund.status or ""), amount=int(refund.amount))
 
 
+def checkout_session_retrieve(*, session_id: str) -> dict[str, Any]:
+    """One Checkout Session as a plain dict, as Stripe has it now (paid or not)."""
+    try:
+        session = _client().v1.checkout.sessions.retrieve(session_id)
+    except stripe.StripeError as exc:
+        logger.warning("stripe session retrieve failed", extra={"session_id": session_id, "error": str(exc)})
+        raise StripeUnavailable(str(exc)) from exc
+    return session.to_dict()
+
+
 def checkout_sessions_list_paid(*, created_gte: int) -> list[dict[str, Any]]:
     """Every Checkout Session created at or after ``created_gte`` (unix time) whose payment is in.
 
@@ -148,6 +158,27 @@ def checkout_sessions_list_paid(*, created_gte: int) -> list[dict[str, Any]]:
         extra={"created_gte": created_gte, "listed": len(sessions), "paid": len(paid)},
     )
     return paid
+
+
+def _list_all(resource: Any, *, created_gte: int, what: str) -> list[dict[str, Any]]:
+    try:
+        page = resource.list(params={"created": {"gte": created_gte}, "limit": 100})
+        items = [item.to_dict() for item in page.auto_paging_iter()]
+    except stripe.StripeError as exc:
+        logger.warning(f"stripe {what} list failed", extra={"created_gte": created_gte, "error": str(exc)})
+        raise StripeUnavailable(str(exc)) from exc
+    logger.info(f"stripe {what} listed", extra={"created_gte": created_gte, "listed": len(items)})
+    return items
+
+
+def refunds_list(*, created_gte: int) -> list[dict[str, Any]]:
+    """Every Refund created at or after ``created_gte`` (unix time), whatever its status, as plain dicts."""
+    return _list_all(_client().v1.refunds, created_gte=created_gte, what="refunds")
+
+
+def disputes_list(*, created_gte: int) -> list[dict[str, Any]]:
+    """Every Dispute created at or after ``created_gte`` (unix time), whatever its status, as plain dicts."""
+    return _list_all(_client().v1.disputes, created_gte=created_gte, what="disputes")
 
 
 def webhook_event_verify(*, payload: bytes, signature_header: str | None) -> dict[str, Any]:

@@ -75,8 +75,20 @@ class TestModeGateway:
         amount = amount_left_minor if amount_minor is None else amount_minor
         return Refund(id=TEST_REFUND_PREFIX + digest, status="succeeded", amount=amount)
 
+    def checkout_session_retrieve(self, *, session_id: str) -> dict[str, Any] | None:
+        """None: the test page delivers its payment event to the webhook at once, before the return."""
+        return None
+
     def checkout_sessions_list_paid(self, *, created_gte: int) -> list[dict[str, Any]]:
         """Nothing: simulated payments reach the webhook at once, so there is nothing to reconcile."""
+        return []
+
+    def refunds_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        """Nothing: simulated refunds are recorded when they are made."""
+        return []
+
+    def disputes_list(self, *, created_gte: int) -> list[dict[str, Any]]:
+        """Nothing: nobody can dispute a simulated payment."""
         return []
 
 

@@ -31,6 +31,7 @@ from purchases.selectors import (
     order_versions,
     version_html_marked,
 )
+from purchases.services.payments import order_payment_confirm_from_session
 from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES
 from purchases.tokens import make_order_token
 
@@ -117,6 +118,10 @@ def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
     elif query_token is not None:
         response = HttpResponseRedirect(_without_token(request))
     else:
+        if request.GET.get("paid") == "1" and PAY.is_offered(order):
+            # Back from Stripe's checkout: fulfil now if the session is paid (the webhook may lag).
+            order_payment_confirm_from_session(order_id=order.id)
+            order.refresh_from_db()
         response = _order_page_render(request, order)
     if query_token is not None:
         response.set_cookie(

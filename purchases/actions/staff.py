@@ -62,21 +62,27 @@ class Reject(OrderAction):
 
 
 class Retry(OrderAction):
-    """Start a new run of a paid order that failed: FAILED -> PROCESSING (``JobRequest.Purpose.RETRY``).
+    """Try a paid order that failed again: FAILED -> PROCESSING with a new run (``JobRequest.Purpose.RETRY``).
 
-    Only when money was taken and none of it given back, and no run is still open. Effect:
-    ``order_retry``.
+    Only when money was taken and none of it given back, and no run is still open. Staff give a
+    reason, kept with their name in the timeline (the customer is not emailed it). Effect:
+    ``order_retry``. Requeueing the failed job from the RQ dashboard does not do this: the job finds
+    its run over and fails with ``purchases.jobs.RunOver``, pointing here.
     """
 
     name = "retry"
-    label = "Retry"
-    summary = "Starts a new run of the order; the customer is emailed when the new draft is ready."
+    label = "Try again"
+    summary = (
+        "Starts a new run of the order; your name and reason are kept in its timeline and the customer "
+        "is emailed when the new draft is ready."
+    )
     audience = Audience.STAFF
     to_status = S.PROCESSING
     from_statuses = frozenset({S.FAILED})
     permission = "purchases.change_order"
     permission_to = "retry orders"
     refused = "Only failed orders can be retried (now {status})."
+    needs_reason = True
 
     def unavailable(self, order: Order) -> ApplicationError | None:
         refusal = self.status_refusal(order)
@@ -136,10 +142,11 @@ class Refund(OrderAction):
 
 
 class TakeDownLink(OrderAction):
-    """Take a refunded order's link out of the published article, with a reason; the status stays REFUNDED.
+    """Take a refunded or disputed order's link out of the published article, with a reason; no status moves.
 
-    The record says the link is no longer paid for, so the guard no longer keeps it; this is the
-    named, recorded way to remove it. It publishes a new version of the article, so it needs the
+    The record says the link is no longer paid for (refunded; or a chargeback open or lost,
+    ``Order.link_at_risk``), so the guard no longer keeps it; this is the named, recorded way to
+    remove it. It publishes a new version of the article, so it needs the
     article publish permission. ``blocked``: the link must still be in the published text.
     Effect: ``order_link_take_down``.
     """
@@ -154,11 +161,11 @@ class TakeDownLink(OrderAction):
     from_statuses = frozenset({S.REFUNDED})
     permission = "articles.publish_article"
     permission_to = "take links down (publish articles)"
-    refused = "Only the link of a refunded order can be taken down (now {status})."
+    refused = "Only the link of a refunded or disputed order can be taken down (now {status})."
     needs_reason = True
 
     def unavailable(self, order: Order) -> ApplicationError | None:
-        refusal = self.status_refusal(order)
+        refusal = None if order.link_at_risk else self.status_refusal(order)
         if refusal is None and order.article_id is None:
             return self.error("This order has no article, so it has no link to take down.")
         return refusal

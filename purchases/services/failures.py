@@ -55,12 +55,13 @@ def order_fail(*, order_id: UUID | str, reason: str) -> bool:
 
 
 @RETRY.effect
-def order_retry(*, order_id: UUID | str, actor: Any) -> str:
+def order_retry(*, order_id: UUID | str, actor: Any, reason: str) -> str:
     """FAILED -> PROCESSING and a new run (purpose RETRY) for a paid order nothing was refunded of.
 
     Staff with the retry permission only (403 otherwise); refused (409) for an unpaid or partly
-    refunded order, in any other status, or while a run is still open. The failure reason is
-    cleared; the customer hears from us again when the new draft is ready. Returns the job id.
+    refunded order, in any other status, or while a run is still open. Who and ``reason`` are
+    recorded on the move. The failure reason is cleared; the customer hears from us again when the
+    new draft is ready (the run's "revision ready" email). Returns the job id.
     """
     RETRY.check_permission(actor)
     with transaction.atomic():
@@ -72,7 +73,7 @@ def order_retry(*, order_id: UUID | str, actor: Any) -> str:
             to_status=OrderStatus.PROCESSING,
             source="staff",
             actor=actor,
-            reason="staff retried the order after its failure",
+            reason=f"Try again: {reason}"[:2000],
             extra_fields=("failure_reason",),
         )
         return order_job_enqueue(order=order, purpose=JobRequest.Purpose.RETRY)

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from articles.content import normalize_href
 from articles.models import Article, ArticleVersion
@@ -23,7 +23,7 @@ from articles.services import PaidLink, version_create, version_publish
 from purchases.actions import TAKE_DOWN_LINK
 from purchases.actions.staff import order_links_in
 from purchases.errors import ActionNotAllowed, ApplicationError
-from purchases.models import Order, OrderStatus, OrderTransition
+from purchases.models import DISPUTE_KEPT_STATUSES, Order, OrderStatus, OrderTransition
 from purchases.services.orders import order_lock
 
 logger = logging.getLogger(__name__)
@@ -40,8 +40,12 @@ def order_paid_link(order: Order) -> PaidLink:
 
 
 def live_paid_orders() -> QuerySet[Order]:
-    """Orders whose link is paid and must stay live: PUBLISHED, of either kind (refunded ones are not)."""
-    return Order.objects.filter(status=OrderStatus.PUBLISHED).select_related("current_version")
+    """Orders whose link is paid and must stay live: PUBLISHED, of either kind (refunded ones are not),
+    without a chargeback open or lost (``Order.link_at_risk``: staff may take that link down)."""
+    at_risk = Q(dispute_id__gt="") & ~Q(dispute_status__in=DISPUTE_KEPT_STATUSES)
+    return (
+        Order.objects.filter(status=OrderStatus.PUBLISHED).exclude(at_risk).select_related("current_version")
+    )
 
 
 def article_paid_links(article_id: int) -> list[PaidLink]:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from purchases.actions import FAIL_PAYMENT, PAY
 from purchases.catalog.selectors import article_slots_used
+from purchases.gateways import PaymentGatewayUnavailable, payment_gateway
 from purchases.models import EmailKind, Order, OrderStatus, StripeEvent
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
@@ -165,6 +166,46 @@ def order_mark_paid(
     )
     order_job_enqueue(order=order)
     return True
+
+
+def order_payment_confirm_from_session(*, order_id: UUID | str) -> str:
+    """The customer is back on the success URL: ask Stripe for the order's Checkout Session and, if
+    it is paid, fulfil the order now rather than wait for the webhook. Returns an outcome word.
+
+    Stripe's fulfilment guide: fulfil from both the return and the webhook, idempotently. Both call
+    ``order_mark_paid``, which moves the order once under its row lock and checks the amount and
+    currency. Nothing happens for an order no longer waiting for its payment ("not_pending"), an
+    unpaid session ("unpaid"), or when Stripe cannot be reached ("unavailable": the webhook and the
+    reconciliation still come). A mismatch is only logged here ("amount_mismatch"): the page may be
+    reloaded many times, and the webhook and the reconciliation tell staff once.
+    """
+    order = Order.objects.get(pk=order_id)
+    if not PAY.is_offered(order) or not order.stripe_checkout_session_id:
+        return "not_pending"
+    try:
+        session = payment_gateway().checkout_session_retrieve(session_id=order.stripe_checkout_session_id)
+    except PaymentGatewayUnavailable as exc:
+        logger.warning(
+            "session not confirmed on return", extra={"order_id": str(order.id), "error": str(exc)}
+        )
+        return "unavailable"
+    if session is None or session.get("payment_status") != "paid":
+        return "unpaid"
+    amount = session.get("amount_total")
+    try:
+        changed = order_mark_paid(
+            order_id=order.id,
+            payment_intent_id=str(session.get("payment_intent") or "")[:255],
+            amount_minor=amount if isinstance(amount, int) and not isinstance(amount, bool) else -1,
+            currency=str(session.get("currency") or ""),
+            source="success_url",
+        )
+    except PaymentMismatch as exc:
+        logger.warning(
+            "payment does not match the order", extra={"order_id": str(order.id), "problem": str(exc)}
+        )
+        return "amount_mismatch"
+    return "paid" if changed else "already_paid"
 
 
 @transaction.atomic

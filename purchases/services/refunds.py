@@ -56,7 +56,13 @@ def _refund_full(
         source=source,
         actor=actor,
         reason=reason,
-        extra_fields=("refunded_amount", "stripe_refund_id", "paid_at", "stripe_payment_intent_id"),
+        extra_fields=(
+            "refunded_amount",
+            "stripe_refund_id",
+            "refund_status",
+            "paid_at",
+            "stripe_payment_intent_id",
+        ),
     )
     order_jobs_cancel(order=order)
     order_email_queue(order=order, kind=EmailKind.REFUNDED, key=email_key, note=email_note)
@@ -125,6 +131,7 @@ def order_refund(
         refunded_now = from_minor_units(refunded_before_minor + refund.amount, order.currency)
         order.refunded_amount = max(order.refunded_amount, refunded_now)
         order.stripe_refund_id = refund.id
+        order.refund_status = refund.status
         if amount_minor is None or order.refunded_amount >= order.amount:
             _refund_full(
                 order=order,
@@ -135,7 +142,7 @@ def order_refund(
                 email_note=reason,
             )
         else:
-            order.save(update_fields=["refunded_amount", "stripe_refund_id", "updated_at"])
+            order.save(update_fields=["refunded_amount", "stripe_refund_id", "refund_status", "updated_at"])
             order_email_queue(order=order, kind=EmailKind.REFUNDED, key=f"refund-{refund.id}", note=reason)
             by = getattr(actor, "username", "") or source
             transaction.on_commit(
@@ -204,3 +211,48 @@ def order_mark_refunded_from_stripe(
             )
         )
     return "partially_refunded"
+
+
+# Stripe's refund statuses, by how far along they are: a later event never takes one back.
+REFUND_STATUS_RANK = {"pending": 0, "requires_action": 0, "succeeded": 1, "failed": 2, "canceled": 2}
+# What staff must act on: the customer has not got the money back (or must do something first).
+REFUND_STATUSES_TO_TELL = frozenset({"failed", "canceled", "requires_action"})
+
+
+@transaction.atomic
+def order_refund_status_record(
+    *, order_id: UUID | str, refund_id: str, status: str, amount_minor: int, failure_reason: str
+) -> str:
+    """Record a refund's status Stripe reported (``refund.failed``, ``charge.refund.updated``).
+
+    The order's ``refund_status`` follows its latest refund: a refund it has not seen replaces it,
+    and for the same refund a status only moves forward (pending, then succeeded, then failed or
+    canceled), so events in any order leave the last word. A failed, canceled or action-needing
+    refund is told to staff once: the money did not reach the customer. Nothing else changes: a
+    REFUNDED order stays REFUNDED (final) and ``refunded_amount`` never shrinks; staff repay the
+    customer another way. Returns ``refund_status_recorded`` or ``refund_status_already_recorded``.
+    """
+    order = order_lock(order_id=order_id)
+    if order.stripe_refund_id == refund_id and REFUND_STATUS_RANK.get(status, 0) <= REFUND_STATUS_RANK.get(
+        order.refund_status, -1
+    ):
+        return "refund_status_already_recorded"
+    order.stripe_refund_id = refund_id
+    order.refund_status = status
+    order.save(update_fields=["stripe_refund_id", "refund_status", "updated_at"])
+    logger.info(
+        "refund status recorded", extra={"order_id": str(order.id), "refund_id": refund_id, "status": status}
+    )
+    if status in REFUND_STATUSES_TO_TELL:
+        amount = f"{from_minor_units(amount_minor, order.currency)} {order.currency.upper()}"
+        transaction.on_commit(
+            lambda: staff_notify(
+                subject=f"Refund {status} on order {order.id}",
+                message=(
+                    f"Stripe reports refund {refund_id} of {amount} on order {order.id} as {status}"
+                    f"{f' ({failure_reason})' if failure_reason else ''}. The customer has not got this money "
+                    f"back; the order stays {order.status}. Check it in the Stripe dashboard and repay them."
+                ),
+            )
+        )
+    return "refund_status_recorded"

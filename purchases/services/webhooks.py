@@ -11,6 +11,9 @@ status its event is about (see ``purchases/services/payments.py`` and ``refunds.
 | ``checkout.session.async_payment_failed`` | PENDING_PAYMENT -> FAILED "payment failed", customer emailed |
 | ``checkout.session.expired`` | PENDING_PAYMENT -> FAILED "checkout expired", slot released |
 | ``charge.refunded`` | full: REFUNDED from any status, jobs cancelled; partial: amount recorded, staff told |
+| ``charge.dispute.created``/``updated`` | the order flagged (``dispute_*``), staff told, link take-down offered; no status move |
+| ``charge.dispute.closed`` | the outcome recorded (won, lost), staff told; a late ``created`` never reopens it |
+| ``refund.failed``, ``charge.refund.updated`` | ``refund_status`` recorded (only forward); failed/canceled/requires_action told to staff |
 
 A signed event is still refused (400 ``invalid_event``, nothing written) when it carries what our
 tables cannot hold: an amount beyond the order amount columns, a number JSON cannot store
@@ -34,6 +37,7 @@ from django.utils import timezone
 from purchases import stripe_api
 from purchases.models import Order, OrderStatus, StripeEvent, to_minor_units
 from purchases.selectors import order_for_charge, order_for_checkout_session
+from purchases.services.disputes import order_dispute_record
 from purchases.services.payments import (
     PaymentMismatch,
     order_mark_paid,
@@ -41,7 +45,7 @@ from purchases.services.payments import (
     order_payment_fail,
     order_payment_mismatch_report,
 )
-from purchases.services.refunds import order_mark_refunded_from_stripe
+from purchases.services.refunds import order_mark_refunded_from_stripe, order_refund_status_record
 
 logger = logging.getLogger(__name__)
 
@@ -195,12 +199,69 @@ def _on_charge_refunded(event: dict[str, Any], record: StripeEvent) -> str:
     )
 
 
+def _status_word(obj: dict[str, Any]) -> str:
+    """A Stripe object's ``status``, as short text. Else ValueError."""
+    value = obj.get("status") or ""
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError("status is not a Stripe status")
+    return value
+
+
+def _on_dispute(event: dict[str, Any], record: StripeEvent) -> str:
+    """``charge.dispute.created``/``updated``/``closed``: the dispute found by its payment intent
+    (else the charge's ``metadata.order_id``), its status recorded on the order."""
+    dispute = event["data"]["object"]
+    dispute_id = _stripe_id(dispute.get("id"), name="dispute id")
+    if not dispute_id:
+        raise ValueError("the dispute has no id")
+    amount = _minor_amount(dispute, "amount")
+    order = order_for_charge(charge=dispute)
+    if order is None:
+        logger.warning("dispute for no known order", extra={"dispute": dispute_id})
+        return "dispute_unmatched"
+    record.order = order
+    return order_dispute_record(
+        order_id=order.id,
+        dispute_id=dispute_id,
+        status=_status_word(dispute),
+        reason=str(dispute.get("reason") or "")[:100],
+        amount=f"{amount} {_currency(dispute).upper()} (minor units)",
+    )
+
+
+def _on_refund_status(event: dict[str, Any], record: StripeEvent) -> str:
+    """``refund.failed`` / ``charge.refund.updated``: the refund's status recorded on its order."""
+    refund = event["data"]["object"]
+    refund_id = _stripe_id(refund.get("id"), name="refund id")
+    if not refund_id:
+        raise ValueError("the refund has no id")
+    amount = _minor_amount(refund, "amount")
+    status = _status_word(refund) or ("failed" if event["type"] == "refund.failed" else "")
+    order = order_for_charge(charge=refund)
+    if order is None:
+        logger.warning("refund status for no known order", extra={"refund": refund_id})
+        return "refund_unmatched"
+    record.order = order
+    return order_refund_status_record(
+        order_id=order.id,
+        refund_id=refund_id,
+        status=status,
+        amount_minor=amount,
+        failure_reason=str(refund.get("failure_reason") or "")[:200],
+    )
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any], StripeEvent], str]] = {
     "checkout.session.completed": _on_checkout_paid,
     "checkout.session.async_payment_succeeded": _on_checkout_paid,
     "checkout.session.async_payment_failed": _on_async_payment_failed,
     "checkout.session.expired": _on_checkout_expired,
     "charge.refunded": _on_charge_refunded,
+    "charge.dispute.created": _on_dispute,
+    "charge.dispute.updated": _on_dispute,
+    "charge.dispute.closed": _on_dispute,
+    "refund.failed": _on_refund_status,
+    "charge.refund.updated": _on_refund_status,
 }
 
 

@@ -4,6 +4,8 @@ Emulated (form-encoded v1 API, Stripe error shape ``{"error": {"type", "message"
 
 * ``POST /v1/checkout/sessions``, ``GET /v1/checkout/sessions/<id>``,
   ``GET /v1/checkout/sessions`` (``limit``, ``starting_after``, ``created[gt|gte|lt|lte]``; newest first);
+* ``GET /v1/refunds`` and ``GET /v1/disputes`` (``created[...]``, ``limit``, ``starting_after``; newest
+  first); disputes exist only through ``add_dispute``, and a test may edit ``refunds``/``disputes``;
 * ``POST /v1/refunds`` (``payment_intent`` must belong to a session passed to ``mark_paid``;
   ``amount`` defaults to what is left to refund; over-refunding is a 400);
 * ``Authorization: Bearer sk_...`` (or ``rk_...``), otherwise 401;
@@ -97,6 +99,7 @@ class FakeStripe(FakeHTTPServer):
         self.requests: list[RecordedRequest] = []
         self.sessions: dict[str, dict[str, Any]] = {}  # insertion order == creation order
         self.refunds: list[dict[str, Any]] = []
+        self.disputes: list[dict[str, Any]] = []
         self._idempotent: dict[str, tuple[str, FakeResponse]] = {}
         self._failures: list[tuple[int, dict[str, str]]] = []
         self._lock = threading.RLock()
@@ -108,6 +111,7 @@ class FakeStripe(FakeHTTPServer):
             self.requests.clear()
             self.sessions.clear()
             self.refunds.clear()
+            self.disputes.clear()
             self._idempotent.clear()
             self._failures.clear()
             self.errors.clear()
@@ -119,6 +123,28 @@ class FakeStripe(FakeHTTPServer):
             session.update(payment_status="paid", status="complete")
             session["payment_intent"] = payment_intent or _rand("pi")
             return session
+
+    def add_dispute(
+        self, payment_intent: str, status: str = "needs_response", **fields: Any
+    ) -> dict[str, Any]:
+        """A chargeback on ``payment_intent``'s charge, as Stripe lists it; returns the dispute."""
+        with self._lock:
+            session = next((s for s in self.sessions.values() if s["payment_intent"] == payment_intent), None)
+            dispute = {
+                "id": _rand("dp"),
+                "object": "dispute",
+                "amount": session["amount_total"] if session else 0,
+                "currency": session["currency"] if session else "eur",
+                "charge": _rand("ch"),
+                "created": int(time.time()),
+                "metadata": {},
+                "payment_intent": payment_intent,
+                "reason": "fraudulent",
+                "status": status,
+                **fields,
+            }
+            self.disputes.append(dispute)
+            return dispute
 
     def fail_next(self, status_code: int, n: int = 1, headers: Mapping[str, str] | None = None) -> None:
         """Make the next ``n`` requests (any endpoint) fail with ``status_code`` and a Stripe error body."""
@@ -190,6 +216,10 @@ class FakeStripe(FakeHTTPServer):
             return FakeResponse(200, self._create_session(params))
         if method == "GET" and path == "/v1/checkout/sessions":
             return self._list_sessions(params)
+        if method == "GET" and path == "/v1/refunds":
+            return self._list(self.refunds, params, path)
+        if method == "GET" and path == "/v1/disputes":
+            return self._list(self.disputes, params, path)
         if method == "POST" and path == "/v1/refunds":
             return self._create_refund(params)
         if method == "GET" and match:
@@ -231,7 +261,10 @@ class FakeStripe(FakeHTTPServer):
         return session
 
     def _list_sessions(self, params: dict[str, Any]) -> FakeResponse:
-        items = list(reversed(self.sessions.values()))
+        return self._list(list(self.sessions.values()), params, "/v1/checkout/sessions")
+
+    def _list(self, objects: list[dict[str, Any]], params: dict[str, Any], url: str) -> FakeResponse:
+        items = list(reversed(objects))
         created = params.get("created")
         if isinstance(created, dict):
             ops = {"gt": int.__gt__, "gte": int.__ge__, "lt": int.__lt__, "lte": int.__le__}
@@ -245,7 +278,7 @@ class FakeStripe(FakeHTTPServer):
             items = items[ids.index(after) + 1 :] if after in ids else []
         limit = max(1, min(int(params.get("limit", 10)), 100))
         body = {"object": "list", "data": items[:limit], "has_more": len(items) > limit}
-        return FakeResponse(200, {**body, "url": "/v1/checkout/sessions"})
+        return FakeResponse(200, {**body, "url": url})
 
     def _create_refund(self, params: dict[str, Any]) -> FakeResponse:
         pi = params.get("payment_intent")

@@ -6,9 +6,12 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import django_rq
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
+from rq import Retry
+from rq.job import JobStatus
 
 from purchases.actions import PermissionRequired
 from purchases.errors import ActionNotAllowed
@@ -80,7 +83,7 @@ def test_staff_retry_a_failed_paid_order_from_the_review_page_and_it_is_drafted_
     client.force_login(editor)
     assert retry_url(order) in client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
 
-    response = client.post(retry_url(order))
+    response = client.post(retry_url(order), {"reason": "the model had a bad day; try once more"})
 
     assert response.status_code == 302
     order.refresh_from_db()
@@ -89,11 +92,12 @@ def test_staff_retry_a_failed_paid_order_from_the_review_page_and_it_is_drafted_
     assert (retry.purpose, retry.job_id) == (JobRequest.Purpose.RETRY, f"backlink-{order.id}-run-2")
     move = OrderTransition.objects.filter(order=order).last()
     assert move is not None
-    assert (move.from_status, move.to_status, move.source, move.actor) == (
+    assert (move.from_status, move.to_status, move.source, move.actor, move.reason) == (
         "FAILED",
         "PROCESSING",
         "staff",
         editor,
+        "Try again: the model had a bad day; try once more",
     )
     run_worker()
     order.refresh_from_db()
@@ -110,7 +114,13 @@ def test_the_bulk_action_retries_each_failed_paid_order(client: Any, article: An
     client.force_login(editor)
 
     response = client.post(
-        "/admin/purchases/order/", {"action": "retry", "_selected_action": [str(o.id) for o in orders]}
+        "/admin/purchases/order/",
+        {
+            "action": "retry",
+            "_selected_action": [str(o.id) for o in orders],
+            "apply": "1",
+            "reason": "the writing service is back",
+        },
     )
 
     assert response.status_code == 302
@@ -118,6 +128,24 @@ def test_the_bulk_action_retries_each_failed_paid_order(client: Any, article: An
         order.refresh_from_db()
         assert order.status == OrderStatus.PROCESSING
         assert JobRequest.objects.get(subject_id=order.id, run=2).purpose == JobRequest.Purpose.RETRY
+        move = OrderTransition.objects.filter(order=order).last()
+        assert move is not None
+        assert (move.actor, move.reason) == (editor, "Try again: the writing service is back")
+
+
+@pytest.mark.django_db
+def test_try_again_without_a_reason_asks_for_one_and_changes_nothing(
+    client: Any, article: Any, editor: User
+) -> None:
+    order = failed_after_payment(article)
+    client.force_login(editor)
+
+    page = client.post(retry_url(order), {"reason": ""})
+
+    assert page.status_code == 200
+    assert "Why try again" in page.content.decode()
+    order.refresh_from_db()
+    assert (order.status, order.job_runs) == (OrderStatus.FAILED, 1)
 
 
 @pytest.mark.django_db
@@ -137,11 +165,11 @@ def test_only_a_failed_order_paid_and_not_refunded_can_be_retried(
     client.force_login(editor)
 
     with pytest.raises(ActionNotAllowed) as refused:
-        order_retry(order_id=order.id, actor=editor)
+        order_retry(order_id=order.id, actor=editor, reason="again")
 
     assert refused.value.message.startswith(refusal)
     assert retry_url(order) not in client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
-    client.post(retry_url(order))
+    client.post(retry_url(order), {"reason": "again"})
     before = order.status
     order.refresh_from_db()
     assert (order.status, order.job_runs) == (before, 1)
@@ -161,7 +189,7 @@ def test_a_retry_while_a_run_is_still_open_is_refused(article: Any, editor: User
     )
 
     with pytest.raises(ActionNotAllowed, match="A draft is already being written for this order."):
-        order_retry(order_id=order.id, actor=editor)
+        order_retry(order_id=order.id, actor=editor, reason="again")
 
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED
@@ -178,11 +206,88 @@ def test_staff_who_may_not_change_orders_see_why_and_cannot_retry(client: Any, a
     client.force_login(viewer)
 
     with pytest.raises(PermissionRequired):
-        order_retry(order_id=order.id, actor=viewer)
+        order_retry(order_id=order.id, actor=viewer, reason="again")
     page = client.get(f"/admin/purchases/order/{order.id}/change/").content.decode()
-    client.post(retry_url(order))
+    client.post(retry_url(order), {"reason": "again"})
 
     assert "Retrying a failed order needs the “Can change order” permission." in page
     assert retry_url(order) not in page
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED
+
+
+def stale_order_job(order: Order) -> Any:
+    """The order's failed run-1 job put on RQ again (as a stale copy would), with its RQ retries."""
+    JobRequest.objects.create(
+        subject_id=order.id,
+        run=1,
+        job_id=f"backlink-{order.id}-run-1",
+        queue="backlink-integration",
+        func="purchases.jobs.backlink_integration_job",
+        kwargs={"order_id": str(order.id), "run": 1},
+        state=JobState.FAILED,
+    )
+    queue = django_rq.get_queue("backlink-integration")
+    return queue.enqueue_call(
+        "purchases.jobs.backlink_integration_job",
+        kwargs={"order_id": str(order.id), "run": 1},
+        job_id=f"backlink-{order.id}-run-1",
+        retry=Retry(max=3, interval=[0, 0, 0]),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_for_a_run_that_is_over_fails_in_rq_without_retries_and_touches_nothing(
+    article: Any, run_worker: Any, editor: User, fake_openai: Any, mailoutbox: Any
+) -> None:
+    order = failed_after_payment(article)
+    job = stale_order_job(order)
+
+    run_worker()
+
+    job.refresh()
+    assert job.get_status() == JobStatus.FAILED
+    assert job.id in django_rq.get_queue("backlink-integration").failed_job_registry.get_job_ids()
+    assert "RunOver: Run 1 of order" in (job.latest_result().exc_string or "")
+    assert "Use Try again in the order's admin page." in (job.latest_result().exc_string or "")
+    (request_row,) = JobRequest.objects.filter(subject_id=order.id)
+    assert request_row.state == JobState.FAILED  # closed already: it keeps its state
+    assert [a.outcome for a in request_row.attempts.all()] == [
+        "skipped"
+    ]  # no RQ retry: asking again cannot help
+    order.refresh_from_db()
+    assert (order.status, order.job_runs, order.failure_reason) == (
+        OrderStatus.FAILED,
+        1,
+        "Quality checks failed 3 times",
+    )
+    assert fake_openai.requests == [] and mailoutbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requeueing_a_failed_order_job_from_the_rq_dashboard_is_refused_and_points_to_try_again(
+    article: Any, run_worker: Any, editor: User, fake_openai: Any, client: Any
+) -> None:
+    order = failed_after_payment(article)
+    job = stale_order_job(order)
+    run_worker()
+    client.force_login(editor)
+
+    response = client.post(f"/admin/django_rq/dashboard/queues/1/{job.id}/requeue/", {"requeue": "Requeue"})
+    assert response.status_code == 302
+    run_worker()
+
+    job.refresh()
+    assert job.get_status() == JobStatus.FAILED
+    assert [a.outcome for a in JobRequest.objects.get(subject_id=order.id, run=1).attempts.all()] == [
+        "skipped",
+        "skipped",
+    ]
+    assert "Use Try again in the order's admin page." in (job.latest_result().exc_string or "")
+    order.refresh_from_db()
+    assert (order.status, order.job_runs) == (OrderStatus.FAILED, 1)
+    assert fake_openai.requests == []
+
+    client.post(retry_url(order), {"reason": "requeueing did nothing; trying again"})
+    order.refresh_from_db()
+    assert (order.status, order.job_runs) == (OrderStatus.PROCESSING, 2)

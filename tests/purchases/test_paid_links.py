@@ -249,7 +249,10 @@ def test_the_link_of_a_live_paid_order_cannot_be_taken_down(
     with pytest.raises(ActionNotAllowed) as refused:
         order_link_take_down(order_id=order.id, actor=editor, reason="Because.")
 
-    assert "Only the link of a refunded order can be taken down (now PUBLISHED)." in response.content.decode()
+    assert (
+        "Only the link of a refunded or disputed order can be taken down (now PUBLISHED)."
+        in response.content.decode()
+    )
     assert refused.value.status_code == 409
     assert live_body(article) == body
 

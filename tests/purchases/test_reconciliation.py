@@ -201,3 +201,88 @@ def test_the_reconciliation_job_repairs_orders_on_a_real_worker(article: Any, fa
     assert job.return_value() == {"listed": 1, "repaired": 1, "ok": 0, "missing": 0}
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
+
+
+def paid_by_webhook(api: Any, article: Any, fake_stripe: Any, payment_intent: str) -> Order:
+    order, _ = make_order(article)
+    fake_stripe.mark_paid(order.stripe_checkout_session_id, payment_intent=payment_intent)
+    signed_post(api, fake_stripe.checkout_session_event(order.stripe_checkout_session_id))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+    return order
+
+
+def refund_at_stripe(
+    fake_stripe: Any, order: Order, *, amount: int, status: str = "succeeded"
+) -> dict[str, Any]:
+    """A refund made in the Stripe dashboard, whose webhooks never reached us."""
+    refund = {
+        "id": f"re_dash_{len(fake_stripe.refunds)}",
+        "object": "refund",
+        "amount": amount,
+        "charge": "ch_dash",
+        "created": int(timezone.now().timestamp()),
+        "currency": order.currency,
+        "metadata": {},
+        "payment_intent": order.stripe_payment_intent_id,
+        "status": status,
+        "failure_reason": "lost_or_stolen_card" if status == "failed" else None,
+    }
+    fake_stripe.refunds.append(refund)
+    return refund
+
+
+def test_a_full_refund_whose_webhook_was_lost_refunds_the_order(
+    api: Any, article: Any, fake_stripe: Any, mailoutbox: Any
+) -> None:
+    order = paid_by_webhook(api, article, fake_stripe, "pi_full")
+    refund_at_stripe(fake_stripe, order, amount=order.amount_minor)
+
+    report = stripe_sessions_reconcile(since=since())
+
+    order.refresh_from_db()
+    assert (order.status, order.refunded_amount, order.refund_status) == (
+        OrderStatus.REFUNDED,
+        order.amount,
+        "succeeded",
+    )
+    assert report.refunds_repaired == 1
+    assert stripe_sessions_reconcile(since=since()).refunds_repaired == 0  # idempotent
+
+
+def test_a_partial_refund_and_a_failed_one_whose_webhooks_were_lost_are_recorded_and_told(
+    api: Any, article: Any, fake_stripe: Any, mailoutbox: Any
+) -> None:
+    order = paid_by_webhook(api, article, fake_stripe, "pi_part")
+    refund_at_stripe(fake_stripe, order, amount=100)
+    refund_at_stripe(fake_stripe, order, amount=200, status="failed")
+
+    report = stripe_sessions_reconcile(since=since())
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+    assert order.amount_minor - order.refundable_minor == 100  # the failed one gave nothing back
+    assert (order.stripe_refund_id, order.refund_status) == ("re_dash_1", "failed")
+    assert report.refunds_repaired == 1
+    subjects = [m.subject for m in mailoutbox]
+    assert f"[Blogorder] Refund failed on order {order.id}" in subjects
+    assert f"[Blogorder] Partial refund on order {order.id}" in subjects
+    again = len(mailoutbox)
+    assert stripe_sessions_reconcile(since=since()).refunds_repaired == 0
+    assert len(mailoutbox) == again
+
+
+def test_a_dispute_whose_webhook_was_lost_flags_the_order_and_tells_staff_once(
+    api: Any, article: Any, fake_stripe: Any, mailoutbox: Any
+) -> None:
+    order = paid_by_webhook(api, article, fake_stripe, "pi_disputed")
+    dispute = fake_stripe.add_dispute("pi_disputed", status="lost")
+
+    report = stripe_sessions_reconcile(since=since())
+
+    order.refresh_from_db()
+    assert (order.dispute_id, order.dispute_status, report.disputes_repaired) == (dispute["id"], "lost", 1)
+    assert [m.subject for m in mailoutbox if "Dispute" in m.subject] == [
+        f"[Blogorder] Dispute on order {order.id} closed: lost"
+    ]
+    assert stripe_sessions_reconcile(since=since()).disputes_repaired == 0

@@ -197,7 +197,11 @@ def test_tokens_of_runs_that_fail_their_checks_count_towards_the_cap(
 
     # Staff retry it, but what the failed run spent leaves too little for another prompt.
     settings.MAX_TOKENS_PER_ORDER = spent + 100
-    order_retry(order_id=order.id, actor=User.objects.create_superuser("boss", "boss@example.com", "pw"))
+    order_retry(
+        order_id=order.id,
+        actor=User.objects.create_superuser("boss", "boss@example.com", "pw"),
+        reason="the budget was raised",
+    )
     run_worker()
 
     assert len(fake_openai.requests) == 3  # the retry stopped before calling the model
