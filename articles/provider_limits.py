@@ -11,7 +11,8 @@ transient-error path tries again later. The caller reports the reply's real toke
   call (its timeout) and is then dropped by the next acquire: a permit is never lost for good.
 * Requests and tokens per window are a sliding window approximated from two fixed windows (the
   current count plus the previous one weighted by how much of it still overlaps): O(1) memory,
-  never more than the limit within any one window's length.
+  and a burst at one window's end still counts at the next one's start (exact when the previous
+  window's calls were spread evenly).
 
 Time is Redis's own clock (``TIME``), so hosts with drifting clocks share one view. A limit of
 ``None`` or 0 is off. If Redis cannot be reached the call goes ahead with a warning: the
