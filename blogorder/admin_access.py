@@ -11,14 +11,16 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import URLPattern
+from django.urls import URLPattern, reverse
 from django_rq.admin import QueueAdmin
 
 from blogorder import throttling
+from purchases.jobs import order_job_run_over
 
 # django_rq's own permission ("Access admin page"), given to a group or user in the admin.
 RQ_DASHBOARD_PERMISSION = "django_rq.admin"
@@ -54,8 +56,27 @@ class RQDashboardAdmin(QueueAdmin):
     def get_urls(self) -> list[URLPattern]:
         patterns = super().get_urls()
         for pattern in patterns:
+            if str(pattern.name).endswith("requeue_job"):
+                pattern.callback = _requeue_guarded(pattern.callback)
             pattern.callback = _rq_guarded(pattern.callback, token_view=pattern.name in RQ_TOKEN_VIEWS)
         return patterns
+
+
+def _requeue_guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Requeueing an order job whose run is over would run a job that does nothing: refused, with a
+    message that sends staff to the order's "Try again" action (``purchases.jobs.order_job_run_over``).
+    Other jobs, and a run still current, are requeued as django_rq does. Requeue-all and the bulk
+    requeue are not intercepted: such a job fails again with ``RunOver`` and the same message."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        over = order_job_run_over(job_id=str(kwargs.get("job_id", ""))) if request.method == "POST" else None
+        if over is None:
+            return view(request, *args, **kwargs)
+        messages.error(request, str(over))
+        return HttpResponseRedirect(reverse("admin:purchases_order_change", args=[over.order_id]))
+
+    return guarded
 
 
 def _rq_guarded(view: Callable[..., HttpResponse], *, token_view: bool) -> Callable[..., HttpResponse]:

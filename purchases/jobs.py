@@ -15,12 +15,14 @@ from django.utils import timezone
 from rq.job import get_current_job
 
 from articles.openai_api import LLMRejected
+from purchases.actions import FINISH_DRAFT
 from purchases.models import Order
 from purchases.services.audit import paid_links_audit
 from purchases.services.draft_run import order_draft_run
 from purchases.services.failures import order_fail
 from purchases.services.reconciliation import stripe_sessions_reconcile
 from purchases.services.runs import orders_reconcile
+from queueing.models import JobRequest
 from queueing.runtime import Progress, job_run_tracked
 
 logger = logging.getLogger(__name__)
@@ -37,10 +39,23 @@ class RunOver(Exception):
     """
 
     def __init__(self, *, order_id: str, run: int) -> None:
+        self.order_id = order_id
         super().__init__(
             f"Run {run} of order {order_id} is over; this job did nothing. "
             "Use Try again in the order's admin page."
         )
+
+
+def order_job_run_over(*, job_id: str) -> RunOver | None:
+    """Why running RQ job ``job_id`` again would do nothing: a ``RunOver`` for an order job whose
+    run is over; None for any other job, or a run still current. Asked before a dashboard requeue."""
+    request = JobRequest.objects.filter(job_id=job_id).first()
+    if request is None or request.func not in ORDER_JOB_FUNCS:
+        return None
+    order = Order.objects.filter(pk=request.subject_id).first()
+    if order is None or FINISH_DRAFT.run_may_finish(order, run=request.run):
+        return None
+    return RunOver(order_id=str(order.id), run=request.run)
 
 
 def _order_run(service: OrderRun, *, order_id: str, run: int, what: str) -> str:
@@ -89,6 +104,11 @@ def article_generation_job(*, order_id: str, run: int) -> str:
     """
     service = partial(order_draft_run, order_kind=Order.Kind.ARTICLE)
     return _order_run(service, order_id=order_id, run=run, what="article generation")
+
+
+ORDER_JOB_FUNCS = frozenset(
+    f"{__name__}.{job.__name__}" for job in (backlink_integration_job, article_generation_job)
+)
 
 
 def reconcile_orders_job() -> str:

@@ -273,17 +273,17 @@ def test_requeueing_a_failed_order_job_from_the_rq_dashboard_is_refused_and_poin
     run_worker()
     client.force_login(editor)
 
-    response = client.post(f"/admin/django_rq/dashboard/queues/1/{job.id}/requeue/", {"requeue": "Requeue"})
-    assert response.status_code == 302
-    run_worker()
+    response = client.post(
+        f"/admin/django_rq/dashboard/queues/1/{job.id}/requeue/", {"requeue": "Requeue"}, follow=True
+    )
 
-    job.refresh()
-    assert job.get_status() == JobStatus.FAILED
-    assert [a.outcome for a in JobRequest.objects.get(subject_id=order.id, run=1).attempts.all()] == [
-        "skipped",
-        "skipped",
-    ]
-    assert "Use Try again in the order's admin page." in (job.latest_result().exc_string or "")
+    assert response.redirect_chain == [(f"/admin/purchases/order/{order.id}/change/", 302)]
+    page = response.content.decode()
+    assert "Run 1 of order" in page and "Use Try again in the order&#x27;s admin page." in page
+    assert job.id in django_rq.get_queue("backlink-integration").failed_job_registry.get_job_ids()
+    run_worker()
+    attempts = JobRequest.objects.get(subject_id=order.id, run=1).attempts.all()
+    assert [a.outcome for a in attempts] == ["skipped"]  # not run again
     order.refresh_from_db()
     assert (order.status, order.job_runs) == (OrderStatus.FAILED, 1)
     assert fake_openai.requests == []
@@ -291,3 +291,26 @@ def test_requeueing_a_failed_order_job_from_the_rq_dashboard_is_refused_and_poin
     client.post(retry_url(order), {"reason": "requeueing did nothing; trying again"})
     order.refresh_from_db()
     assert (order.status, order.job_runs) == (OrderStatus.PROCESSING, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requeueing_an_order_job_from_the_rq_dashboard_in_bulk_runs_it_and_it_fails_again_saying_why(
+    article: Any, run_worker: Any, editor: User, fake_openai: Any, client: Any
+) -> None:
+    order = failed_after_payment(article)
+    job = stale_order_job(order)
+    run_worker()
+    client.force_login(editor)
+
+    response = client.post("/admin/django_rq/dashboard/queues/1/requeue-all/", {"requeue": "Requeue"})
+    assert response.status_code == 302
+    run_worker()
+
+    job.refresh()
+    assert job.get_status() == JobStatus.FAILED
+    assert "Use Try again in the order's admin page." in (job.latest_result().exc_string or "")
+    attempts = JobRequest.objects.get(subject_id=order.id, run=1).attempts.all()
+    assert [a.outcome for a in attempts] == ["skipped", "skipped"]
+    order.refresh_from_db()
+    assert (order.status, order.job_runs) == (OrderStatus.FAILED, 1)
+    assert fake_openai.requests == []
