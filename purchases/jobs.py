@@ -11,36 +11,53 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.utils import timezone
 
-from articles.openai_api import LLMRejected
+from articles.openai_api import LLMRejected, LLMUnavailable
 from purchases.models import Order
 from purchases.services.audit import paid_links_audit
 from purchases.services.draft_run import order_draft_run
-from purchases.services.failures import order_fail
+from purchases.services.failures import order_fail, order_outage_wait, outage_failure_reason
 from purchases.services.reconciliation import stripe_sessions_reconcile
 from purchases.services.runs import orders_reconcile
-from queueing.runtime import Progress, job_run_tracked
+from queueing.runtime import Progress, Waiting, job_run_tracked
 
 logger = logging.getLogger(__name__)
 
 OrderRun = Callable[..., str]
 
+# The stage a run shows (status API, order page) while it waits out an outage of the writing service.
+WAITING_STAGE = "waiting for the writing service"
+
 
 def _order_run(service: OrderRun, *, order_id: str, run: int, what: str) -> str:
-    """One tracked attempt of ``service``; the order fails when the model refuses or the last retry raises."""
+    """One tracked attempt of ``service``; the order fails when the model refuses or the last retry raises.
+
+    A transient model error (``LLMUnavailable``) is waited out: the run is scheduled again and the
+    order stays PROCESSING within ``LLM_OUTAGE_PATIENCE_SECONDS`` (``order_outage_wait``).
+    """
 
     def work(progress: Progress) -> str:
         return service(order_id=order_id, run=run, progress=progress)
 
     def fail(exc: Exception) -> None:
-        if isinstance(exc, LLMRejected):
+        if isinstance(exc, LLMUnavailable):
+            order_fail(order_id=order_id, reason=f"{outage_failure_reason()} Last error: {exc}")
+        elif isinstance(exc, LLMRejected):
             # A refusal or a bad request: asking again will not help, so no RQ retry. Staff are told.
             order_fail(order_id=order_id, reason=f"The language model refused the request: {exc}")
         else:
             order_fail(order_id=order_id, reason=f"The {what} job failed after its retries: {exc}")
 
-    return job_run_tracked(work, final_errors=(LLMRejected,), on_final_failure=fail)
+    waiting = Waiting(
+        errors=(LLMUnavailable,),
+        stage=WAITING_STAGE,
+        keep_waiting=lambda exc, waited: order_outage_wait(order_id=order_id, waited_seconds=waited),
+        first_delay=settings.LLM_OUTAGE_FIRST_DELAY_SECONDS,
+        max_delay=settings.LLM_OUTAGE_MAX_DELAY_SECONDS,
+    )
+    return job_run_tracked(work, final_errors=(LLMRejected,), on_final_failure=fail, waiting=waiting)
 
 
 def backlink_integration_job(*, order_id: str, run: int) -> str:

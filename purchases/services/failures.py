@@ -1,6 +1,7 @@
 """Final failure of a paid order: the customer is told once, staff are told, and the money goes back.
 
-Or staff retry it instead: a new run, as long as none of the money went back.
+Or staff retry it instead: a new run, as long as none of the money went back. And before any of
+that, an outage of the writing service is waited out (``order_outage_wait``), not failed by the clock.
 """
 
 from __future__ import annotations
@@ -52,6 +53,29 @@ def order_fail(*, order_id: UUID | str, reason: str) -> bool:
         if settings.AUTO_REFUND_ON_FAILURE and order.is_paid:
             transaction.on_commit(lambda: order_auto_refund(order_id=order.id, reason=reason))
     return True
+
+
+def order_outage_wait(*, order_id: UUID | str, waited_seconds: float) -> bool:
+    """Whether a run of ``order_id`` that has waited ``waited_seconds`` for the writing service waits on.
+
+    Within ``LLM_OUTAGE_PATIENCE_SECONDS`` it does (True), and once it has waited
+    ``LLM_OUTAGE_EMAIL_AFTER_SECONDS`` the customer of a still PROCESSING order gets the "delayed"
+    email, once per order (its ``EmailRecord`` key is fixed). Past the window: False, the caller
+    fails the order (``order_fail``, and the refund policy applies).
+    """
+    if waited_seconds > settings.LLM_OUTAGE_PATIENCE_SECONDS:
+        return False
+    if waited_seconds >= settings.LLM_OUTAGE_EMAIL_AFTER_SECONDS:
+        with transaction.atomic():
+            order = order_lock(order_id=order_id)
+            if FAIL.allows(order):  # still PROCESSING: what it waits for is still owed
+                order_email_queue(order=order, kind=EmailKind.ORDER_DELAYED, key="writing-service-outage")
+    return True
+
+
+def outage_failure_reason() -> str:
+    hours = settings.LLM_OUTAGE_PATIENCE_SECONDS / 3600
+    return f"The writing service was unavailable for longer than we wait ({hours:g} hours)."
 
 
 @RETRY.effect
