@@ -18,9 +18,16 @@ from articles.openai_api import LLMRejected, LLMUnavailable
 from purchases.models import Order
 from purchases.services.audit import paid_links_audit
 from purchases.services.draft_run import order_draft_run
-from purchases.services.failures import order_fail, order_outage_wait, outage_failure_reason
+from purchases.services.failures import (
+    order_fail,
+    order_outage_wait,
+    outage_failure_reason,
+    writing_service_back_notify,
+    writing_service_down_notify,
+)
 from purchases.services.reconciliation import stripe_sessions_reconcile
-from purchases.services.runs import orders_reconcile
+from purchases.services.runs import QUEUE_FOR_KIND, orders_reconcile
+from queueing.breaker import CircuitBreaker, CircuitOpen
 from queueing.runtime import Progress, Waiting, job_run_tracked
 
 logger = logging.getLogger(__name__)
@@ -29,6 +36,24 @@ OrderRun = Callable[..., str]
 
 # The stage a run shows (status API, order page) while it waits out an outage of the writing service.
 WAITING_STAGE = "waiting for the writing service"
+
+
+def writing_service_breaker() -> CircuitBreaker | None:
+    """The writing service's breaker, shared by both order kinds' jobs (None with ``LLM_BREAKER_THRESHOLD`` 0).
+
+    Staff are told once when it opens and once when it closes (the hooks run only for the one
+    process that made the transition).
+    """
+    if settings.LLM_BREAKER_THRESHOLD <= 0:
+        return None
+    return CircuitBreaker(
+        name="writing-service",
+        threshold=settings.LLM_BREAKER_THRESHOLD,
+        cooldown_seconds=settings.LLM_BREAKER_COOLDOWN_SECONDS,
+        connection_queue=QUEUE_FOR_KIND[Order.Kind.ARTICLE],
+        on_open=writing_service_down_notify,
+        on_close=writing_service_back_notify,
+    )
 
 
 def _order_run(service: OrderRun, *, order_id: str, run: int, what: str) -> str:
@@ -42,7 +67,7 @@ def _order_run(service: OrderRun, *, order_id: str, run: int, what: str) -> str:
         return service(order_id=order_id, run=run, progress=progress)
 
     def fail(exc: Exception) -> None:
-        if isinstance(exc, LLMUnavailable):
+        if isinstance(exc, LLMUnavailable | CircuitOpen):
             order_fail(order_id=order_id, reason=f"{outage_failure_reason()} Last error: {exc}")
         elif isinstance(exc, LLMRejected):
             # A refusal or a bad request: asking again will not help, so no RQ retry. Staff are told.
@@ -56,6 +81,7 @@ def _order_run(service: OrderRun, *, order_id: str, run: int, what: str) -> str:
         keep_waiting=lambda exc, waited: order_outage_wait(order_id=order_id, waited_seconds=waited),
         first_delay=settings.LLM_OUTAGE_FIRST_DELAY_SECONDS,
         max_delay=settings.LLM_OUTAGE_MAX_DELAY_SECONDS,
+        breaker=writing_service_breaker(),
     )
     return job_run_tracked(work, final_errors=(LLMRejected,), on_final_failure=fail, waiting=waiting)
 

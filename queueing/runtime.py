@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from rq.job import Job, get_current_job
 
+from queueing.breaker import CircuitBreaker, CircuitOpen
 from queueing.services import job_attempt_finish, job_attempt_start
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ class Waiting:
     waited since the first)`` decides: True and the run is scheduled again in
     ``first_delay * 2**n`` seconds (capped at ``max_delay``, jittered down to half) with ``stage``
     as its progress stage; False and it is a final failure (``on_final_failure``).
+
+    With a ``breaker`` (``queueing.breaker``), a job that finds it open does not run ``work`` and
+    waits the same way (``CircuitOpen``); each try's verdict is recorded on it, and a waiting job
+    is held there so that closing it runs the job at once.
     """
 
     errors: tuple[type[Exception], ...]
@@ -61,6 +66,7 @@ class Waiting:
     keep_waiting: Callable[[Exception, float], bool]
     first_delay: float
     max_delay: float
+    breaker: CircuitBreaker | None = None
 
     def delay(self, waits: int) -> float:
         """The jittered delay before the ``waits``-th try after an error (1 for the first)."""
@@ -86,23 +92,41 @@ def job_run_tracked(
     """
     job = get_current_job()
     attempt = job_attempt_start(job_id=job.id, worker=str(job.worker_name or "")) if job else None
-    wait_errors = waiting.errors if waiting is not None and job is not None else ()
+    wait_errors: tuple[type[Exception], ...] = (
+        (*waiting.errors, CircuitOpen) if waiting is not None and job is not None else ()
+    )
+    breaker = waiting.breaker if waiting is not None and job is not None else None
     try:
+        if breaker is not None and job is not None and not breaker.allow(job_id=job.id):
+            raise CircuitOpen(f"the {breaker.name} breaker is open: no call made")
         outcome = work(report_progress)
     except final_errors as exc:
+        if breaker is not None and job is not None:
+            breaker.record_success(job_id=job.id)  # the service answered, if only to refuse
         job_attempt_finish(attempt=attempt, outcome="rejected", error=str(exc))
         on_final_failure(exc)
         return "failed"
     except wait_errors as exc:
         assert waiting is not None and job is not None
+        if breaker is not None and not isinstance(exc, CircuitOpen):
+            breaker.record_failure(job_id=job.id)
         error = f"{type(exc).__name__}: {exc}"
         if not waiting.keep_waiting(exc, _waited_seconds(job)):
             job_attempt_finish(attempt=attempt, outcome="gave up waiting", error=error)
             on_final_failure(exc)
             return "failed"
-        job_attempt_finish(attempt=attempt, outcome="waiting", error=error, final=False)
-        raise _run_wait(job, waiting, delay=waiting.delay(int(job.meta.get("waits", 0)) + 1)) from exc
+        job_attempt_finish(
+            attempt=attempt,
+            outcome="held" if isinstance(exc, CircuitOpen) else "waiting",
+            error=error,
+            final=False,
+        )
+        probe_in = breaker.hold(job=job) if breaker is not None else None
+        delay = probe_in if probe_in is not None else waiting.delay(int(job.meta.get("waits", 0)) + 1)
+        raise _run_wait(job, waiting, delay=delay) from exc
     except Exception as exc:
+        if breaker is not None and job is not None:
+            breaker.release_probe(job_id=job.id)
         last_try = job is None or not job.retries_left
         job_attempt_finish(
             attempt=attempt, outcome="error", error=f"{type(exc).__name__}: {exc}", final=last_try
@@ -111,6 +135,11 @@ def job_run_tracked(
             logger.exception("job failed for good", extra={"job_id": job.id if job else None})
             on_final_failure(exc)
         raise
+    if breaker is not None and job is not None:
+        if outcome == "skipped":  # nothing was asked of the service
+            breaker.release_probe(job_id=job.id)
+        else:
+            breaker.record_success(job_id=job.id)
     job_attempt_finish(attempt=attempt, outcome=outcome)
     report_progress("done", 100, 0)
     return outcome

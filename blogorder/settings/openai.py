@@ -30,3 +30,9 @@ LLM_OUTAGE_PATIENCE_SECONDS = env.int("LLM_OUTAGE_PATIENCE_SECONDS", 24 * 3600)
 LLM_OUTAGE_EMAIL_AFTER_SECONDS = env.int("LLM_OUTAGE_EMAIL_AFTER_SECONDS", 30 * 60)
 LLM_OUTAGE_FIRST_DELAY_SECONDS = float(env.str("LLM_OUTAGE_FIRST_DELAY_SECONDS", "30"))
 LLM_OUTAGE_MAX_DELAY_SECONDS = float(env.str("LLM_OUTAGE_MAX_DELAY_SECONDS", "900"))
+# The writing service's circuit breaker (shared by all workers through Redis): after
+# LLM_BREAKER_THRESHOLD transient errors in a row, calls stop for LLM_BREAKER_COOLDOWN_SECONDS
+# (at most 60, so a probe runs at least once a minute); one probe call then decides whether to
+# resume. Staff are emailed when it opens and when it closes. 0 turns the breaker off.
+LLM_BREAKER_THRESHOLD = env.int("LLM_BREAKER_THRESHOLD", 5)
+LLM_BREAKER_COOLDOWN_SECONDS = float(env.str("LLM_BREAKER_COOLDOWN_SECONDS", "60"))

@@ -78,6 +78,27 @@ def outage_failure_reason() -> str:
     return f"The writing service was unavailable for longer than we wait ({hours:g} hours)."
 
 
+def writing_service_down_notify() -> None:
+    """The writing service's breaker opened (``purchases.jobs.writing_service_breaker``): staff told once."""
+    staff_notify(
+        subject="Writing service unavailable: orders are waiting",
+        message=(
+            f"{settings.LLM_BREAKER_THRESHOLD} model calls in a row failed with transient errors, so calls "
+            f"have stopped; one probe every {settings.LLM_BREAKER_COOLDOWN_SECONDS:g} s decides when to resume. "
+            "Orders stay PROCESSING and are not refunded while it lasts (up to "
+            f"{settings.LLM_OUTAGE_PATIENCE_SECONDS / 3600:g} hours). Another email follows when it is back."
+        ),
+    )
+
+
+def writing_service_back_notify() -> None:
+    """The writing service's breaker closed: staff told once; the held orders are running again."""
+    staff_notify(
+        subject="Writing service back: waiting orders resumed",
+        message="A model call succeeded, the breaker closed and the orders that were waiting run again now.",
+    )
+
+
 @RETRY.effect
 def order_retry(*, order_id: UUID | str, actor: Any) -> str:
     """FAILED -> PROCESSING and a new run (purpose RETRY) for a paid order nothing was refunded of.

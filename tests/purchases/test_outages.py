@@ -14,6 +14,7 @@ import django_rq
 import pytest
 from rq.job import Job, JobStatus
 
+from purchases.jobs import writing_service_breaker
 from purchases.models import EmailKind, EmailRecord, Order, OrderStatus
 from purchases.services.runs import orders_reconcile
 from queueing.models import JobRequest
@@ -154,3 +155,20 @@ def test_a_refusal_during_a_wait_stays_final(
     assert order.status == OrderStatus.FAILED
     assert "refused" in order.failure_reason
     assert len(fake_openai.requests) == 2
+
+
+def test_the_writing_service_breaker_tells_staff_once_when_it_opens_and_once_when_it_closes(
+    settings: Any, mailoutbox: Any
+) -> None:
+    settings.LLM_BREAKER_THRESHOLD = 2
+    breaker = writing_service_breaker()
+    assert breaker is not None
+    breaker.reset()
+    for job_id in "abcd":
+        breaker.record_failure(job_id=job_id)
+    breaker.record_success(job_id="e")
+    breaker.record_success(job_id="f")
+    assert [m.subject.split("] ")[1] for m in mailoutbox] == [
+        "Writing service unavailable: orders are waiting",
+        "Writing service back: waiting orders resumed",
+    ]
