@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from purchases.models import Order, OrderStatus
+from purchases.models import EmailKind, EmailRecord, Order, OrderStatus
 from tests.conftest import signed_post
 from tests.factories import make_order
 
@@ -45,11 +45,11 @@ COOLDOWN_SECONDS = 2.0
 SCALED = {
     "LLM_BREAKER_THRESHOLD": str(THRESHOLD),
     "LLM_BREAKER_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS),
-    # Back-off long against the outage (10-20 s, then 20-40 s): the orders come back within seconds
+    # Back-off long against the outage (15-30 s, then 30-60 s): the orders come back within seconds
     # of the recovery only because the probe closes the breaker and closing releases them.
-    "LLM_OUTAGE_FIRST_DELAY_SECONDS": "20",
+    "LLM_OUTAGE_FIRST_DELAY_SECONDS": "30",
     "LLM_OUTAGE_MAX_DELAY_SECONDS": "60",
-    "LLM_OUTAGE_EMAIL_AFTER_SECONDS": "3",
+    "LLM_OUTAGE_EMAIL_AFTER_SECONDS": "2",  # the prober waits past it (its next probe is >= 3 s on)
     "LLM_OUTAGE_PATIENCE_SECONDS": "3600",
     "TEST_LLM_TRANSIENT_RETRIES": "0",  # one call per try, as in production
 }
@@ -134,12 +134,15 @@ def test_a_writing_service_outage_with_20_orders_and_2_workers_delays_every_orde
     bound = THRESHOLD + WORKERS + probes
     refunded = Order.objects.filter(pk__in=[o.pk for o in orders], refunded_amount__gt=0).count()
     refunds_at_stripe = [r for r in fake_stripe.requests if r.path == "/v1/refunds"]
+    delayed = [EmailRecord.objects.filter(order=o, kind=EmailKind.ORDER_DELAYED).count() for o in orders]
     print(
         f"\nOUTAGE FIGURES: orders={ORDERS} workers={WORKERS} outage={recovered - started:.1f}s "
         f"calls_during_outage={during} (bound {bound}; without a breaker at least {ORDERS}) "
-        f"orders_refunded={refunded} recovery_to_last_draft={last_draft - recovered:.1f}s"
+        f"orders_refunded={refunded} recovery_to_last_draft={last_draft - recovered:.1f}s "
+        f"delayed_emails={sum(delayed)}"
     )
     assert set(statuses(orders)) == {OrderStatus.QUALITY_CHECK}
     assert refunded == 0 and refunds_at_stripe == []
     assert during <= bound < ORDERS
-    assert last_draft - recovered < 12
+    assert last_draft - recovered < 14
+    assert max(delayed) == 1  # an order that waited past LLM_OUTAGE_EMAIL_AFTER_SECONDS is told once
