@@ -11,23 +11,53 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.utils import timezone
 from rq.job import get_current_job
 
-from articles.openai_api import LLMRejected
+from articles.openai_api import LLMRejected, LLMUnavailable
+from articles.provider_limits import ProviderBusy
 from purchases.actions import FINISH_DRAFT
 from purchases.models import Order
 from purchases.services.audit import paid_links_audit
 from purchases.services.draft_run import order_draft_run
-from purchases.services.failures import order_fail
+from purchases.services.failures import (
+    order_fail,
+    order_outage_wait,
+    outage_failure_reason,
+    writing_service_back_notify,
+    writing_service_down_notify,
+)
 from purchases.services.reconciliation import stripe_sessions_reconcile
-from purchases.services.runs import orders_reconcile
+from purchases.services.runs import QUEUE_FOR_KIND, orders_reconcile
+from queueing.breaker import CircuitBreaker, CircuitOpen
 from queueing.models import JobRequest
-from queueing.runtime import Progress, job_run_tracked
+from queueing.runtime import Progress, Waiting, job_run_tracked
 
 logger = logging.getLogger(__name__)
 
 OrderRun = Callable[..., str]
+
+# The stage a run shows (status API, order page) while it waits out an outage of the writing service.
+WAITING_STAGE = "waiting for the writing service"
+
+
+def writing_service_breaker() -> CircuitBreaker | None:
+    """The writing service's breaker, shared by both order kinds' jobs (None with ``LLM_BREAKER_THRESHOLD`` 0).
+
+    Staff are told once when it opens and once when it closes (the hooks run only for the one
+    process that made the transition).
+    """
+    if settings.LLM_BREAKER_THRESHOLD <= 0:
+        return None
+    return CircuitBreaker(
+        name="writing-service",
+        threshold=settings.LLM_BREAKER_THRESHOLD,
+        cooldown_seconds=settings.LLM_BREAKER_COOLDOWN_SECONDS,
+        connection_queue=QUEUE_FOR_KIND[Order.Kind.ARTICLE],
+        on_open=writing_service_down_notify,
+        on_close=writing_service_back_notify,
+    )
 
 
 class RunOver(Exception):
@@ -61,6 +91,8 @@ def order_job_run_over(*, job_id: str) -> RunOver | None:
 def _order_run(service: OrderRun, *, order_id: str, run: int, what: str) -> str:
     """One tracked attempt of ``service``; the order fails when the model refuses or the last retry raises.
 
+    A transient model error (``LLMUnavailable``) is waited out: the run is scheduled again and the
+    order stays PROCESSING within ``LLM_OUTAGE_PATIENCE_SECONDS`` (``order_outage_wait``).
     A "skipped" run (over, or the wrong kind) is recorded as such, then raises ``RunOver`` in a worker,
     with no RQ retry left, so the job never shows finished; called outside a worker it returns "skipped".
     """
@@ -69,13 +101,25 @@ def _order_run(service: OrderRun, *, order_id: str, run: int, what: str) -> str:
         return service(order_id=order_id, run=run, progress=progress)
 
     def fail(exc: Exception) -> None:
-        if isinstance(exc, LLMRejected):
+        if isinstance(exc, LLMUnavailable | CircuitOpen):
+            order_fail(order_id=order_id, reason=f"{outage_failure_reason()} Last error: {exc}")
+        elif isinstance(exc, LLMRejected):
             # A refusal or a bad request: asking again will not help, so no RQ retry. Staff are told.
             order_fail(order_id=order_id, reason=f"The language model refused the request: {exc}")
         else:
             order_fail(order_id=order_id, reason=f"The {what} job failed after its retries: {exc}")
 
-    outcome = job_run_tracked(work, final_errors=(LLMRejected,), on_final_failure=fail)
+    waiting = Waiting(
+        errors=(LLMUnavailable,),
+        stage=WAITING_STAGE,
+        keep_waiting=lambda exc, waited: order_outage_wait(order_id=order_id, waited_seconds=waited),
+        first_delay=settings.LLM_OUTAGE_FIRST_DELAY_SECONDS,
+        max_delay=settings.LLM_OUTAGE_MAX_DELAY_SECONDS,
+        breaker=writing_service_breaker(),
+        # Our own provider limits being busy is not the writing service failing.
+        neutral_errors=(ProviderBusy,),
+    )
+    outcome = job_run_tracked(work, final_errors=(LLMRejected,), on_final_failure=fail, waiting=waiting)
     job = get_current_job()
     if outcome == "skipped" and job is not None:
         job.retries_left = 0  # asking again cannot help: the run stays over

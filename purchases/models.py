@@ -340,6 +340,7 @@ class EmailKind(models.TextChoices):
     REVISION_READY = "revision_ready", "Revision ready"
     ARTICLE_READY = "article_ready", "Article ready"
     ORDER_FAILED = "order_failed", "Order failed"
+    ORDER_DELAYED = "order_delayed", "Order delayed (writing service unavailable)"
     REVIEW_REJECTED = "review_rejected", "Changes requested by the editor"
     PUBLISHED = "published", "Your link is live"
     REFUNDED = "refunded", "Order refunded"

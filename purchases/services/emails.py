@@ -58,6 +58,7 @@ SUBJECTS = {
     EmailKind.REVISION_READY: "Your revised backlink placement is ready",
     EmailKind.ARTICLE_READY: "Your sponsored article is ready for review",
     EmailKind.ORDER_FAILED: "We could not complete your order",
+    EmailKind.ORDER_DELAYED: "Your order is delayed",
     EmailKind.REVIEW_REJECTED: "Your editor asked for a different placement",
     EmailKind.PUBLISHED: "Your link is live",
     EmailKind.REFUNDED: "Your order has been refunded",

@@ -1,6 +1,7 @@
 """Final failure of a paid order: the customer is told once, staff are told, and the money goes back.
 
-Or staff retry it instead: a new run, as long as none of the money went back.
+Or staff retry it instead: a new run, as long as none of the money went back. And before any of
+that, an outage of the writing service is waited out (``order_outage_wait``), not failed by the clock.
 """
 
 from __future__ import annotations
@@ -52,6 +53,50 @@ def order_fail(*, order_id: UUID | str, reason: str) -> bool:
         if settings.AUTO_REFUND_ON_FAILURE and order.is_paid:
             transaction.on_commit(lambda: order_auto_refund(order_id=order.id, reason=reason))
     return True
+
+
+def order_outage_wait(*, order_id: UUID | str, waited_seconds: float) -> bool:
+    """Whether a run of ``order_id`` that has waited ``waited_seconds`` for the writing service waits on.
+
+    Within ``LLM_OUTAGE_PATIENCE_SECONDS`` it does (True), and once it has waited
+    ``LLM_OUTAGE_EMAIL_AFTER_SECONDS`` the customer of a still PROCESSING order gets the "delayed"
+    email, once per order (its ``EmailRecord`` key is fixed). Past the window: False, the caller
+    fails the order (``order_fail``, and the refund policy applies).
+    """
+    if waited_seconds > settings.LLM_OUTAGE_PATIENCE_SECONDS:
+        return False
+    if waited_seconds >= settings.LLM_OUTAGE_EMAIL_AFTER_SECONDS:
+        with transaction.atomic():
+            order = order_lock(order_id=order_id)
+            if FAIL.allows(order):  # still PROCESSING: what it waits for is still owed
+                order_email_queue(order=order, kind=EmailKind.ORDER_DELAYED, key="writing-service-outage")
+    return True
+
+
+def outage_failure_reason() -> str:
+    hours = settings.LLM_OUTAGE_PATIENCE_SECONDS / 3600
+    return f"The writing service was unavailable for longer than we wait ({hours:g} hours)."
+
+
+def writing_service_down_notify() -> None:
+    """The writing service's breaker opened (``purchases.jobs.writing_service_breaker``): staff told once."""
+    staff_notify(
+        subject="Writing service unavailable: orders are waiting",
+        message=(
+            f"{settings.LLM_BREAKER_THRESHOLD} model calls in a row failed with transient errors, so calls "
+            f"have stopped; one probe every {settings.LLM_BREAKER_COOLDOWN_SECONDS:g} s decides when to resume. "
+            "Orders stay PROCESSING and are not refunded while it lasts (up to "
+            f"{settings.LLM_OUTAGE_PATIENCE_SECONDS / 3600:g} hours). Another email follows when it is back."
+        ),
+    )
+
+
+def writing_service_back_notify() -> None:
+    """The writing service's breaker closed: staff told once; the held orders are running again."""
+    staff_notify(
+        subject="Writing service back: waiting orders resumed",
+        message="A model call succeeded, the breaker closed and the orders that were waiting run again now.",
+    )
 
 
 @RETRY.effect

@@ -211,21 +211,23 @@ def test_a_rate_limit_waits_without_spending_a_quality_attempt(
     assert len(current(order).qc_report["attempts"]) == 1
 
 
-def test_an_llm_that_stays_down_fails_the_order_after_the_job_retries(
+def test_an_llm_that_stays_down_past_the_patience_window_fails_the_order(
     api: Any, article: Any, fake_openai: Any, run_worker: Any, mailoutbox: Any, settings: Any
 ) -> None:
-    # The refund that follows a final failure is tested in tests/purchases/test_refunds.py.
+    # Waiting out a shorter outage is tested in tests/purchases/test_outages.py, the refund that
+    # follows a final failure in tests/purchases/test_refunds.py.
     settings.AUTO_REFUND_ON_FAILURE = False
+    settings.LLM_OUTAGE_PATIENCE_SECONDS = 0
     fake_openai.default = lambda request: {"status": 500}
     order, _ = paid_order(api, article)
     run_worker()
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED
-    assert "failed after its retries" in order.failure_reason
+    assert "The writing service was unavailable for longer than we wait" in order.failure_reason
     (request_row,) = JobRequest.objects.filter(subject_id=order.id)
     assert request_row.state == JobRequest.State.FAILED
-    assert [a.outcome for a in request_row.attempts.all()] == ["error"] * 4
-    assert len(fake_openai.requests) == 4 * 3  # 1 run + 3 RQ retries, each with 2 in-attempt retries
+    assert [a.outcome for a in request_row.attempts.all()] == ["gave up waiting"]
+    assert len(fake_openai.requests) == 3  # 1 try with its 2 in-attempt retries (test settings)
     assert len(outbox_for(order)) == 1
 
 

@@ -147,6 +147,7 @@ def test_a_model_answering_500_makes_at_most_the_bounded_calls_per_try(
     settings.AUTO_REFUND_ON_FAILURE = False
     settings.LLM_TRANSIENT_RETRIES = 4  # 5 calls per attempt on their own
     settings.LLM_MAX_CALLS_PER_RUN = 3
+    settings.LLM_OUTAGE_PATIENCE_SECONDS = 0  # no waiting out the outage: the first try is the last
     fake_openai.default = lambda request: {"status": 500}
     order, _ = make_order(article)
     assert signed_post(api, checkout_event(order, event_id="evt_500")).status_code == 200
@@ -154,7 +155,7 @@ def test_a_model_answering_500_makes_at_most_the_bounded_calls_per_try(
 
     (request_row,) = JobRequest.objects.filter(subject_id=order.id)
     tries = request_row.attempts.count()
-    assert tries == 4  # the first try and RQ's 3 retries
+    assert tries == 1
     assert len(fake_openai.requests) == tries * 3
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED
@@ -165,7 +166,8 @@ def test_transient_errors_and_failed_checks_share_one_ceiling_per_try(
 ) -> None:
     settings.AUTO_REFUND_ON_FAILURE = False
     settings.LLM_MAX_CALLS_PER_RUN = 3
-    # Each try: a 500 (retried), a reply that fails its checks, a 500 with no call left for a retry.
+    settings.LLM_OUTAGE_PATIENCE_SECONDS = 0  # the try that ends on a 500 is the last
+    # The try: a 500 (retried), a reply that fails its checks, a 500 with no call left for a retry.
     fake_openai.default = (lambda cycle: lambda request: next(cycle))(
         itertools.cycle([{"status": 500}, BAD, {"status": 500}])
     )
@@ -174,8 +176,8 @@ def test_transient_errors_and_failed_checks_share_one_ceiling_per_try(
     run_worker()
 
     (request_row,) = JobRequest.objects.filter(subject_id=order.id)
-    assert request_row.attempts.count() == 4
-    assert len(fake_openai.requests) == 4 * 3
+    assert request_row.attempts.count() == 1
+    assert len(fake_openai.requests) == 3
 
 
 # --- Tokens ---------------------------------------------------------------------------------------

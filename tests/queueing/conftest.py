@@ -16,9 +16,15 @@ from queueing.models import JobRequest
 
 @pytest.fixture
 def remember_request() -> Any:
-    """Write a committed request for ``remember`` (its job goes on the ``maintenance`` queue)."""
+    """Write a committed request for ``remember`` (or ``func``) (its job goes on the ``maintenance`` queue)."""
 
-    def _make(*, run: int = 1, mode: str = "ok", subject_id: uuid.UUID | None = None) -> JobRequest:
+    def _make(
+        *,
+        run: int = 1,
+        mode: str = "ok",
+        subject_id: uuid.UUID | None = None,
+        func: str = "tests.queueing.jobs.remember",
+    ) -> JobRequest:
         subject = subject_id or uuid.uuid4()
         with transaction.atomic():
             return job_request_create(
@@ -26,7 +32,7 @@ def remember_request() -> Any:
                 run=run,
                 job_id=f"remember-{subject}-run-{run}",
                 queue="maintenance",
-                func="tests.queueing.jobs.remember",
+                func=func,
                 kwargs={"subject_id": str(subject), "run": run, "mode": mode},
             )
 

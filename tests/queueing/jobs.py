@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import django_rq
 
-from queueing.runtime import Progress, job_run_tracked
+from queueing.breaker import CircuitBreaker
+from queueing.runtime import Progress, Waiting, job_run_tracked
 
 
 class GiveUp(Exception):
@@ -38,3 +39,35 @@ def remember(*, subject_id: str, run: int, mode: str = "ok") -> str:
         connection.rpush(failed_key(subject_id), type(exc).__name__)
 
     return job_run_tracked(work, final_errors=(GiveUp,), on_final_failure=on_final_failure)
+
+
+class Busy(Exception):
+    """Our own limit is busy: wait, but the service said nothing."""
+
+
+class Down(Exception):
+    """The service failed: wait, and count it against the breaker."""
+
+
+def remember_breaker() -> CircuitBreaker:
+    return CircuitBreaker(
+        name="tests-remember", threshold=2, cooldown_seconds=60, connection_queue="maintenance"
+    )
+
+
+def remember_waiting(*, subject_id: str, run: int, mode: str = "busy") -> str:
+    """Like ``remember``, but its errors are waited out behind ``remember_breaker()``."""
+
+    def work(progress: Progress) -> str:
+        raise Busy("our own limit") if mode == "busy" else Down("the service is down")
+
+    waiting = Waiting(
+        errors=(Busy, Down),
+        stage="waiting",
+        keep_waiting=lambda exc, waited: True,
+        first_delay=60,
+        max_delay=60,
+        breaker=remember_breaker(),
+        neutral_errors=(Busy,),
+    )
+    return job_run_tracked(work, on_final_failure=lambda exc: None, waiting=waiting)

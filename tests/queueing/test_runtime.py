@@ -9,7 +9,7 @@ import pytest
 
 from queueing.enqueue import RETRY_MAX
 from queueing.models import JobAttempt, JobRequest
-from tests.queueing.jobs import failed_key, ran_key
+from tests.queueing.jobs import failed_key, ran_key, remember_breaker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,3 +59,20 @@ def test_an_error_is_retried_and_the_hook_runs_only_after_the_last_retry(
     assert len(redis_list(ran_key(str(request.subject_id)))) == RETRY_MAX + 1
     assert redis_list(failed_key(str(request.subject_id))) == [b"RuntimeError"]
     assert JobAttempt.objects.filter(request=request, outcome="error").count() == RETRY_MAX + 1
+
+
+def test_waiting_on_our_own_busy_limit_never_opens_the_services_breaker(
+    remember_request: Any, run_maintenance_worker: Any
+) -> None:
+    breaker = remember_breaker()
+    breaker.reset()
+    for run in (1, 2, 3):
+        remember_request(run=run, func="tests.queueing.jobs.remember_waiting", mode="busy")
+    run_maintenance_worker()
+    assert not breaker.is_open()
+
+    for run in (4, 5):
+        remember_request(run=run, func="tests.queueing.jobs.remember_waiting", mode="down")
+    run_maintenance_worker()
+    assert breaker.is_open()
+    assert JobAttempt.objects.filter(outcome="waiting").count() == 5
