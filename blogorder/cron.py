@@ -6,7 +6,12 @@ the jobs. Times are UTC.
 
 from rq import cron
 
-from purchases.jobs import paid_links_audit_job, reconcile_orders_job, stripe_reconcile_job
+from purchases.jobs import (
+    paid_links_audit_job,
+    reconcile_orders_job,
+    stripe_reconcile_job,
+    writing_service_probe_job,
+)
 
 # Every minute: re-enqueue lost or abandoned order runs, send unsent emails.
 cron.register(
@@ -30,4 +35,13 @@ cron.register(
     cron="41 2 * * *",
     job_timeout=600,
     name="paid-links-audit",
+)
+
+# Every minute: while the writing service's circuit breaker is open, a probe runs at least once a minute.
+cron.register(
+    writing_service_probe_job,
+    queue_name="maintenance",
+    interval=60,
+    name="writing-service-probe",
+    job_timeout=60,
 )

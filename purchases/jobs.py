@@ -179,3 +179,11 @@ def paid_links_audit_job() -> dict[str, int]:
     """Nightly (``blogorder/cron.py``): every paid link still live, once, with its rel; staff told otherwise."""
     report = paid_links_audit()
     return {"checked": report.checked, "problems": len(report.problems)}
+
+
+def writing_service_probe_job() -> int:
+    """Every minute (``blogorder/cron.py``): while the writing service's breaker is open and its
+    cool-down is over, wake the held order jobs so one probes. Idempotent: with the breaker closed,
+    still cooling down or a probe under way it does nothing. Returns the jobs woken."""
+    breaker = writing_service_breaker()
+    return breaker.release_for_probe() if breaker is not None else 0

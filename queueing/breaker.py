@@ -170,6 +170,19 @@ class CircuitBreaker:
                 logger.warning("held job not released", extra={"breaker": self.name, "job_id": job_id})
         return released
 
+    def release_for_probe(self) -> int:
+        """Open, cool-down over and no probe under way: make the held jobs due now, so one of them
+        probes (the rest find it still open and wait again, making no call). Run every minute
+        (``blogorder/cron.py``), it keeps a probe coming at least once a minute even when the job
+        meant to probe is gone (cancelled by a refund, say). Returns how many were released."""
+        redis = self.redis
+        if not redis.exists(self._key("open")) or self.seconds_until_probe() > 0:
+            return 0
+        if redis.exists(self._key("probe")):
+            return 0
+        redis.delete(self._key("prober"))
+        return self.release_held()
+
     def reset(self) -> None:
         """Forget all state (tests, or an operator starting afresh)."""
         parts = ("open", "failures", "probe", "probe_after", "prober", "held")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import django_rq
 import pytest
+from rq.registry import ScheduledJobRegistry
 
+from queueing.breaker import KEY_PREFIX
 from queueing.enqueue import RETRY_MAX
 from queueing.models import JobAttempt, JobRequest
 from tests.queueing.jobs import failed_key, ran_key, remember_breaker
@@ -76,3 +79,26 @@ def test_waiting_on_our_own_busy_limit_never_opens_the_services_breaker(
     run_maintenance_worker()
     assert breaker.is_open()
     assert JobAttempt.objects.filter(outcome="waiting").count() == 5
+
+
+def test_a_probe_comes_within_a_minute_even_when_the_job_meant_to_probe_is_gone(
+    remember_request: Any, run_maintenance_worker: Any
+) -> None:
+    breaker = remember_breaker()
+    breaker.reset()
+    held = [
+        remember_request(run=run, func="tests.queueing.jobs.remember_waiting", mode="down")
+        for run in (1, 2, 3)
+    ]
+    run_maintenance_worker()
+    assert breaker.is_open()
+    queue = django_rq.get_queue("maintenance")
+    registry = ScheduledJobRegistry(queue=queue)
+    assert sorted(registry.get_job_ids()) == sorted(r.job_id for r in held)
+    assert breaker.release_for_probe() == 0  # still cooling down
+
+    breaker.redis.set(f"{KEY_PREFIX}:{breaker.name}:probe_after", time.time() - 1)  # the cool-down is over
+    assert breaker.release_for_probe() == 3
+
+    due = registry.get_jobs_to_schedule(timestamp=int(time.time()))
+    assert sorted(due) == sorted(r.job_id for r in held)
