@@ -9,7 +9,6 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from blogorder.errors import ActionNotAllowed
 
@@ -192,16 +191,6 @@ class Order(models.Model):
     @property
     def is_paid(self) -> bool:
         return self.paid_at is not None
-
-    def holds_slot(self, now: datetime | None = None) -> bool:
-        if self.status in SLOT_HOLDING_PAID:
-            return True
-        now = now or timezone.now()
-        return (
-            self.status == S.PENDING_PAYMENT
-            and self.checkout_expires_at is not None
-            and self.checkout_expires_at > now
-        )
 
 
 ZERO_DECIMAL_CURRENCIES = frozenset(
