@@ -108,12 +108,12 @@ def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
         wait = throttle_wait(request, ACTION_THROTTLES.get(action.name, []))
         if wait is not None:
             messages.error(request, rate_limited_message(wait))
-            return HttpResponseRedirect(request.get_full_path())
-        try:
-            action.execute(order_id=order.id)
-            messages.success(request, ACTION_DONE[(action.name, Order.Kind(order.kind))])
-        except ApplicationError:
-            messages.error(request, ACTION_REFUSED)
+        else:
+            try:
+                action.execute(order_id=order.id)
+                messages.success(request, ACTION_DONE[(action.name, Order.Kind(order.kind))])
+            except ApplicationError:
+                messages.error(request, ACTION_REFUSED)
         response = HttpResponseRedirect(_without_token(request))
     elif query_token is not None:
         response = HttpResponseRedirect(_without_token(request))
