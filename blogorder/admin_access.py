@@ -19,7 +19,6 @@ from django.shortcuts import render
 from django.urls import URLPattern, reverse
 from django_rq.admin import QueueAdmin
 
-from blogorder import throttling
 from purchases.jobs import order_job_run_over
 
 # django_rq's own permission ("Access admin page"), given to a group or user in the admin.
@@ -109,12 +108,3 @@ def admin_lockout(
     )
     response["Retry-After"] = str(int(cooloff.total_seconds()))
     return response
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address for the sign-in counts (AXES_CLIENT_IP_CALLABLE).
-
-    The same rule as every other per-client limit (``blogorder.throttling.client_ip``):
-    ``REMOTE_ADDR``, or the last address of the trusted proxy's ``CLIENT_IP_HEADER``.
-    """
-    return throttling.client_ip(request)

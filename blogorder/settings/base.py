@@ -232,7 +232,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "blogorder.admin_access.admin_lockout"
 # The client address is the one every limit uses (CLIENT_IP_HEADER, "# --- Limits").
-AXES_CLIENT_IP_CALLABLE = "blogorder.admin_access.client_ip"
+AXES_CLIENT_IP_CALLABLE = "blogorder.throttling.client_ip"
 # `seed_demo` may create the admin/admin superuser only where this is on: blogorder.settings.local.
 DEMO_ADMIN_DEFAULT_PASSWORD = False
 
