@@ -79,6 +79,31 @@ def order_queue_state(order: Order) -> dict[str, Any]:
     return job_queue_view(job_id=order.queue_job_id, queue=order_queue(order), fallback=view)
 
 
+# What the customer reads for a job's stage (``queue.stage``, set by the jobs' progress reports)
+# and for a run that waits to be tried again. The order page's script gets the same table
+# (``data-stage-words``) and looks a stage up the way ``queue_stage_words`` does.
+QUEUE_STAGE_WORDS: dict[str, str] = {
+    "queued": "Waiting for a writer",
+    "retrying": "Something went wrong; trying again shortly",
+    "writing": "Writing the draft",
+    "quality_check": "Checking the draft",
+    "saving": "Saving the draft",
+    "done": "Finishing",
+    "waiting for the writing service": "Waiting for the writing service to come back",
+}
+
+
+def queue_stage_words(queue: dict[str, Any]) -> str:
+    """``queue`` (``order_queue_state``) in the customer's words: a retry waiting, else the stage
+    from the table, else the raw stage made readable, else "Waiting for a writer"."""
+    if queue.get("state") == "retrying":
+        return QUEUE_STAGE_WORDS["retrying"]
+    stage = queue.get("stage")
+    if not stage:
+        return QUEUE_STAGE_WORDS["queued"]
+    return QUEUE_STAGE_WORDS.get(stage) or str(stage).replace("_", " ").capitalize()
+
+
 def order_versions(order: Order) -> QuerySet[ArticleVersion]:
     """The order's drafts, newest first."""
     return order.drafts.order_by("-created_at", "-id")

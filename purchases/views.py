@@ -5,6 +5,7 @@ Thin like the API: forms go through ``purchases.intake`` and the review services
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
@@ -25,15 +27,19 @@ from purchases.gateways import payment_gateway
 from purchases.intake import checkout_submit
 from purchases.models import Order
 from purchases.selectors import (
+    QUEUE_STAGE_WORDS,
     order_customer_actions,
     order_get_for_customer,
     order_queue_state,
     order_versions,
+    queue_stage_words,
     version_html_marked,
 )
 from purchases.services.payments import order_payment_confirm_from_session
+from purchases.services.runs import order_queue
 from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES
 from purchases.tokens import make_order_token
+from queueing.selectors import estimate_wait_seconds
 
 # The customer actions the page posts (the others are links), by name. Pages rendered before the
 # buttons took their actions' names post "submit".
@@ -81,6 +87,7 @@ def _without_token(request: HttpRequest) -> str:
     return f"{request.path}?{params.urlencode()}" if params else request.path
 
 
+@never_cache  # the page carries the order's token (data-token): no shared or back-button copy
 @require_http_methods(["GET", "POST"])
 def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
     """The link in every email. The token comes in the query (``?token=``, as emails and Stripe's
@@ -122,7 +129,7 @@ def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
             # Back from Stripe's checkout: fulfil now if the session is paid (the webhook may lag).
             order_payment_confirm_from_session(order_id=order.id)
             order.refresh_from_db()
-        response = _order_page_render(request, order)
+        response = _order_page_render(request, order, token=token or "")
     if query_token is not None:
         response.set_cookie(
             cookie_name,
@@ -136,9 +143,47 @@ def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
     return response
 
 
-def _order_page_render(request: HttpRequest, order: Order) -> HttpResponse:
+def live_mode(order: Order, *, paid_flag: bool) -> str:
+    """How the page's script (``order_live.js``) follows the order, README "The live order page".
+
+    ``live``: a payment or a draft is awaited, so poll the status API, fast after a change and
+    slower while nothing moves. ``confirming``: back from paying, the payment not yet confirmed,
+    so poll the page itself, which asks Stripe for the session (``paid=1``). ``slow``: waiting on
+    people (the customer's choice, an editor), so look now and then. ``off``: nothing more comes.
+    """
+    if order.awaits_payment:
+        return "confirming" if paid_flag else "live"
+    if order.in_progress:
+        return "live"
+    if order.has_failed or order.is_published or order.is_refunded:
+        return "off"
+    return "slow"
+
+
+def wait_words(seconds: int) -> str:
+    """An estimate as the page says it (``order_live.js`` says it the same way)."""
+    if seconds < 60:
+        return f"About {seconds} second{'s' if seconds != 1 else ''} left"
+    minutes = round(seconds / 60)
+    return f"About {minutes} minute{'s' if minutes != 1 else ''} left"
+
+
+def _queue_estimate(order: Order, queue: dict[str, Any]) -> int | None:
+    """Seconds until the draft is done while the job waits in the queue (as ``regenerate``'s
+    ``estimatedSeconds``); None once it runs (the status API's estimate takes over then)."""
+    if queue.get("estimatedSeconds") is not None:
+        return int(queue["estimatedSeconds"])
+    if queue.get("state") != "queued" or not order.queue_job_id:
+        return None
+    return estimate_wait_seconds(queue=order_queue(order), job_id=order.queue_job_id)
+
+
+def _order_page_render(request: HttpRequest, order: Order, *, token: str) -> HttpResponse:
     version = order.current_version
     drafts = list(order_versions(order))
+    paid_flag = request.GET.get("paid") == "1"
+    queue = order_queue_state(order) if order.in_progress else None
+    estimate = _queue_estimate(order, queue) if queue else None
     context = {
         "order": order,
         "is_article": order.kind == Order.Kind.ARTICLE,
@@ -149,9 +194,17 @@ def _order_page_render(request: HttpRequest, order: Order) -> HttpResponse:
         ),
         "drafts": [(len(drafts) - i, v) for i, v in enumerate(drafts)],
         "actions": order_customer_actions(order),
-        "queue": order_queue_state(order) if order.in_progress else None,
+        "queue": queue,
+        "stage_words": queue_stage_words(queue) if queue else "",
+        "estimate_words": wait_words(estimate) if estimate is not None else "",
         "polling": order.awaits_payment or order.in_progress,
-        "paid_flag": request.GET.get("paid") == "1",
+        "paid_flag": paid_flag,
+        # For order_live.js (the root element's data- attributes); the page is served only to the
+        # token's holder, with no-store.
+        "live_mode": live_mode(order, paid_flag=paid_flag),
+        "order_token": token,
+        "status_url": reverse("purchase-api:order-status", kwargs={"order_id": order.id}),
+        "stage_words_table": json.dumps(QUEUE_STAGE_WORDS),
         "cancelled_flag": request.GET.get("cancelled") == "1",
     }
     return render(request, "purchases/order_page.html", context)
@@ -216,7 +269,12 @@ def buy_article(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def test_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
-    """Simulated Stripe Checkout. Exists only while the payment gateway is the local TEST MODE."""
+    """Simulated Stripe Checkout. Exists only while the payment gateway is the local TEST MODE.
+
+    Once "Pay" has delivered its event, the customer goes straight to the order page, by the same
+    address Stripe's success URL has (``?token=…&paid=1``). If the webhook could not be reached
+    the page stays, saying why; opened again after paying, it links to the order page.
+    """
     if not payment_gateway().is_local_test_mode or not session_id.startswith(test_mode.TEST_SESSION_PREFIX):
         raise Http404("Test mode is off")
     order = Order.objects.select_related("article").filter(stripe_checkout_session_id=session_id).first()
@@ -232,6 +290,8 @@ def test_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
         order.refresh_from_db()
     token = make_order_token(order_id=order.id, token_salt=order.token_salt)
     order_url = reverse("purchases:order-page", kwargs={"order_id": order.id}) + f"?token={token}"
+    if delivered is not None:
+        return HttpResponseRedirect(f"{order_url}&paid=1")
     return render(
         request,
         "purchases/test_checkout.html",
