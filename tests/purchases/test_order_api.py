@@ -72,12 +72,13 @@ def test_the_test_mode_pay_button_delivers_a_signed_event_to_the_webhook(
 
     settings.SITE_URL = live_server.url
     order, _ = make_order(article)
-    page = client.post(f"/purchase/test-checkout/{order.stripe_checkout_session_id}/")
-    assert page.status_code == 200
-    assert b"TEST MODE" in page.content
+    paid = client.post(f"/purchase/test-checkout/{order.stripe_checkout_session_id}/")
+    assert paid.status_code == 302 and paid["Location"].startswith(f"/orders/{order.id}/?token=")
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
     assert StripeEvent.objects.get(order=order).type == "checkout.session.completed"
+    page = client.get(f"/purchase/test-checkout/{order.stripe_checkout_session_id}/")  # opened again later
+    assert b"TEST MODE" in page.content
     assert b"Follow your order" in page.content
 
 
