@@ -198,6 +198,7 @@
       focusAction = actionField ? actionField.value : "";
     }
     current.parentNode.replaceChild(replacement, current);
+    root.setAttribute("data-swaps", String(Number(root.getAttribute("data-swaps") || 0) + 1));
     root.setAttribute("data-status", page.fresh.getAttribute("data-status") || "");
     root.setAttribute("data-live", page.fresh.getAttribute("data-live") || "off");
     if (page.doc.title) {
@@ -213,6 +214,11 @@
     }
     lastStage = null;
     if (announceIt) {
+      // The status moved on: a message about an earlier button press (above #order) is stale now.
+      var stale = document.querySelectorAll("main > .banner");
+      for (var i = 0; i < stale.length; i++) {
+        stale[i].parentNode.removeChild(stale[i]);
+      }
       var badge = document.getElementById("status");
       announce(announceIt !== true ? announceIt : badge ? "Your order is now: " + badge.textContent + "." : "");
     }
