@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
+import django_rq
 import pytest
 from django.core import mail
 from django.test import Client
@@ -17,8 +19,10 @@ from django.utils import timezone
 from django.utils.html import escape
 from rest_framework.test import APIClient
 
-from purchases.models import Order, OrderLookup
+from purchases.models import Order, OrderLookup, OrderStatus, OrderTransition
+from purchases.selectors import order_status_label
 from purchases.services.lookup import order_lookup_answer
+from purchases.services.runs import orders_reconcile
 from purchases.tokens import make_order_token, make_orders_link_key
 from queueing.models import JobRequest
 from tests.conftest import checkout_event, signed_post
@@ -254,6 +258,80 @@ def test_the_listing_costs_the_same_queries_however_many_orders(
     assert response.content.decode().count("?token=") == 3
 
 
+@committed
+def test_a_lookup_job_lost_with_redis_is_put_back_by_the_reconciler_and_sends_once(
+    api: APIClient, settled: dict[str, Order], fake_mail: Any, run_worker: Any
+) -> None:
+    ask(api, OWNER)
+    django_rq.get_connection("maintenance").flushdb()  # Redis lost the job after the request committed
+    run_worker()
+    assert mail.outbox == []
+
+    report = orders_reconcile(grace=timedelta(0))
+    run_worker()
+    orders_reconcile(grace=timedelta(0))
+    run_worker()
+
+    lookup = OrderLookup.objects.get()
+    assert report.requeued == [f"order-lookup-{lookup.id}"]
+    assert [m.to for m in mail.outbox] == [[OWNER]]
+
+
+def test_an_order_whose_token_expired_is_listed_without_a_link(
+    client: Client, article: Any, settings: Any
+) -> None:
+    settings.ORDER_TOKEN_TTL_DAYS = 30
+    old, _ = make_order(article, customer_email=OWNER)
+    recent, _ = make_order(article, customer_email=OWNER)
+    for order, days_ago in ((old, 31), (recent, 29)):
+        paid(order, event_id=f"evt_{order.id}")
+        Order.objects.filter(pk=order.pk).update(status=OrderStatus.PUBLISHED)
+        moved = OrderTransition.objects.create(
+            order=order, from_status=OrderStatus.ADMIN_REVIEW, to_status=OrderStatus.PUBLISHED, source="staff"
+        )
+        OrderTransition.objects.filter(pk=moved.pk).update(
+            created_at=timezone.now() - timedelta(days=days_ago)
+        )
+
+    html = open_listing(client, f"/orders/mine/?key={make_orders_link_key(email=OWNER)}").content.decode()
+
+    assert f"/orders/{recent.id}/?token=" in html
+    assert f"/orders/{old.id}/" not in html
+    assert html.count("Live") == 2 and "its page is closed" in html
+
+
+@pytest.mark.parametrize(
+    ("status", "changes", "label"),
+    [
+        (OrderStatus.PENDING_PAYMENT, {}, "Awaiting payment"),
+        (OrderStatus.PENDING_PAYMENT, {"checkout_expires_at": -1}, "Payment not received"),
+        (OrderStatus.PROCESSING, {"paid_at": 0}, "Draft being written"),
+        (OrderStatus.QUALITY_CHECK, {"paid_at": 0}, "Draft ready for your review"),
+        (OrderStatus.ADMIN_REVIEW, {"paid_at": 0}, "With our editors"),
+        (OrderStatus.PUBLISHED, {"paid_at": 0}, "Live"),
+        (
+            OrderStatus.PUBLISHED,
+            {"paid_at": 0, "refunded_amount": Decimal("10.00")},
+            "Live (refunded 10.00 USD)",
+        ),
+        (OrderStatus.FAILED, {"paid_at": 0}, "Could not be completed"),
+        (OrderStatus.FAILED, {}, "Not paid"),
+        (OrderStatus.REFUNDED, {"paid_at": 0, "refunded_amount": Decimal("49.00")}, "Refunded"),
+    ],
+)
+def test_each_status_has_a_customer_label_never_the_internal_name(
+    article: Any, status: str, changes: dict[str, Any], label: str
+) -> None:
+    order, _ = make_order(article)
+    now = timezone.now()
+    for field, value in changes.items():
+        setattr(order, field, now + timedelta(hours=value) if isinstance(value, int) else value)
+    order.status = status  # a read model only: never saved
+
+    assert order_status_label(order, now=now) == label
+    assert status not in label
+
+
 # --- Links that expire or were changed ------------------------------------------------------------
 
 
@@ -406,3 +484,13 @@ def test_a_bad_address_in_the_form_is_marked_on_the_field(client: Client) -> Non
     assert 'aria-invalid="true" aria-describedby="customerEmail-error"' in html
     assert 'id="customerEmail-error"' in html and 'value="not-an-email"' in html
     assert OrderLookup.objects.count() == 0
+
+
+def test_staff_see_the_lookups_read_only_in_the_admin(api: APIClient, admin_client: Client) -> None:
+    ask(api, "Someone@Example.com")
+
+    page = admin_client.get("/admin/purchases/orderlookup/")
+
+    assert page.status_code == 200
+    assert "someone@example.com" in page.content.decode()
+    assert admin_client.get("/admin/purchases/orderlookup/add/").status_code == 403
