@@ -30,7 +30,7 @@ from articles.models import ArticleVersion
 from purchases.actions import PUBLISH, REFUND, REJECT, RETRY, STAFF_ACTIONS, TAKE_DOWN_LINK, OrderAction
 from purchases.actions.staff import order_links_in
 from purchases.errors import ApplicationError
-from purchases.models import EmailRecord, IllegalTransition, Order, OrderDraft, StripeEvent
+from purchases.models import EmailRecord, IllegalTransition, Order, OrderDraft, OrderLookup, StripeEvent
 from purchases.selectors import order_llm_usage, order_timeline, order_versions, version_diff
 from queueing.models import JobRequest
 
@@ -394,6 +394,15 @@ class EmailRecordAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "to", "order", "sent_at", "error")
     list_filter = ("kind",)
     search_fields = ("to", "order__id")
+
+
+@admin.register(OrderLookup)
+class OrderLookupAdmin(ReadOnlyAdmin):
+    """Requests for the link to all of an address's orders, and what the job did (sent, no orders, failed)."""
+
+    list_display = ("created_at", "email", "outcome", "orders_found", "sent_at", "client_ip")
+    list_filter = ("outcome",)
+    search_fields = ("email",)
 
 
 @admin.register(OrderDraft)

@@ -35,14 +35,17 @@ from purchases.serializers import (
     CheckoutOutSerializer,
     ContentSerializer,
     OrderActionInSerializer,
+    OrderLookupInSerializer,
+    OrderLookupOutSerializer,
     OrderStatusSerializer,
     RegenerateOutSerializer,
     VersionItemSerializer,
 )
+from purchases.services.lookup import lookup_answer_text, order_lookup_request
 from purchases.services.review import order_regenerate, order_submit_for_review
 from purchases.services.runs import order_queue
 from purchases.services.webhooks import stripe_webhook_handle
-from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, LookupThrottle
+from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, ORDERS_LINK_THROTTLES, LookupThrottle
 from queueing.selectors import estimate_wait_seconds
 
 logger = logging.getLogger(__name__)
@@ -336,3 +339,39 @@ class OrderVersionsApi(OrderApi):
             for i, v in enumerate(versions)
         ]
         return Response(VersionItemSerializer(items, many=True).data)
+
+
+class OrderLookupApi(APIView):
+    """Email an address the link to all its orders; the same 202 whether or not it has any."""
+
+    throttle_classes = ORDERS_LINK_THROTTLES
+
+    @extend_schema(
+        request=OrderLookupInSerializer,
+        responses={
+            202: OrderLookupOutSerializer,
+            400: OpenApiResponse(
+                response=ErrorSerializer,
+                description="`invalid`: `customerEmail` is missing or not an email address (named in "
+                "`fields`); `parse_error`: not JSON. Nothing is sent.",
+            ),
+            429: RATE_LIMITED,
+        },
+        examples=[
+            OpenApiExample("An address", value={"customerEmail": "buyer@example.com"}, request_only=True)
+        ],
+        auth=[],
+        summary="Email me a link to all my orders (the same 202 for any address)",
+        description=(
+            "Accepted for any valid address, with orders or without: the answer says nothing about it. "
+            "A worker then sends the address one email with a link to the list of its orders (matched "
+            "ignoring case), valid `ORDER_LOOKUP_LINK_TTL_HOURS` (24 h by default); an address without "
+            "orders gets no email. Limited per client and per address (README, Limits)."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = OrderLookupInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order_lookup_request(email=serializer.validated_data["customerEmail"], client_ip=client_ip(request))
+        body = OrderLookupOutSerializer({"message": lookup_answer_text()}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -28,6 +28,7 @@ from purchases.services.failures import (
     writing_service_back_notify,
     writing_service_down_notify,
 )
+from purchases.services.lookup import order_lookup_answer, order_lookup_fail
 from purchases.services.reconciliation import stripe_sessions_reconcile
 from purchases.services.runs import QUEUE_FOR_KIND, orders_reconcile
 from queueing.breaker import CircuitBreaker, CircuitOpen
@@ -187,3 +188,21 @@ def writing_service_probe_job() -> int:
     still cooling down or a probe under way it does nothing. Returns the jobs woken."""
     breaker = writing_service_breaker()
     return breaker.release_for_probe() if breaker is not None else 0
+
+
+def order_lookup_job(*, lookup_id: str) -> str:
+    """Answer one "email me my orders" request: one email with the link, or nothing for an address
+    without orders (``purchases/services/lookup.py``).
+
+    Idempotent: the lookup row is claimed before sending and its outcome recorded after, so a
+    second run (an RQ retry, the reconciler putting a lost job back) sends nothing again. A
+    provider error is retried by RQ; after the last retry the lookup is marked failed.
+    """
+
+    def work(progress: Progress) -> str:
+        return order_lookup_answer(lookup_id=lookup_id)
+
+    def fail(exc: Exception) -> None:
+        order_lookup_fail(lookup_id=lookup_id, error=f"{type(exc).__name__}: {exc}")
+
+    return job_run_tracked(work, on_final_failure=fail)

@@ -373,6 +373,45 @@ def paid_slot_q(*, prefix: str = "") -> models.Q:
     return models.Q(**{f"{prefix}status__in": SLOT_HOLDING_PAID})
 
 
+def unpaid_failure_q(*, prefix: str = "") -> models.Q:
+    """Orders that failed before any money came (checkout expired, payment failed): nothing was bought."""
+    return models.Q(**{f"{prefix}status": S.FAILED, f"{prefix}paid_at__isnull": True})
+
+
 def open_checkout_q(*, now: datetime, prefix: str = "") -> models.Q:
     """Unpaid orders whose checkout has not expired yet, of either kind (the holds that cost nothing)."""
     return models.Q(**{f"{prefix}status": S.PENDING_PAYMENT, f"{prefix}checkout_expires_at__gt": now})
+
+
+class OrderLookup(models.Model):
+    """One "email me my orders" request (``/orders/``, ``POST /api/v1/purchase/lookup``).
+
+    Written by the request with its job (the outbox), whatever the address; only the job looks
+    for orders, so the answer and its timing say nothing about the address. The job sends at
+    most one email per row: claim-then-send, as ``EmailRecord`` (``purchases/services/lookup.py``).
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Waiting for the worker"
+        SENT = "sent", "Link to the orders sent"
+        NO_ORDERS = "no_orders", "No orders under this address: nothing sent"
+        FAILED = "failed", "Could not be sent"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Trimmed and lower-cased: orders are matched on it ignoring case.
+    email = models.EmailField(max_length=254)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    orders_found = models.PositiveIntegerField(null=True, blank=True)
+    # Set while a deliverer is sending the email (claim-then-send).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"orders of {self.email} ({self.outcome})"

@@ -10,15 +10,24 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from django.db.models import QuerySet, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.urls import reverse
+from django.utils import timezone
 
 from articles.content import extract_links, normalize_href, plain_text, render_html, split_paragraphs
 from articles.models import ArticleVersion
 from purchases.actions import customer_actions
 from purchases.errors import OrderNotFound
-from purchases.models import EmailRecord, Order
+from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition, unpaid_failure_q
 from purchases.services.runs import order_queue
-from purchases.tokens import check_order_token, order_token_expired
+from purchases.tokens import (
+    check_order_token,
+    customer_email_normalize,
+    make_order_token,
+    order_has_ended,
+    order_token_expired,
+    token_expired_since,
+)
 from queueing.progress import job_queue_view
 from queueing.selectors import job_attempts_for
 
@@ -50,6 +59,100 @@ def order_preview(order: Order, *, limit: int = 500) -> str:
 def order_customer_actions(order: Order) -> list[str]:
     """The names of what the customer may do next: the API's ``actions`` and the order page's buttons."""
     return [action.name for action in customer_actions(order)]
+
+
+# What a customer reads for each status (the listing of their orders): never the internal name.
+STATUS_LABELS: dict[str, str] = {
+    OrderStatus.PENDING_PAYMENT: "Awaiting payment",
+    OrderStatus.PROCESSING: "Draft being written",
+    OrderStatus.QUALITY_CHECK: "Draft ready for your review",
+    OrderStatus.ADMIN_REVIEW: "With our editors",
+    OrderStatus.PUBLISHED: "Live",
+    OrderStatus.FAILED: "Could not be completed",
+    OrderStatus.REFUNDED: "Refunded",
+}
+KIND_LABELS: dict[str, str] = {Order.Kind.BACKLINK: "Backlink", Order.Kind.ARTICLE: "Sponsored article"}
+
+
+def order_status_label(order: Order, *, now: datetime | None = None) -> str:
+    """A short customer-facing label of where the order stands (``STATUS_LABELS``).
+
+    An unpaid checkout past its expiry reads "Payment not received" (abandoned, or a bank payment
+    still clearing); a failure before any payment "Not paid"; a partial refund is added.
+    """
+    now = now or timezone.now()
+    if order.awaits_payment and order.checkout_expires_at is not None and order.checkout_expires_at <= now:
+        return "Payment not received"
+    if order.has_failed and not order.is_paid:
+        return "Not paid"
+    label = STATUS_LABELS[order.status]
+    if order.refunded_amount and not order.is_refunded:
+        label += f" (refunded {order.refunded_amount} {order.currency.upper()})"
+    return label
+
+
+@dataclass(frozen=True)
+class CustomerOrderRow:
+    """One line of the listing of an address's orders."""
+
+    order_id: uuid.UUID
+    kind: str
+    title: str
+    status: str
+    ordered_at: datetime
+    amount: Decimal
+    currency: str
+    # The order page with a fresh token; empty once the order's token has expired (ORDER_TOKEN_TTL_DAYS).
+    url: str
+
+
+# A listing shows at most this many orders, newest first.
+CUSTOMER_ORDERS_LIMIT = 200
+
+
+def customer_orders(*, email: str) -> QuerySet[Order]:
+    """Every order placed with ``email`` (ignoring case), newest first, but failures before any
+    payment (abandoned checkouts, failed payments): nothing was bought."""
+    return (
+        Order.objects.filter(customer_email__iexact=customer_email_normalize(email))
+        .exclude(unpaid_failure_q())
+        .order_by("-created_at", "-id")
+    )
+
+
+def customer_order_rows(*, email: str, now: datetime | None = None) -> list[CustomerOrderRow]:
+    """The listing behind the emailed link: ``customer_orders`` with labels and links, in one query."""
+    now = now or timezone.now()
+    moved_at = (
+        OrderTransition.objects.filter(order_id=OuterRef("pk"), to_status=OuterRef("status"))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    orders = (
+        customer_orders(email=email)
+        .select_related("article")
+        .annotate(moved_at=Subquery(moved_at))[:CUSTOMER_ORDERS_LIMIT]
+    )
+    rows = []
+    for order in orders:
+        ended_at = (getattr(order, "moved_at", None) or order.updated_at) if order_has_ended(order) else None
+        url = ""
+        if not token_expired_since(ended_at, now=now):
+            token = make_order_token(order_id=order.id, token_salt=order.token_salt)
+            url = f"{reverse('purchases:order-page', kwargs={'order_id': order.id})}?token={token}"
+        rows.append(
+            CustomerOrderRow(
+                order_id=order.id,
+                kind=KIND_LABELS[order.kind],
+                title=order.display_title,
+                status=order_status_label(order, now=now),
+                ordered_at=order.created_at,
+                amount=order.amount,
+                currency=order.currency.upper(),
+                url=url,
+            )
+        )
+    return rows
 
 
 def _queue_state_from_order(order: Order) -> str:

@@ -226,3 +226,15 @@ class VersionItemSerializer(serializers.Serializer):
     current = serializers.BooleanField()
     createdAt = serializers.DateTimeField()  # noqa: N815
     preview = serializers.CharField(allow_blank=True)
+
+
+class OrderLookupInSerializer(serializers.Serializer):
+    """Ask for a link to every order placed with an address."""
+
+    customerEmail = serializers.EmailField(max_length=254)
+
+
+class OrderLookupOutSerializer(serializers.Serializer):
+    """The same answer whether or not the address has orders."""
+
+    message = serializers.CharField()

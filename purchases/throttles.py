@@ -18,10 +18,8 @@ class CheckoutThrottle(ClientRateThrottle):
     scope = "checkout"
 
 
-class CheckoutEmailThrottle(ClientRateThrottle):
-    """Checkouts per customer address, whatever client sends them (``RATE_LIMIT_CHECKOUT_EMAIL``)."""
-
-    scope = "checkout_email"
+class CustomerEmailThrottle(ClientRateThrottle):
+    """Requests of a scope per customer address (the body's ``customerEmail``), whatever client sends them."""
 
     def ident(self, request: Any) -> str | None:
         """The body's ``customerEmail``, trimmed and lower-cased; none (a 400 follows) counts nothing."""
@@ -31,6 +29,12 @@ class CheckoutEmailThrottle(ClientRateThrottle):
         if not isinstance(email, str) or not email.strip():
             return None
         return email.strip().lower()
+
+
+class CheckoutEmailThrottle(CustomerEmailThrottle):
+    """Checkouts per customer address, whatever client sends them (``RATE_LIMIT_CHECKOUT_EMAIL``)."""
+
+    scope = "checkout_email"
 
 
 class RegenerateThrottle(ClientRateThrottle):
@@ -51,9 +55,22 @@ class LookupThrottle(ClientRateThrottle):
     scope = "lookup"
 
 
+class OrdersLinkThrottle(ClientRateThrottle):
+    """Requests for the link to all of an address's orders, per client (``RATE_LIMIT_ORDERS_LINK``)."""
+
+    scope = "orders_link"
+
+
+class OrdersLinkEmailThrottle(CustomerEmailThrottle):
+    """The same per address asked about, from any client (``RATE_LIMIT_ORDERS_LINK_EMAIL``): each may send it an email."""
+
+    scope = "orders_link_email"
+
+
 CHECKOUT_THROTTLES: list[type[BaseThrottle]] = [CheckoutThrottle, CheckoutEmailThrottle]
 # By the customer action's name (purchases.actions), for the API views and the order page's buttons.
 ACTION_THROTTLES: dict[str, list[type[BaseThrottle]]] = {
     "regenerate": [RegenerateThrottle],
     "submit_for_review": [SubmitThrottle],
 }
+ORDERS_LINK_THROTTLES: list[type[BaseThrottle]] = [OrdersLinkThrottle, OrdersLinkEmailThrottle]

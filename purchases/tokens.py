@@ -40,13 +40,18 @@ def check_order_token(*, order_id: object, token_salt: str, token: str | None) -
     return constant_time_compare(make_order_token(order_id=order_id, token_salt=token_salt), token)
 
 
+def order_has_ended(order: Order) -> bool:
+    """Published, refunded or failed: the ends an order token expires after."""
+    return order.is_published or order.is_refunded or order.has_failed
+
+
 def order_ended_at(order: Order) -> datetime | None:
     """When the order reached the end it is at (published, refunded, failed), or None while it is open.
 
     A failed order that staff retry is open again. Orders moved without a recorded transition
     count from their last change.
     """
-    if not (order.is_published or order.is_refunded or order.has_failed):
+    if not order_has_ended(order):
         return None
     moved_at = (
         OrderTransition.objects.filter(order_id=order.id, to_status=order.status)
@@ -59,7 +64,59 @@ def order_ended_at(order: Order) -> datetime | None:
 
 def order_token_expired(order: Order, *, now: datetime | None = None) -> bool:
     """True once ``ORDER_TOKEN_TTL_DAYS`` have passed since the order ended."""
-    ended_at = order_ended_at(order)
+    return token_expired_since(order_ended_at(order), now=now)
+
+
+def token_expired_since(ended_at: datetime | None, *, now: datetime | None = None) -> bool:
+    """True once ``ORDER_TOKEN_TTL_DAYS`` have passed since ``ended_at`` (None: the order is still open)."""
     if ended_at is None:
         return False
     return (now or timezone.now()) >= ended_at + timedelta(days=settings.ORDER_TOKEN_TTL_DAYS)
+
+
+# --- The "all my orders" link ----------------------------------------------------------------------
+
+_ORDERS_LINK_SALT = "blogorder.orders-link"
+
+
+def customer_email_normalize(email: str) -> str:
+    """How an address is matched against orders: trimmed and lower-cased (orders match it ignoring case)."""
+    return email.strip().lower()
+
+
+class _OrdersLinkSigner(signing.TimestampSigner):
+    """Django's timestamped signer, whose timestamp may be given (a link issued at another time)."""
+
+    def __init__(self, *, issued_at: datetime | None = None) -> None:
+        super().__init__(salt=_ORDERS_LINK_SALT, algorithm="sha256")
+        self._issued_at = issued_at
+
+    def timestamp(self) -> str:
+        if self._issued_at is None:
+            return super().timestamp()
+        return signing.b62_encode(int(self._issued_at.timestamp()))
+
+
+def orders_link_ttl() -> timedelta:
+    return timedelta(hours=settings.ORDER_LOOKUP_LINK_TTL_HOURS)
+
+
+def make_orders_link_key(*, email: str, issued_at: datetime | None = None) -> str:
+    """The signed key of the link to every order of ``email`` (normalized): Django signing, SECRET_KEY.
+
+    It carries the address and when it was issued (now, unless ``issued_at`` says otherwise), so it
+    opens the listing for ``ORDER_LOOKUP_LINK_TTL_HOURS``; nothing is stored. URL-safe.
+    """
+    return _OrdersLinkSigner(issued_at=issued_at).sign_object(customer_email_normalize(email))
+
+
+def orders_link_email(key: str) -> str:
+    """The address a link key was made for.
+
+    Raises ``signing.SignatureExpired`` once the key is older than ``ORDER_LOOKUP_LINK_TTL_HOURS``,
+    and ``signing.BadSignature`` (its parent) for anything not made by ``make_orders_link_key``.
+    """
+    email = _OrdersLinkSigner().unsign_object(key, max_age=orders_link_ttl())
+    if not isinstance(email, str) or not email:
+        raise signing.BadSignature("not an orders link")
+    return email

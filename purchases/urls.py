@@ -12,9 +12,13 @@ api_urlpatterns: list[URLPattern] = [
     path("versions/<str:order_id>", apis.OrderVersionsApi.as_view(), name="order-versions"),
     path("regenerate-backlink", apis.RegenerateApi.as_view(), name="regenerate"),
     path("submit-for-review", apis.SubmitForReviewApi.as_view(), name="submit-for-review"),
+    path("lookup", apis.OrderLookupApi.as_view(), name="order-lookup"),
 ]
 
 page_urlpatterns: list[URLPattern] = [
+    # Before the order page: "mine" is not an order id.
+    path("orders/", views.orders_lookup_page, name="orders-lookup"),
+    path("orders/mine/", views.my_orders_page, name="my-orders"),
     path("orders/<str:order_id>/", views.order_page, name="order-page"),
     path("purchase/test-checkout/<str:session_id>/", views.test_checkout, name="test-checkout"),
     path("order/article/", views.buy_article, name="buy-article"),

@@ -11,11 +11,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.exceptions import ValidationError
 
 from blogorder.throttling import client_ip, throttle_wait
@@ -28,6 +29,7 @@ from purchases.intake import checkout_submit
 from purchases.models import Order
 from purchases.selectors import (
     QUEUE_STAGE_WORDS,
+    customer_order_rows,
     order_customer_actions,
     order_get_for_customer,
     order_queue_state,
@@ -35,10 +37,12 @@ from purchases.selectors import (
     queue_stage_words,
     version_html_marked,
 )
+from purchases.serializers import OrderLookupInSerializer
+from purchases.services.lookup import lookup_answer_text, order_lookup_request
 from purchases.services.payments import order_payment_confirm_from_session
 from purchases.services.runs import order_queue
-from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES
-from purchases.tokens import make_order_token
+from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, ORDERS_LINK_THROTTLES
+from purchases.tokens import make_order_token, orders_link_email, orders_link_ttl
 from queueing.selectors import estimate_wait_seconds
 
 # The customer actions the page posts (the others are links), by name. Pages rendered before the
@@ -303,3 +307,84 @@ def test_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
             "order_url": order_url,
         },
     )
+
+
+# The HttpOnly cookie that holds the key of an "all my orders" link once it left the address bar.
+ORDERS_KEY_COOKIE = "orders_key"
+
+
+@require_http_methods(["GET", "POST"])
+def orders_lookup_page(request: HttpRequest) -> HttpResponse:
+    """``/orders/``: ask for the link to all of an address's orders.
+
+    A valid POST is answered the same way for any address (a redirect to ``?sent=1``, which shows
+    ``lookup_answer_text``): the lookup runs in a worker (``order_lookup_request``). Past a rate
+    limit the form comes back with a message (429, ``Retry-After``) and nothing is sent.
+    """
+    email = request.POST.get("customerEmail", "") if request.method == "POST" else ""
+    context: dict[str, Any] = {"email": email, "errors": [], "error": "", "sent": False}
+    if request.method == "GET":
+        context["sent"] = request.GET.get("sent") == "1"
+        if context["sent"]:
+            context["answer"] = lookup_answer_text()
+        return render(request, "purchases/orders_lookup.html", context)
+    wait = throttle_wait(request, ORDERS_LINK_THROTTLES)
+    if wait is not None:
+        context["error"] = rate_limited_message(wait)
+        response = render(request, "purchases/orders_lookup.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    serializer = OrderLookupInSerializer(data={"customerEmail": email})
+    if not serializer.is_valid():
+        context["errors"] = [str(m) for m in serializer.errors.get("customerEmail", [])]
+        return render(request, "purchases/orders_lookup.html", context, status=400)
+    order_lookup_request(email=serializer.validated_data["customerEmail"], client_ip=client_ip(request))
+    return HttpResponseRedirect(f"{reverse('purchases:orders-lookup')}?sent=1")
+
+
+def _orders_link_refused(request: HttpRequest, exc: signing.BadSignature) -> HttpResponse:
+    expired = isinstance(exc, signing.SignatureExpired)
+    context = {
+        "email": "",
+        "errors": [],
+        "error": "",
+        "sent": False,
+        "link_problem": "expired" if expired else "invalid",
+        "ttl_hours": settings.ORDER_LOOKUP_LINK_TTL_HOURS,
+    }
+    response = render(request, "purchases/orders_lookup.html", context, status=410 if expired else 400)
+    response.delete_cookie(ORDERS_KEY_COOKIE, path=reverse("purchases:my-orders"))
+    return response
+
+
+@never_cache
+@require_GET
+def my_orders_page(request: HttpRequest) -> HttpResponse:
+    """``/orders/mine/``: every order of the address an emailed link was made for, newest first.
+
+    The link's ``?key=`` is checked, then swapped for an HttpOnly cookie and a redirect to the
+    clean address (as the order page does with its token). An expired or altered key gets the
+    lookup form again, saying so (410 / 400); no key and no cookie goes to the form.
+    """
+    query_key = request.GET.get("key")
+    key = query_key if query_key is not None else request.COOKIES.get(ORDERS_KEY_COOKIE)
+    if not key:
+        return HttpResponseRedirect(reverse("purchases:orders-lookup"))
+    try:
+        email = orders_link_email(key)
+    except signing.BadSignature as exc:
+        return _orders_link_refused(request, exc)
+    if query_key is None:
+        context = {"email": email, "rows": customer_order_rows(email=email)}
+        return render(request, "purchases/my_orders.html", context)
+    response = HttpResponseRedirect(request.path)
+    response.set_cookie(
+        ORDERS_KEY_COOKIE,
+        key,
+        max_age=int(orders_link_ttl().total_seconds()),
+        path=request.path,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response

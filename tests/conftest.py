@@ -51,10 +51,11 @@ def api() -> APIClient:
 
 @pytest.fixture
 def run_worker() -> Any:
-    """Run a real RQ worker in burst mode over both queues until they are empty."""
+    """Run a real RQ worker in burst mode over every queue (as production's worker) until they are empty."""
 
     def _run() -> bool:
-        queues = [django_rq.get_queue(name) for name in ("article-generation", "backlink-integration")]
+        names = ("article-generation", "backlink-integration", "maintenance")
+        queues = [django_rq.get_queue(name) for name in names]
         worker = SimpleWorker(queues, connection=queues[0].connection)
         return bool(worker.work(burst=True, with_scheduler=True))
 

@@ -151,6 +151,9 @@ RATE_LIMIT_CHECKOUT_EMAIL = env.rate("RATE_LIMIT_CHECKOUT_EMAIL", "10/hour")
 RATE_LIMIT_REGENERATE = env.rate("RATE_LIMIT_REGENERATE", "30/hour")
 RATE_LIMIT_SUBMIT = env.rate("RATE_LIMIT_SUBMIT", "30/hour")
 RATE_LIMIT_LOOKUP = env.rate("RATE_LIMIT_LOOKUP", "120/min")
+# "Email me my orders" (/orders/ and POST /api/v1/purchase/lookup) per client and per address asked about.
+RATE_LIMIT_ORDERS_LINK = env.rate("RATE_LIMIT_ORDERS_LINK", "10/hour")
+RATE_LIMIT_ORDERS_LINK_EMAIL = env.rate("RATE_LIMIT_ORDERS_LINK_EMAIL", "3/hour")
 # The cache that counts them: Redis, under its own key prefix (the RQ keys share the database).
 from blogorder.settings.rq import REDIS_URL  # noqa: E402
 
@@ -241,3 +244,5 @@ DEMO_ADMIN_DEFAULT_PASSWORD = False
 # order was published, refunded or failed. The order page swaps a ?token= link for an HttpOnly
 # cookie on the first visit and redirects to the clean address.
 ORDER_TOKEN_TTL_DAYS = env.int("ORDER_TOKEN_TTL_DAYS", 90)
+# The emailed link to all of an address's orders (/orders/mine/) works this many hours.
+ORDER_LOOKUP_LINK_TTL_HOURS = env.int("ORDER_LOOKUP_LINK_TTL_HOURS", 24)

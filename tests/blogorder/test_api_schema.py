@@ -22,12 +22,14 @@ ORDER_OPERATIONS = [
 PUBLIC_OPERATIONS = [
     ("/api/v1/purchase/checkout", "post"),
     ("/api/v1/purchase/webhook", "post"),
+    ("/api/v1/purchase/lookup", "post"),
     ("/api/v1/articles/", "get"),
     ("/api/v1/articles/{article_id}/", "get"),
 ]
 ERROR_RESPONSES = [
     ("/api/v1/purchase/checkout", "post", {"400", "409", "429", "503"}),
     ("/api/v1/purchase/webhook", "post", {"400"}),
+    ("/api/v1/purchase/lookup", "post", {"400", "429"}),
     ("/api/v1/purchase/status/{order_id}", "get", {"404", "429"}),
     ("/api/v1/purchase/content/{order_id}", "get", {"404", "409", "429"}),
     ("/api/v1/purchase/versions/{order_id}", "get", {"404", "429"}),
