@@ -115,9 +115,7 @@ class DraftItem:
 
 
 # What a draft's page says when the order is not awaiting the customer's review.
-NOT_AWAITING_REVIEW = (
-    "A draft can be submitted only while your order waits for your review; see your order page."
-)
+NOT_AWAITING_REVIEW = "Drafts can be submitted only while your order waits for your review: your order page shows where it stands."
 
 
 def draft_refusal_text(order: Order, *, version: ArticleVersion, number: int) -> str:
