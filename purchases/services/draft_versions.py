@@ -54,6 +54,14 @@ def order_version_create(
     return version
 
 
+def draft_label(version: ArticleVersion) -> str:
+    """ "draft n (article version N)" for the timeline: the order's draft number first, as everyone sees it."""
+    try:
+        return f"draft {version.order_draft.number} (article version {version.number})"
+    except OrderDraft.DoesNotExist:
+        return f"article version {version.number}"
+
+
 def order_draft_of(order: Order, *, version_id: int) -> OrderDraft | None:
     """The order's draft link to version ``version_id`` (its version loaded), or None if it is not one of its drafts."""
     return OrderDraft.objects.select_related("version").filter(order=order, version_id=version_id).first()

@@ -26,7 +26,7 @@ from purchases.actions import PUBLISH, REGENERATE, REJECT, SUBMIT_FOR_REVIEW
 from purchases.errors import ApplicationError, InvalidField
 from purchases.models import EmailKind, Order, OrderStatus
 from purchases.services.draft_kinds import backlink_brief
-from purchases.services.draft_versions import VersionFields, order_draft_of, order_version_create
+from purchases.services.draft_versions import VersionFields, draft_label, order_draft_of, order_version_create
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.runs import order_job_enqueue
@@ -87,7 +87,7 @@ def order_submit_for_review(*, order_id: UUID | str, version_id: int | None = No
             refusal = SUBMIT_FOR_REVIEW.draft_refusal(order, draft=link.version, number=link.number)
             if refusal is not None:
                 raise refusal
-            reason = f"customer submitted draft {link.number} (article version {link.version.number})"
+            reason = f"customer submitted {draft_label(link.version)}"
             if link.version_id != order.current_version_id:
                 order.current_version = link.version
                 extra_fields = ("current_version",)
@@ -179,8 +179,7 @@ def _publish(*, order: Order, version: ArticleVersion, actor: Any, outcome: str)
         to_status=OrderStatus.PUBLISHED,
         source="staff",
         actor=actor,
-        reason=f"published version {version.number}"
-        + (" (carried over)" if outcome == "carried_over" else ""),
+        reason=f"published {draft_label(version)}" + (" (carried over)" if outcome == "carried_over" else ""),
         extra_fields=("current_version",),
     )
     order_email_queue(order=order, kind=EmailKind.PUBLISHED, key=f"version-{version.pk}")

@@ -149,6 +149,7 @@ def test_drafts_are_numbered_alike_on_the_order_page_the_api_and_the_admin(
     assert "Proposal: Draft 2 (article v3)" in admin_page
     assert "<td>Draft 2 (article v3) (current)</td><td>Regeneration</td>" in admin_html
     assert "<td>Draft 1 (article v2)</td><td>First draft</td>" in admin_html
+    assert "draft 2 (article version 3) passed quality checks" in admin_page
     assert "Draft 1 (article v2)" in draft_list and "Draft 2 (article v3)" in draft_list
 
 
