@@ -147,7 +147,7 @@ def draft_type_label(version: ArticleVersion) -> str:
 
 
 def draft_name(version: ArticleVersion) -> str:
-    """ "Draft n (article vN)": the order's draft number the customer sees, then the article version's."""
+    """The draft as everyone names it, "Draft n (article vN)": the order's number, then the version's."""
     draft = getattr(version, "order_draft", None)
     article_version = f"article v{version.number}"
     return f"Draft {draft.number} ({article_version})" if draft is not None else article_version

@@ -115,7 +115,10 @@ class DraftItem:
 
 
 # What a draft's page says when the order is not awaiting the customer's review.
-NOT_AWAITING_REVIEW = "Drafts can be submitted only while your order waits for your review: your order page shows where it stands."
+NOT_AWAITING_REVIEW = (
+    "Drafts can be submitted only while your order waits for your review: "
+    "your order page shows where it stands."
+)
 
 
 def draft_refusal_text(order: Order, *, version: ArticleVersion, number: int) -> str:

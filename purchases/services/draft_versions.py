@@ -55,7 +55,7 @@ def order_version_create(
 
 
 def draft_label(version: ArticleVersion) -> str:
-    """ "draft n (article version N)" for the timeline: the order's draft number first, as everyone sees it."""
+    """The draft in the timeline's words, "draft n (article version N)": the order's number first."""
     try:
         return f"draft {version.order_draft.number} (article version {version.number})"
     except OrderDraft.DoesNotExist:
