@@ -134,6 +134,7 @@ def bulk_action(action: OrderAction) -> BulkAction:
 @dataclass(frozen=True)
 class DraftRow:
     version: ArticleVersion
+    name: str
     type_label: str
     cost: str
 
@@ -143,6 +144,13 @@ def draft_type_label(version: ArticleVersion) -> str:
     meta = version.backlink_metadata
     label = DRAFT_TYPE_LABELS.get(str(meta.get("integration_type")), version.get_kind_display())
     return f"{label}, carried over" if meta.get("carried_over_from_version_id") else label
+
+
+def draft_name(version: ArticleVersion) -> str:
+    """The draft as everyone names it, "Draft n (article vN)": the order's number, then the version's."""
+    draft = getattr(version, "order_draft", None)
+    article_version = f"article v{version.number}"
+    return f"Draft {draft.number} ({article_version})" if draft is not None else article_version
 
 
 def usd(amount: Decimal) -> str:
@@ -332,6 +340,7 @@ class OrderAdmin(admin.ModelAdmin):
             "is_article": is_article,
             "brief": _article_brief(order, proposal) if is_article else None,
             "proposal": proposal,
+            "proposal_name": draft_name(proposal) if proposal else "",
             "proposal_label": draft_type_label(proposal) if proposal else "",
             "proposal_html": render_html(proposal.body_markdown) if proposal else "",
             "base": base,
@@ -344,7 +353,8 @@ class OrderAdmin(admin.ModelAdmin):
             "paid_links": [link for link in links if link.href == _href(order)],
             "qc_report": proposal.qc_report if proposal else {},
             "drafts": [
-                DraftRow(v, draft_type_label(v), usd(v.estimated_cost_usd)) for v in order_versions(order)
+                DraftRow(v, draft_name(v), draft_type_label(v), usd(v.estimated_cost_usd))
+                for v in order_versions(order)
             ],
             "usage": usage,
             "total_cost": usd(usage["estimated_cost_usd"]),
@@ -409,6 +419,10 @@ class OrderLookupAdmin(ReadOnlyAdmin):
 class OrderDraftAdmin(ReadOnlyAdmin):
     """Which order (and job run) wrote which article version: the order's side of the link."""
 
-    list_display = ("created_at", "version", "order", "run")
+    list_display = ("created_at", "draft", "version", "order", "run")
     list_select_related = ("version__article", "order__article")
     search_fields = ("order__id", "version__article__title", "order__customer_email")
+
+    @admin.display(description="Draft", ordering="number")
+    def draft(self, obj: OrderDraft) -> str:
+        return f"Draft {obj.number} (article v{obj.version.number})"

@@ -39,6 +39,7 @@ from purchases.serializers import (
     OrderLookupOutSerializer,
     OrderStatusSerializer,
     RegenerateOutSerializer,
+    SubmitForReviewInSerializer,
     VersionItemSerializer,
 )
 from purchases.services.lookup import lookup_answer_text, order_lookup_request
@@ -259,10 +260,15 @@ class OrderContentApi(OrderApi):
 class OrderActionApi(OrderApi):
     """POST endpoints taking ``{orderId}`` with the order's bearer token."""
 
-    def order_from_body(self, request: Request) -> Order:
-        serializer = OrderActionInSerializer(data=request.data)
+    in_serializer: type[OrderActionInSerializer] = OrderActionInSerializer
+
+    def validated_body(self, request: Request) -> dict[str, Any]:
+        serializer = self.in_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return self.get_order(request, serializer.validated_data["orderId"])
+        return dict(serializer.validated_data)
+
+    def order_from_body(self, request: Request) -> Order:
+        return self.get_order(request, self.validated_body(request)["orderId"])
 
 
 class RegenerateApi(OrderActionApi):
@@ -296,25 +302,38 @@ class RegenerateApi(OrderActionApi):
 
 class SubmitForReviewApi(OrderActionApi):
     throttle_classes = ACTION_THROTTLES["submit_for_review"]
+    in_serializer = SubmitForReviewInSerializer
 
     @extend_schema(
-        request=OrderActionInSerializer,
+        request=SubmitForReviewInSerializer,
         responses={
             200: OrderStatusSerializer,
-            400: ORDER_ID_INVALID,
+            400: OpenApiResponse(
+                response=ErrorSerializer,
+                description=(
+                    "`invalid`: `orderId` is missing or not a UUID, or `versionId` is not a positive "
+                    "integer or not one of this order's drafts (each named in `fields`); `parse_error`: "
+                    "not JSON. Nothing is changed."
+                ),
+            ),
             404: ORDER_NOT_FOUND,
             409: OpenApiResponse(
                 response=ErrorSerializer,
-                description="`action_not_allowed`: the order is not in QUALITY_CHECK.",
+                description=(
+                    "`action_not_allowed`: the order is not in QUALITY_CHECK. `draft_outdated`: the "
+                    "chosen earlier draft was written on a published version of the article that has "
+                    "since been replaced; submit a newer draft or regenerate. Nothing is changed."
+                ),
             ),
             429: RATE_LIMITED,
         },
         auth=ORDER_TOKEN_AUTH,
-        summary="Send the draft to the editors",
+        summary="Send a draft to the editors (the current one, or the one `versionId` names)",
     )
     def post(self, request: Request) -> Response:
-        order = self.order_from_body(request)
-        return Response(status_body(order_submit_for_review(order_id=order.id)))
+        body = self.validated_body(request)
+        order = self.get_order(request, body["orderId"])
+        return Response(status_body(order_submit_for_review(order_id=order.id, version_id=body["versionId"])))
 
 
 class OrderVersionsApi(OrderApi):
@@ -325,10 +344,9 @@ class OrderVersionsApi(OrderApi):
     )
     def get(self, request: Request, order_id: str) -> Response:
         order = self.get_order(request, order_id)
-        versions = list(order_versions(order))
         items = [
             {
-                "draftNumber": len(versions) - i,
+                "draftNumber": v.order_draft.number,
                 "versionId": v.pk,
                 "versionNumber": v.number,
                 "integrationType": v.backlink_metadata.get("integration_type", ""),
@@ -336,7 +354,7 @@ class OrderVersionsApi(OrderApi):
                 "createdAt": v.created_at,
                 "preview": version_preview(v),
             }
-            for i, v in enumerate(versions)
+            for v in order_versions(order)
         ]
         return Response(VersionItemSerializer(items, many=True).data)
 

@@ -9,6 +9,7 @@ __all__ = [
     "ApplicationError",
     "ArticleUnavailable",
     "Conflict",
+    "DraftOutdated",
     "InvalidField",
     "NoContent",
     "NotFound",
@@ -36,6 +37,12 @@ class TooManyOpenCheckouts(Conflict):
     """This customer address or client has as many unpaid checkouts open as allowed."""
 
     code = "too_many_open_checkouts"
+
+
+class DraftOutdated(Conflict):
+    """A chosen earlier draft was written on a published version the article has since replaced."""
+
+    code = "draft_outdated"
 
 
 class NoContent(Conflict):

@@ -232,6 +232,8 @@ class OrderDraft(models.Model):
 
     The order's side of the link, so ``articles`` knows nothing of orders. (order, run) is unique,
     so a job that runs twice stores one draft: the second insert fails and rolls its version back.
+    ``number`` is the draft's number within its order (1, 2, 3… in the order they were stored):
+    "Draft n" for the customer and in the admin alike, whatever the article version's number.
     """
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="draft_links")
@@ -239,6 +241,7 @@ class OrderDraft(models.Model):
         "articles.ArticleVersion", on_delete=models.CASCADE, related_name="order_draft"
     )
     run = models.PositiveIntegerField(null=True, blank=True)
+    number = models.PositiveIntegerField(help_text="Draft 1, 2, 3… within the order.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -246,11 +249,12 @@ class OrderDraft(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["order", "run"], condition=models.Q(run__isnull=False), name="one_draft_per_order_run"
-            )
+            ),
+            models.UniqueConstraint(fields=["order", "number"], name="one_draft_number_per_order"),
         ]
 
     def __str__(self) -> str:
-        return f"order {self.order_id} run {self.run}: version {self.version_id}"
+        return f"order {self.order_id} draft {self.number} (run {self.run}): version {self.version_id}"
 
 
 class RunSpendQuerySet(models.QuerySet["RunSpend"]):

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from articles.content import extract_links, normalize_href, plain_text, render_html, split_paragraphs
 from articles.models import ArticleVersion
-from purchases.actions import customer_actions
-from purchases.errors import OrderNotFound
+from purchases.actions import SUBMIT_FOR_REVIEW, customer_actions
+from purchases.errors import NotFound, OrderNotFound
 from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition, unpaid_failure_q
 from purchases.services.runs import order_queue
 from purchases.tokens import (
@@ -208,18 +208,140 @@ def queue_stage_words(queue: dict[str, Any]) -> str:
 
 
 def order_versions(order: Order) -> QuerySet[ArticleVersion]:
-    """The order's drafts, newest first."""
-    return order.drafts.order_by("-created_at", "-id")
+    """The order's drafts, newest first, each with its ``order_draft`` (``order_draft.number`` is "Draft n")."""
+    return order.drafts.select_related("order_draft").order_by("-order_draft__number")
 
 
 def version_preview(version: ArticleVersion, *, limit: int = 300) -> str:
-    """The customer's paragraph for a backlink draft; the opening of the text otherwise."""
-    paragraph = version.backlink_metadata.get("paragraph")
-    return (
-        plain_text(str(paragraph), limit=limit)
-        if paragraph
-        else plain_text(version.body_markdown, limit=limit)
+    """A plain-text excerpt of the customer's own paragraph: the one holding their link as the draft's
+    text has it (so never the writer's ``[[…]]`` mark); the first paragraph that is not a heading
+    when no paragraph holds it."""
+    paragraphs = split_paragraphs(version.body_markdown)
+    target = version.backlink_metadata.get("target_url")
+    href = normalize_href(str(target)) if target else None
+    chosen = next(
+        (p for p in paragraphs if href and any(link.href == href for link in extract_links(p))),
+        next((p for p in paragraphs if not p.lstrip().startswith("#")), ""),
     )
+    return plain_text(chosen, limit=limit)
+
+
+@dataclass(frozen=True)
+class DraftItem:
+    """One of an order's drafts as the customer sees it: "Draft ``number``"."""
+
+    number: int
+    version: ArticleVersion
+    current: bool
+    excerpt: str
+    # Why the customer cannot submit this draft now, in words for them; "" when they can.
+    refusal: str
+
+    @property
+    def submittable(self) -> bool:
+        return not self.refusal
+
+
+# What a draft's page says when the order is not awaiting the customer's review.
+NOT_AWAITING_REVIEW = (
+    "Drafts can be submitted only while your order waits for your review: "
+    "your order page shows where it stands."
+)
+
+
+def draft_refusal_text(order: Order, *, version: ArticleVersion, number: int) -> str:
+    """Why draft ``number`` cannot be submitted now, for the customer; "" when it can."""
+    if not SUBMIT_FOR_REVIEW.is_offered(order):
+        return NOT_AWAITING_REVIEW
+    refusal = SUBMIT_FOR_REVIEW.draft_refusal(order, draft=version, number=number)
+    return refusal.message if refusal is not None else ""
+
+
+def order_draft_items(order: Order) -> list[DraftItem]:
+    """The order's drafts, newest first (one query; ``order.article`` loaded, as the customer's order is)."""
+    return [
+        DraftItem(
+            number=version.order_draft.number,
+            version=version,
+            current=version.pk == order.current_version_id,
+            excerpt=version_preview(version),
+            refusal=draft_refusal_text(order, version=version, number=version.order_draft.number),
+        )
+        for version in order_versions(order)
+    ]
+
+
+@dataclass(frozen=True)
+class DraftPage:
+    """One draft in full, its changes against the published version it was made on marked."""
+
+    draft: DraftItem
+    count: int
+    base: ArticleVersion | None
+    body_html: str
+    changed: int
+    previous: int | None
+    next: int | None
+
+
+def order_draft_page(order: Order, *, number: int) -> DraftPage:
+    """Draft ``number`` of ``order``; ``NotFound`` when the order has no such draft."""
+    items = order_draft_items(order)
+    draft = next((item for item in items if item.number == number), None)
+    if draft is None:
+        raise NotFound("The order has no such draft.")
+    numbers = {item.number for item in items}
+    base = draft.version.base_version
+    if base is None:
+        body_html, changed = render_html(draft.version.body_markdown), 0
+    else:
+        body_html, changed = draft_changes_html(
+            base_body=base.body_markdown, body=draft.version.body_markdown
+        )
+    return DraftPage(
+        draft=draft,
+        count=len(items),
+        base=base,
+        body_html=body_html,
+        changed=changed,
+        previous=number - 1 if number - 1 in numbers else None,
+        next=number + 1 if number + 1 in numbers else None,
+    )
+
+
+CHANGE_LABELS = {
+    "insert": "Added in this draft",
+    "replace": "Changed in this draft",
+    "delete": "Removed in this draft",
+}
+
+
+def draft_changes_html(*, base_body: str, body: str) -> tuple[str, int]:
+    """``body`` as sanitized HTML with each paragraph that differs from ``base_body`` marked, and how many.
+
+    A changed block is ``<div class="change">`` opening with its label in words (``CHANGE_LABELS``),
+    so the mark does not rest on colour: new text in ``<ins>``, the published text it replaces or
+    drops in ``<del>``. Every paragraph goes through ``render_html``; the marks are our own tags.
+    """
+    base, draft = split_paragraphs(base_body), split_paragraphs(body)
+    parts: list[str] = []
+    changed = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=base, b=draft, autojunk=False).get_opcodes():
+        new = "".join(render_html(p) for p in draft[j1:j2])
+        if tag == "equal":
+            parts.append(new)
+            continue
+        changed += max(i2 - i1, j2 - j1)
+        block = f'<p class="change-label">{CHANGE_LABELS[tag]}</p>'
+        if new:
+            block += f"<ins>{new}</ins>"
+        if i2 > i1:
+            old = "".join(render_html(p) for p in base[i1:i2])
+            if new:
+                block += '<p class="change-label">The published text it replaces:</p>'
+            block += f"<del>{old}</del>"
+        parts.append(f'<div class="change">{block}</div>')
+    return "".join(parts), changed
 
 
 @dataclass(frozen=True)

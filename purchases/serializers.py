@@ -213,13 +213,28 @@ class OrderActionInSerializer(serializers.Serializer):
     orderId = serializers.UUIDField()  # noqa: N815
 
 
+class SubmitForReviewInSerializer(OrderActionInSerializer):
+    versionId = serializers.IntegerField(  # noqa: N815
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=(
+            "Which of the order's drafts to submit (its `versionId` in the versions list); it becomes "
+            "the current version. Default: the current draft."
+        ),
+    )
+
+
 class RegenerateOutSerializer(serializers.Serializer):
     jobId = serializers.CharField()  # noqa: N815
     estimatedSeconds = serializers.IntegerField()  # noqa: N815
 
 
 class VersionItemSerializer(serializers.Serializer):
-    draftNumber = serializers.IntegerField()  # noqa: N815
+    draftNumber = serializers.IntegerField(  # noqa: N815
+        help_text="Draft n within the order (1 is the first), as the order page and the editors' admin number it."
+    )
     versionId = serializers.IntegerField()  # noqa: N815
     versionNumber = serializers.IntegerField()  # noqa: N815
     integrationType = serializers.CharField()  # noqa: N815

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from purchases import apis, views
+from purchases import apis, draft_views, views
 
 app_name = "purchases"
 
@@ -20,6 +20,8 @@ page_urlpatterns: list[URLPattern] = [
     path("orders/", views.orders_lookup_page, name="orders-lookup"),
     path("orders/mine/", views.my_orders_page, name="my-orders"),
     path("orders/<str:order_id>/", views.order_page, name="order-page"),
+    path("orders/<str:order_id>/drafts/<int:number>/", draft_views.draft_page, name="draft-page"),
+    path("orders/<str:order_id>/drafts/<int:number>/submit/", draft_views.draft_submit, name="draft-submit"),
     path("purchase/test-checkout/<str:session_id>/", views.test_checkout, name="test-checkout"),
     path("order/article/", views.buy_article, name="buy-article"),
     path("articles/<slug:slug>/buy/", views.buy_backlink, name="buy-backlink"),

@@ -5,9 +5,11 @@ Thin like the API: forms go through ``purchases.intake`` and the review services
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,7 +25,7 @@ from blogorder.throttling import client_ip, throttle_wait
 from purchases import test_mode
 from purchases.actions import CUSTOMER_ACTIONS, PAY, SUBMIT_FOR_REVIEW, OrderAction
 from purchases.catalog.selectors import article_get_published
-from purchases.errors import ApplicationError, OrderNotFound
+from purchases.errors import ApplicationError, DraftOutdated, OrderNotFound
 from purchases.gateways import payment_gateway
 from purchases.intake import checkout_submit
 from purchases.models import Order
@@ -31,9 +33,9 @@ from purchases.selectors import (
     QUEUE_STAGE_WORDS,
     customer_order_rows,
     order_customer_actions,
+    order_draft_items,
     order_get_for_customer,
     order_queue_state,
-    order_versions,
     queue_stage_words,
     version_html_marked,
 )
@@ -44,6 +46,8 @@ from purchases.services.runs import order_queue
 from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, ORDERS_LINK_THROTTLES
 from purchases.tokens import make_order_token, orders_link_email, orders_link_ttl
 from queueing.selectors import estimate_wait_seconds
+
+P = ParamSpec("P")
 
 # The customer actions the page posts (the others are links), by name. Pages rendered before the
 # buttons took their actions' names post "submit".
@@ -91,60 +95,85 @@ def _without_token(request: HttpRequest) -> str:
     return f"{request.path}?{params.urlencode()}" if params else request.path
 
 
-@never_cache  # the page carries the order's token (data-token): no shared or back-button copy
-@require_http_methods(["GET", "POST"])
-def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
-    """The link in every email. The token comes in the query (``?token=``, as emails and Stripe's
-    return links carry it) or in the order's HttpOnly cookie.
+def customer_order_view(
+    view: Callable[Concatenate[HttpRequest, Order, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, str, P], HttpResponse]:
+    """A page of one order, opened with its token: in the query (``?token=``, as emails and Stripe's
+    return links carry it) or in the order's HttpOnly cookie. Wrong, missing or expired: 404.
 
-    A request with ``?token=`` is answered with the cookie and a redirect to the clean address,
-    so the token is not in the address bar, in bookmarks, in later access-log lines or in
-    referrers; old links keep working. POST ``action=<name>`` runs a customer action the page
-    offers (``regenerate``, ``submit_for_review``) through the same service as the API, then
-    redirects back (so reloading the page never repeats the action). The buttons shown are the
-    order's customer actions.
+    A GET with ``?token=`` is answered with the cookie and a redirect to the clean address, so the
+    token is not in the address bar, in bookmarks, in later access-log lines or in referrers; old
+    links keep working. Other requests reach ``view(request, order, ...)``, and a token in their
+    query is kept in the cookie too. The cookie's path is the order page's (``/orders/<id>/``), so
+    it also opens the order's draft pages wherever the token arrived.
     """
-    query_token = request.GET.get("token")
-    cookie_name = _token_cookie_name(order_id)
-    token = query_token if query_token is not None else request.COOKIES.get(cookie_name)
-    try:
-        order = order_get_for_customer(order_id=order_id, token=token)
-    except OrderNotFound as exc:
-        raise Http404("Order not found") from exc
-    response: HttpResponse
-    if request.method == "POST":
-        action = PAGE_ACTIONS.get(request.POST.get("action", ""))
-        if action is None:
-            raise Http404("Unknown action")
-        wait = throttle_wait(request, ACTION_THROTTLES.get(action.name, []))
-        if wait is not None:
-            messages.error(request, rate_limited_message(wait))
-        else:
-            try:
-                action.execute(order_id=order.id)
-                messages.success(request, ACTION_DONE[(action.name, Order.Kind(order.kind))])
-            except ApplicationError:
-                messages.error(request, ACTION_REFUSED)
-        response = HttpResponseRedirect(_without_token(request))
-    elif query_token is not None:
-        response = HttpResponseRedirect(_without_token(request))
-    else:
-        if request.GET.get("paid") == "1" and PAY.is_offered(order):
-            # Back from Stripe's checkout: fulfil now if the session is paid (the webhook may lag).
-            order_payment_confirm_from_session(order_id=order.id)
-            order.refresh_from_db()
-        response = _order_page_render(request, order, token=token or "")
-    if query_token is not None:
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, order_id: str, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        query_token = request.GET.get("token")
+        cookie_name = _token_cookie_name(order_id)
+        token = query_token if query_token is not None else request.COOKIES.get(cookie_name)
+        try:
+            order = order_get_for_customer(order_id=order_id, token=token)
+        except OrderNotFound as exc:
+            raise Http404("Order not found") from exc
+        if query_token is None:
+            return view(request, order, *args, **kwargs)
+        response = (
+            HttpResponseRedirect(_without_token(request))
+            if request.method == "GET"
+            else view(request, order, *args, **kwargs)
+        )
         response.set_cookie(
             cookie_name,
             query_token,
             max_age=settings.ORDER_TOKEN_TTL_DAYS * 24 * 3600,
-            path=request.path,
+            path=reverse("purchases:order-page", kwargs={"order_id": order_id}),
             secure=settings.SESSION_COOKIE_SECURE,
             httponly=True,
             samesite="Lax",
         )
-    return response
+        return response
+
+    return wrapper
+
+
+def run_customer_action(request: HttpRequest, order: Order, action: OrderAction, **options: Any) -> None:
+    """Run a customer action from a page, within its rate limits, and say how it went in a message."""
+    wait = throttle_wait(request, ACTION_THROTTLES.get(action.name, []))
+    if wait is not None:
+        messages.error(request, rate_limited_message(wait))
+        return
+    try:
+        action.execute(order_id=order.id, **options)
+        messages.success(request, ACTION_DONE[(action.name, Order.Kind(order.kind))])
+    except ApplicationError as exc:
+        messages.error(request, exc.message if exc.code == DraftOutdated.code else ACTION_REFUSED)
+
+
+@never_cache  # the page carries the order's token (data-token): no shared or back-button copy
+@require_http_methods(["GET", "POST"])
+@customer_order_view
+def order_page(request: HttpRequest, order: Order) -> HttpResponse:
+    """The link in every email (token rules: ``customer_order_view``).
+
+    POST ``action=<name>`` runs a customer action the page offers (``regenerate``,
+    ``submit_for_review``) through the same service as the API, then redirects back (so reloading
+    the page never repeats the action). The buttons shown are the order's customer actions.
+    """
+    if request.method == "POST":
+        action = PAGE_ACTIONS.get(request.POST.get("action", ""))
+        if action is None:
+            raise Http404("Unknown action")
+        run_customer_action(request, order, action)
+        return HttpResponseRedirect(_without_token(request))
+    if request.GET.get("paid") == "1" and PAY.is_offered(order):
+        # Back from Stripe's checkout: fulfil now if the session is paid (the webhook may lag).
+        order_payment_confirm_from_session(order_id=order.id)
+        order.refresh_from_db()
+    # The script polls the status API with the same token; a GET reaching here came with the cookie.
+    token = request.COOKIES.get(_token_cookie_name(str(order.id)), "")
+    return _order_page_render(request, order, token=token)
 
 
 def live_mode(order: Order, *, paid_flag: bool) -> str:
@@ -184,7 +213,7 @@ def _queue_estimate(order: Order, queue: dict[str, Any]) -> int | None:
 
 def _order_page_render(request: HttpRequest, order: Order, *, token: str) -> HttpResponse:
     version = order.current_version
-    drafts = list(order_versions(order))
+    drafts = order_draft_items(order)
     paid_flag = request.GET.get("paid") == "1"
     queue = order_queue_state(order) if order.in_progress else None
     estimate = _queue_estimate(order, queue) if queue else None
@@ -193,10 +222,8 @@ def _order_page_render(request: HttpRequest, order: Order, *, token: str) -> Htt
         "is_article": order.kind == Order.Kind.ARTICLE,
         "body_html": version_html_marked(version, target_url=order.target_url) if version else "",
         "version": version,
-        "draft_number": next(
-            (len(drafts) - i for i, v in enumerate(drafts) if v.pk == order.current_version_id), 0
-        ),
-        "drafts": [(len(drafts) - i, v) for i, v in enumerate(drafts)],
+        "draft_number": next((d.number for d in drafts if d.current), 0),
+        "drafts": drafts,
         "actions": order_customer_actions(order),
         "queue": queue,
         "stage_words": queue_stage_words(queue) if queue else "",

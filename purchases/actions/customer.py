@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from articles.models import ArticleVersion
 from purchases.actions.base import Audience, OrderAction, open_run_refusal
-from purchases.errors import ApplicationError
+from purchases.errors import ApplicationError, DraftOutdated
 from purchases.models import Order, OrderStatus, RunSpend
 
 S = OrderStatus
@@ -72,13 +73,37 @@ class Regenerate(OrderAction):
 
 
 class SubmitForReview(OrderAction):
-    """The customer sends the draft to the editors. Effect: ``order_submit_for_review``."""
+    """The customer sends a draft to the editors: the current one, or any of the order's drafts
+    ``draft_refusal`` allows, which then becomes the current one. Effect: ``order_submit_for_review``.
+    """
 
     name = "submit_for_review"
     label = "Submit for editorial review"
     audience = Audience.CUSTOMER
     to_status = S.ADMIN_REVIEW
     refused = "Only a draft awaiting your review can be submitted (now {status})."
+    outdated = (
+        "The article has changed since draft {number} was written, so it can no longer be submitted. "
+        "Submit a newer draft, or ask for a new one."
+    )
+
+    def draft_refusal(self, order: Order, *, draft: ArticleVersion, number: int) -> ApplicationError | None:
+        """Why ``draft`` (draft ``number`` of ``order``) cannot be the one submitted; None when it can.
+
+        An earlier backlink draft must have been made on the article's current published version:
+        one on an older base would be published over text the article no longer has. The current
+        draft may always be submitted (publishing carries its link over or re-runs it, as before),
+        and so may any draft of an article order, which has no base. Reads the order's article as
+        loaded: callers that act hold the order's row lock and load it with the order.
+        """
+        if draft.pk == order.current_version_id or draft.base_version_id is None:
+            return None
+        live_id = order.article.published_version_id if order.article is not None else None
+        if draft.base_version_id != live_id:
+            return DraftOutdated(
+                self.outdated.format(number=number), fields={"versionId": ["Outdated draft."]}
+            )
+        return None
 
 
 class ViewArticle(OrderAction):

@@ -45,7 +45,7 @@ from articles.writers import CallAllowance, get_writer
 from purchases.actions import FINISH_DRAFT, KEEP_DRAFT
 from purchases.models import EmailKind, Order, OrderStatus, RunSpend
 from purchases.services.draft_kinds import ORDER_DRAFT_KINDS, NotDraftable, OrderDraftKind
-from purchases.services.draft_versions import order_version_create
+from purchases.services.draft_versions import draft_label, order_version_create
 from purchases.services.emails import order_email_queue
 from purchases.services.failures import order_fail
 from purchases.services.orders import order_lock, order_transition
@@ -152,7 +152,7 @@ def order_draft_finish(*, order: Order, version: ArticleVersion, first_email: Em
         order=order,
         to_status=OrderStatus.QUALITY_CHECK,
         source="worker",
-        reason=f"version {version.number} passed quality checks",
+        reason=f"{draft_label(version)} passed quality checks",
         extra_fields=("article", "current_version", "regeneration_count", "failure_reason"),
     )
     kind = first_email if first_draft else EmailKind.REVISION_READY

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from django.db import transaction
+from django.db.models import Max
 
 from articles.drafting.attempts import Usage
 from articles.models import Article, ArticleVersion
@@ -38,16 +39,32 @@ def order_version_create(
     """Store a draft version of ``order``, written by job run ``run`` (None: a carry-over at publishing).
 
     At most one draft per ``(order, run)``: the unique draft link makes a second store of the
-    same run fail, rolling its version back. The caller holds the order row lock and moves the
-    order on in the same transaction.
+    same run fail, rolling its version back. The draft gets the order's next draft number (1, 2,
+    3…); the caller holds the order row lock, so two stores never take the same one (the unique
+    ``(order, number)`` constraint is the backstop). The caller moves the order on in the same
+    transaction.
     """
     version = version_create(
         **fields,
         qc_report=qc_report,
         **(usage.version_fields() if usage is not None else {}),
     )
-    OrderDraft.objects.create(order=order, version=version, run=run)
+    last = OrderDraft.objects.filter(order=order).aggregate(last=Max("number"))["last"] or 0
+    OrderDraft.objects.create(order=order, version=version, run=run, number=last + 1)
     return version
+
+
+def draft_label(version: ArticleVersion) -> str:
+    """The draft in the timeline's words, "draft n (article version N)": the order's number first."""
+    try:
+        return f"draft {version.order_draft.number} (article version {version.number})"
+    except OrderDraft.DoesNotExist:
+        return f"article version {version.number}"
+
+
+def order_draft_of(order: Order, *, version_id: int) -> OrderDraft | None:
+    """The order's draft link to version ``version_id`` (its version loaded), or None if it is not one of its drafts."""
+    return OrderDraft.objects.select_related("version").filter(order=order, version_id=version_id).first()
 
 
 def backlink_drafts_on(order: Order, *, base: ArticleVersion) -> tuple[tuple[int, str], ...]:

@@ -23,10 +23,10 @@ from articles.drafting.kinds import BACKLINK
 from articles.models import Article, ArticleVersion
 from articles.services import version_publish
 from purchases.actions import PUBLISH, REGENERATE, REJECT, SUBMIT_FOR_REVIEW
-from purchases.errors import ApplicationError
+from purchases.errors import ApplicationError, InvalidField
 from purchases.models import EmailKind, Order, OrderStatus
 from purchases.services.draft_kinds import backlink_brief
-from purchases.services.draft_versions import VersionFields, order_version_create
+from purchases.services.draft_versions import VersionFields, draft_label, order_draft_of, order_version_create
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.runs import order_job_enqueue
@@ -64,16 +64,39 @@ def order_regenerate(*, order_id: UUID | str) -> str:
 
 
 @SUBMIT_FOR_REVIEW.effect
-def order_submit_for_review(*, order_id: UUID | str) -> Order:
-    """QUALITY_CHECK -> ADMIN_REVIEW; the editors are emailed that an order waits for them."""
+def order_submit_for_review(*, order_id: UUID | str, version_id: int | None = None) -> Order:
+    """QUALITY_CHECK -> ADMIN_REVIEW; the editors are emailed that an order waits for them.
+
+    ``version_id`` picks which of the order's drafts goes (default: the current one); it becomes
+    the order's current version in the same transaction. Refused, changing nothing: a version
+    that is not one of the order's drafts (400 ``invalid``, field ``versionId``), and an earlier
+    draft made on a published version the article has since replaced (409 ``draft_outdated``,
+    ``SubmitForReview.draft_refusal``).
+    """
     with transaction.atomic():
         order = order_lock(order_id=order_id)
         SUBMIT_FOR_REVIEW.check(order)
+        reason = "customer submitted the draft"
+        extra_fields: tuple[str, ...] = ()
+        if version_id is not None:
+            link = order_draft_of(order, version_id=version_id)
+            if link is None:
+                raise InvalidField(
+                    "This order has no such draft.", fields={"versionId": ["Not a draft of this order."]}
+                )
+            refusal = SUBMIT_FOR_REVIEW.draft_refusal(order, draft=link.version, number=link.number)
+            if refusal is not None:
+                raise refusal
+            reason = f"customer submitted {draft_label(link.version)}"
+            if link.version_id != order.current_version_id:
+                order.current_version = link.version
+                extra_fields = ("current_version",)
         order_transition(
             order=order,
             to_status=OrderStatus.ADMIN_REVIEW,
             source="customer",
-            reason="customer submitted the draft",
+            reason=reason,
+            extra_fields=extra_fields,
         )
         admin_url = settings.SITE_URL + reverse("admin:purchases_order_change", args=[order.pk])
         transaction.on_commit(
@@ -156,8 +179,7 @@ def _publish(*, order: Order, version: ArticleVersion, actor: Any, outcome: str)
         to_status=OrderStatus.PUBLISHED,
         source="staff",
         actor=actor,
-        reason=f"published version {version.number}"
-        + (" (carried over)" if outcome == "carried_over" else ""),
+        reason=f"published {draft_label(version)}" + (" (carried over)" if outcome == "carried_over" else ""),
         extra_fields=("current_version",),
     )
     order_email_queue(order=order, kind=EmailKind.PUBLISHED, key=f"version-{version.pk}")

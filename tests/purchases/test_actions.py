@@ -27,6 +27,7 @@ from purchases.actions import (
 )
 from purchases.errors import NotRefundable
 from purchases.models import ALLOWED_TRANSITIONS, Order, OrderStatus
+from tests.conftest import checkout_event, signed_post
 from tests.factories import make_order
 from tests.source_rules import ROOT, comparisons_of, writes_of
 
@@ -259,17 +260,20 @@ def test_the_order_list_offers_each_user_only_the_bulk_actions_they_may_run(
     assert offered(editor) == {"approve_and_publish", "reject", "retry", "refund", "take_down_link"}
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_the_order_page_shows_the_buttons_of_the_customer_actions_and_runs_them_by_name(
-    client: Any, article: Any
+    client: Any, api: Any, article: Any, run_worker: Any
 ) -> None:
     order, token = make_order(article)
     url = f"/orders/{order.id}/?token={token}"
     assert "Pay 49.00 USD" in client.get(url, follow=True).content.decode()
-    Order.objects.filter(pk=order.pk).update(status=S.QUALITY_CHECK)
+    assert signed_post(api, checkout_event(order, event_id="evt_buttons")).status_code == 200
+    run_worker()
 
     page = client.get(url, follow=True).content.decode()
-    assert 'value="submit_for_review"' in page and 'value="regenerate"' in page
+    # Submitting asks for a confirmation first (its own page, for the current draft).
+    submit_link = f'href="/orders/{order.id}/drafts/1/submit/">Submit for editorial review</a>'
+    assert submit_link in page and 'value="regenerate"' in page
     assert "Pay 49.00 USD" not in page
 
     response = client.post(url, {"action": "submit_for_review"})
@@ -278,7 +282,7 @@ def test_the_order_page_shows_the_buttons_of_the_customer_actions_and_runs_them_
     assert order.status == S.ADMIN_REVIEW
     page = client.get(url, follow=True).content.decode()
     assert "Sent to our editors" in page
-    assert 'value="submit_for_review"' not in page and 'value="regenerate"' not in page
+    assert submit_link not in page and 'value="regenerate"' not in page
 
 
 @pytest.mark.django_db

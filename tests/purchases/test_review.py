@@ -513,7 +513,7 @@ def test_the_review_page_names_draft_types_and_formats_every_cost_alike(
     assert "customer_backlink" not in drafts
     assert drafts.count('<td class="num">$0.000210</td>') == 2
     assert '<th class="num">$0.000420</th>' in drafts
-    assert "Proposal v3 · Regeneration" in page
+    assert "Proposal: Draft 2 (article v3) · Regeneration" in page
 
 
 def test_the_review_page_of_an_article_order_shows_the_brief_and_no_published_base(
@@ -533,7 +533,9 @@ def test_the_review_page_of_an_article_order_shows_the_brief_and_no_published_ba
     assert "<td>Choosing a pillow for side sleepers</td>" in page
     assert "pillow loft, cervical support" in page
     words = page[page.index("<th>Words</th>") :]
-    assert re.match(r"<th>Words</th><td>\d+ in draft v1 · 300 requested \(255–345 accepted\)</td>", words)
+    assert re.match(
+        r"<th>Words</th><td>\d+ in Draft 1 \(article v1\) · 300 requested \(255–345 accepted\)</td>", words
+    )
     assert "Published base" not in page and "Side by side" not in page
-    assert "Proposal v1 · First draft (article)" in page
+    assert "Proposal: Draft 1 (article v1) · First draft (article)" in page
     assert "Approve &amp; publish" in page
