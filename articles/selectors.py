@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from articles.content import excerpt, plain_text
 from articles.models import ArticleVersion
 
 
@@ -15,3 +16,13 @@ def article_published_texts(*, exclude_article_id: int | None = None) -> list[tu
     if exclude_article_id is not None:
         qs = qs.exclude(article_id=exclude_article_id)
     return [(slug, body) for slug, body in qs.values_list("article__slug", "body_markdown").order_by("id")]
+
+
+def version_preview(version: ArticleVersion, *, limit: int = 300) -> str:
+    """What a customer is shown of a draft: their own paragraph for a backlink draft (the
+    ``paragraph`` of its ``backlink_metadata``), else the opening of the text without its title.
+    Plain text (``articles.content``): no link mark, Markdown or HTML entity."""
+    paragraph = version.backlink_metadata.get("paragraph")
+    if paragraph:
+        return plain_text(str(paragraph), limit=limit)
+    return excerpt(version.body_markdown, limit=limit, title=version.title)

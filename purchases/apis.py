@@ -26,6 +26,7 @@ from purchases.selectors import (
     order_get_for_customer,
     order_preview,
     order_queue_state,
+    order_receipt,
     order_versions,
     version_preview,
 )
@@ -42,6 +43,7 @@ from purchases.serializers import (
 from purchases.services.review import order_regenerate, order_submit_for_review
 from purchases.services.runs import order_queue
 from purchases.services.webhooks import stripe_webhook_handle
+from purchases.status_messages import order_status_message
 from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, LookupThrottle
 from queueing.selectors import estimate_wait_seconds
 
@@ -104,13 +106,16 @@ def bearer_token(request: Request) -> str | None:
 
 
 def status_body(order: Order) -> dict[str, object]:
+    queue = order_queue_state(order)
     return dict(
         OrderStatusSerializer(
             {
                 "orderId": order.id,
                 "kind": order.kind,
                 "status": order.status,
-                "queue": order_queue_state(order),
+                "statusMessage": order_status_message(order, queue=queue),
+                "receipt": order_receipt(order),
+                "queue": queue,
                 "preview": order_preview(order),
                 "regenerationCount": order.regeneration_count,
                 "actions": order_customer_actions(order),

@@ -28,10 +28,12 @@ from purchases.selectors import (
     order_customer_actions,
     order_get_for_customer,
     order_queue_state,
+    order_receipt,
     order_versions,
     version_html_marked,
 )
 from purchases.services.payments import order_payment_confirm_from_session
+from purchases.status_messages import order_status_view
 from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES
 from purchases.tokens import make_order_token
 
@@ -139,6 +141,11 @@ def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
 def _order_page_render(request: HttpRequest, order: Order) -> HttpResponse:
     version = order.current_version
     drafts = list(order_versions(order))
+    queue = order_queue_state(order) if order.in_progress else None
+    paid_flag, cancelled_flag = request.GET.get("paid") == "1", request.GET.get("cancelled") == "1"
+    status = order_status_view(
+        order, queue=queue, returned_from_checkout=paid_flag, checkout_cancelled=cancelled_flag
+    )
     context = {
         "order": order,
         "is_article": order.kind == Order.Kind.ARTICLE,
@@ -149,10 +156,16 @@ def _order_page_render(request: HttpRequest, order: Order) -> HttpResponse:
         ),
         "drafts": [(len(drafts) - i, v) for i, v in enumerate(drafts)],
         "actions": order_customer_actions(order),
-        "queue": order_queue_state(order) if order.in_progress else None,
+        "queue": queue,
         "polling": order.awaits_payment or order.in_progress,
-        "paid_flag": request.GET.get("paid") == "1",
-        "cancelled_flag": request.GET.get("cancelled") == "1",
+        "paid_flag": paid_flag,
+        "cancelled_flag": cancelled_flag,
+        # The state for the customer (purchases.status_messages): badge, banner text and class, live link.
+        "status_label": status.label,
+        "status_message": status.page_message,
+        "status_tone": status.tone,
+        "status_link": status.link,
+        "receipt": order_receipt(order),
     }
     return render(request, "purchases/order_page.html", context)
 
