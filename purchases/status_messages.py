@@ -13,6 +13,7 @@ money is still clearing, and the job's stage while it waits for the writing serv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -104,13 +105,43 @@ def article_live_url(order: Order) -> str:
 
 
 def _arrival(order: Order) -> OrderTransition | None:
-    """The move that brought the order into its current status (one query)."""
-    return order.transitions.filter(to_status=order.status).order_by("-created_at", "-id").first()
+    """The move that brought the order into its current status (one query); records that move no status
+    (a link taken down, ``REFUNDED -> REFUNDED``) are not arrivals."""
+    moves = order.transitions.filter(to_status=order.status).exclude(from_status=order.status)
+    return moves.order_by("-created_at", "-id").first()
 
 
-def _what(order: Order) -> str:
-    """ "your link" or "your article"."""
-    return "your article" if order.kind == Order.Kind.ARTICLE else "your link"
+@dataclass(frozen=True)
+class _Words:
+    """How one order kind is spoken of: chosen once per order by its kind (``_WORDS``)."""
+
+    what: str  # what the customer bought
+    another: str  # what a regeneration gives
+    writing: Callable[[Order], str]  # the first draft is being written
+    rewriting: Callable[[Order], str]  # a regeneration is being written
+    live: Callable[[Order], str]  # published, before the link
+
+
+_WORDS: dict[str, _Words] = {
+    Order.Kind.BACKLINK: _Words(
+        what="your link",
+        another="another placement",
+        writing=lambda order: f"We are weaving your link into “{order.display_title}”.",
+        rewriting=lambda order: f"We are writing a new placement of your link in “{order.display_title}”.",
+        live=lambda order: f"Your link is live in “{order.display_title}”",
+    ),
+    Order.Kind.ARTICLE: _Words(
+        what="your article",
+        another="a fresh draft",
+        writing=lambda order: f"We are writing your article about “{order.topic}”.",
+        rewriting=lambda order: f"We are writing a fresh draft of your article “{order.display_title}”.",
+        live=lambda order: f"Your article “{order.display_title}” is live",
+    ),
+}
+
+
+def _words(order: Order) -> _Words:
+    return _WORDS[order.kind]
 
 
 def _awaiting_payment(order: Order, *, returned_from_checkout: bool, checkout_cancelled: bool) -> StatusView:
@@ -133,7 +164,7 @@ def _awaiting_payment(order: Order, *, returned_from_checkout: bool, checkout_ca
     expires = order.checkout_expires_at
     if expires is not None and expires <= timezone.now():
         return StatusView(
-            label,
+            "Checkout closed",
             "The time to pay for this order has run out, so no payment was taken. "
             "You are welcome to place the order again.",
             "bad",
@@ -164,33 +195,22 @@ def _being_written(order: Order, *, queue: dict[str, Any] | None) -> StatusView:
         )
     arrival = _arrival(order)
     came_from = arrival.from_status if arrival is not None else ""
-    article = order.kind == Order.Kind.ARTICLE
-    title = order.display_title
     if came_from == S.QUALITY_CHECK:
+        now = _words(order).rewriting(order)
+    elif came_from == S.ADMIN_REVIEW:  # publishing found the article changed under the link: re-placed
         now = (
-            f"We are writing a fresh draft of your article “{title}”."
-            if article
-            else f"We are writing a new placement of your link in “{title}”."
-        )
-    elif came_from == S.ADMIN_REVIEW:
-        now = (
-            f"“{title}” was updated while your draft was with our editors, so we are placing your link "
-            "in its current text again; you will review it before it goes to the editors again."
+            f"“{order.display_title}” was updated while your draft was with our editors, so we are placing "
+            "your link in its current text again; you will review it before it goes to the editors again."
         )
     elif came_from == S.FAILED and arrival is not None and arrival.source == "staff":
         now = "Our team is trying your order again."
     else:
-        now = (
-            f"We are writing your article about “{order.topic}”."
-            if article
-            else f"We are weaving your link into “{title}”."
-        )
+        now = _words(order).writing(order)
     return StatusView(label, f"{now} {then}", "warn")
 
 
 def _draft_ready(order: Order) -> StatusView:
-    article = order.kind == Order.Kind.ARTICLE
-    another = "a fresh draft" if article else "another placement"
+    another = _words(order).another
     arrival = _arrival(order)
     if arrival is not None and arrival.from_status == S.ADMIN_REVIEW and arrival.source == "staff":
         reason = " ".join(arrival.reason.split())
@@ -218,11 +238,7 @@ def _draft_ready(order: Order) -> StatusView:
 
 def _published(order: Order) -> StatusView:
     link = article_live_url(order)
-    live = (
-        f"Your article “{order.display_title}” is live"
-        if order.kind == Order.Kind.ARTICLE
-        else f"Your link is live in “{order.display_title}”"
-    )
+    live = _words(order).live(order)
     message = f"{live}: {link}" if link else f"{live}."
     return StatusView(STATUS_LABELS[S.PUBLISHED], message, "ok", link, page_message=f"{live}.")
 
@@ -231,7 +247,7 @@ def _failed(order: Order) -> StatusView:
     why = customer_failure_reason(order)
     if not order.is_paid:
         return StatusView(
-            STATUS_LABELS[S.FAILED],
+            "Cancelled",
             f"This order was cancelled: {why}. No money was taken; you are welcome to order again.",
             "bad",
         )
@@ -274,6 +290,37 @@ def _money_notes(order: Order) -> str:
     return " ".join(notes)
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """What the caller knows beyond the order row: the job's queue state and the page's return flags."""
+
+    queue: dict[str, Any] | None
+    returned_from_checkout: bool
+    checkout_cancelled: bool
+
+
+def _review_view(order: Order, seen: _Seen) -> StatusView:
+    return StatusView(
+        STATUS_LABELS[S.ADMIN_REVIEW],
+        f"An editor is reviewing {_words(order).what}. We will email you when it is live.",
+        "ok",
+    )
+
+
+# One builder per status: looked up by the order's status, never compared with it.
+_VIEWS: dict[str, Callable[[Order, _Seen], StatusView]] = {
+    S.PENDING_PAYMENT: lambda order, seen: _awaiting_payment(
+        order, returned_from_checkout=seen.returned_from_checkout, checkout_cancelled=seen.checkout_cancelled
+    ),
+    S.PROCESSING: lambda order, seen: _being_written(order, queue=seen.queue),
+    S.QUALITY_CHECK: lambda order, seen: _draft_ready(order),
+    S.ADMIN_REVIEW: _review_view,
+    S.PUBLISHED: lambda order, seen: _published(order),
+    S.FAILED: lambda order, seen: _failed(order),
+    S.REFUNDED: lambda order, seen: _refunded(order),
+}
+
+
 def order_status_view(
     order: Order,
     *,
@@ -284,30 +331,11 @@ def order_status_view(
     """The order's state for its customer. ``queue`` is ``order_queue_state`` (while it is being
     written); the two flags are the order page's return from Stripe (``?paid=1``, ``?cancelled=1``).
 
-    At most two queries: the move into the current status, or the Stripe event of a payment
-    still clearing.
+    At most one query: the move into the current status, or the Stripe event of a payment still
+    clearing.
     """
-    status = order.status
-    if status == S.PENDING_PAYMENT:
-        view = _awaiting_payment(
-            order, returned_from_checkout=returned_from_checkout, checkout_cancelled=checkout_cancelled
-        )
-    elif status == S.PROCESSING:
-        view = _being_written(order, queue=queue)
-    elif status == S.QUALITY_CHECK:
-        view = _draft_ready(order)
-    elif status == S.ADMIN_REVIEW:
-        view = StatusView(
-            STATUS_LABELS[S.ADMIN_REVIEW],
-            f"An editor is reviewing {_what(order)}. We will email you when it is live.",
-            "ok",
-        )
-    elif status == S.PUBLISHED:
-        view = _published(order)
-    elif status == S.FAILED:
-        view = _failed(order)
-    else:
-        view = _refunded(order)
+    seen = _Seen(queue, returned_from_checkout, checkout_cancelled)
+    view = _VIEWS[order.status](order, seen)
     notes = _money_notes(order)
     if notes:
         return StatusView(

@@ -104,15 +104,16 @@ AUTO_REFUND_NOTE = "Automatic refund: "
 
 
 def _customer_reason(record: EmailRecord) -> str:
-    """The reason an email gives: its note (an editor's or staff's words for the customer), or why the
-    order failed in customer words (``customer_failure_reason``), never the reason stored for staff."""
+    """The reason an email gives. Why an order failed is told in customer words
+    (``customer_failure_reason``), never the reason stored for staff; otherwise the email's note (an
+    editor's or staff's words for the customer)."""
     order = record.order
-    automatic = record.kind == EmailKind.REFUNDED and record.note.startswith(AUTO_REFUND_NOTE)
-    if record.note and not automatic:
-        return record.note
-    if order.failure_reason and record.kind in (EmailKind.ORDER_FAILED, EmailKind.REFUNDED):
+    failure = record.kind == EmailKind.ORDER_FAILED or (
+        record.kind == EmailKind.REFUNDED and record.note.startswith(AUTO_REFUND_NOTE)
+    )
+    if failure and order.failure_reason:
         return capfirst(customer_failure_reason(order)) + "."
-    return ""
+    return record.note or ""
 
 
 def _render(record: EmailRecord) -> tuple[str, str]:

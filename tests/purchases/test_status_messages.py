@@ -354,6 +354,7 @@ def test_an_expired_checkout_says_no_money_was_taken(api: Any, client: Any, arti
         "This order was cancelled: the time to pay ran out before a payment was made. No money was taken; "
         "you are welcome to order again."
     )
+    assert banner(client, order, token)[:2] == ("Cancelled", "bad")
 
 
 def test_an_open_dispute_is_told_to_the_customer(
