@@ -372,3 +372,65 @@ def test_an_open_dispute_is_told_to_the_customer(
     assert status(api, order, token)["statusMessage"].endswith(
         "Your bank has opened a dispute about this payment; we answer it through our payment provider."
     )
+
+
+def test_an_order_waiting_out_a_writing_service_outage_says_nothing_is_lost(
+    api: Any, client: Any, article: Any, fake_stripe: Any, fake_openai: Any, run_worker: Any, settings: Any
+) -> None:
+    settings.LLM_OUTAGE_FIRST_DELAY_SECONDS = 60
+    fake_openai.default = lambda request: {"status": 503}
+    order, token = make_order(article)
+    pay(api, order, fake_stripe)
+
+    run_worker()  # the run is put off until the service is back
+
+    answer = status(api, order, token)
+    assert (answer["status"], answer["queue"]["stage"]) == ("PROCESSING", "waiting for the writing service")
+    assert answer["statusMessage"].startswith("The writing service we use is unavailable at the moment")
+    assert "Nothing is lost" in banner(client, order, token)[2]
+
+
+def test_an_order_staff_try_again_says_so(
+    api: Any, article: Any, fake_stripe: Any, fake_openai: Any, run_worker: Any, editor: User, settings: Any
+) -> None:
+    settings.AUTO_REFUND_ON_FAILURE = False
+    fake_openai.script(NO_MARK, NO_MARK, NO_MARK)
+    order, token = make_order(article)
+    pay(api, order, fake_stripe)
+    run_worker()
+
+    response = client_for(editor).post(f"/admin/purchases/order/{order.id}/retry/", {"reason": "once more"})
+
+    assert response.status_code == 302
+    assert status(api, order, token)["statusMessage"].startswith("Our team is trying your order again.")
+
+
+def test_a_link_placed_again_because_the_article_changed_under_it_says_why(
+    api: Any, article: Any, fake_stripe: Any, fake_openai: Any, run_worker: Any, editor: User
+) -> None:
+    rewrites_paragraph_3 = json.dumps(
+        {
+            "paragraph_index": 3,
+            "mode": "replace",
+            "paragraph": "Going to bed at the same time every day trains your body clock, and "
+            "[[memory foam pillows]] make that routine more comfortable.",
+        }
+    )
+    fake_openai.script(rewrites_paragraph_3, GOOD)
+    first, first_token = make_order(article)
+    pay(api, first, fake_stripe)
+    run_worker()
+    submit(api, first, first_token)
+    second, token = make_order(article)
+    pay(api, second, fake_stripe)
+    run_worker()
+    submit(api, second, token)
+    staff = client_for(editor)
+    staff.post(f"/admin/purchases/order/{first.id}/publish/")
+
+    staff.post(f"/admin/purchases/order/{second.id}/publish/")  # the paragraph under its link changed
+
+    assert status(api, second, token)["statusMessage"].startswith(
+        f"“{article.title}” was updated while your draft was with our editors, so we are placing your link "
+        "in its current text again"
+    )
