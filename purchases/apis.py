@@ -43,7 +43,7 @@ from purchases.serializers import (
 from purchases.services.review import order_regenerate, order_submit_for_review
 from purchases.services.runs import order_queue
 from purchases.services.webhooks import stripe_webhook_handle
-from purchases.status_messages import order_status_message
+from purchases.status_messages import order_status_view
 from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, LookupThrottle
 from queueing.selectors import estimate_wait_seconds
 
@@ -107,13 +107,16 @@ def bearer_token(request: Request) -> str | None:
 
 def status_body(order: Order) -> dict[str, object]:
     queue = order_queue_state(order)
+    state = order_status_view(order, queue=queue)
     return dict(
         OrderStatusSerializer(
             {
                 "orderId": order.id,
                 "kind": order.kind,
                 "status": order.status,
-                "statusMessage": order_status_message(order, queue=queue),
+                "statusMessage": state.message,
+                "statusLabel": state.label,
+                "statusTone": state.tone,
                 "receipt": order_receipt(order),
                 "queue": queue,
                 "preview": order_preview(order),

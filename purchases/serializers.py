@@ -205,6 +205,9 @@ class OrderStatusSerializer(serializers.Serializer):
     status = serializers.CharField()
     # The state in a plain sentence or two for the customer (never an internal status name).
     statusMessage = serializers.CharField()  # noqa: N815
+    # The order page's badge for the status ("Being written", "Changes requested"…) and its banner's tone.
+    statusLabel = serializers.CharField()  # noqa: N815
+    statusTone = serializers.ChoiceField(choices=["ok", "warn", "bad"])  # noqa: N815
     # Null until the order is paid.
     receipt = ReceiptSerializer(allow_null=True)
     queue = QueueSerializer()

@@ -96,11 +96,13 @@ def test_an_unpaid_order_says_what_it_costs_and_how_long_it_is_kept(
 ) -> None:
     order, token = make_order(article)
 
-    message = status(api, order, token)["statusMessage"]
+    answer = status(api, order, token)
+    message = answer["statusMessage"]
     badge, tone, text = banner(client, order, token)
 
     assert message.startswith("We are waiting for your payment of 49.00 USD. Your order is kept until ")
     assert (badge, tone, text) == ("Pending payment", "warn", message)
+    assert (answer["statusLabel"], answer["statusTone"]) == (badge, tone)  # what a live page needs
 
 
 def test_a_cancelled_payment_is_named_on_the_page_with_the_way_to_pay(client: Any, article: Any) -> None:
