@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
 from mdit_py_plugins.attrs import attrs_plugin
 
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
@@ -170,11 +171,75 @@ def render_html(markdown: str) -> str:
     )
 
 
-def plain_text(markdown: str, *, limit: int | None = None) -> str:
-    """Readable text without markup, for previews and excerpts."""
-    text = nh3.clean(_md().render(markdown), tags=set())
-    text = re.sub(r"\s+", " ", html.unescape(text)).strip()
+# What survives rendering but is still Markdown to a reader: runs of emphasis marks and code fences.
+_LEFTOVER_SYNTAX = re.compile(r"\*{2,}|_{2,}|`{3,}|\[\[|\]\]")
+_TAG_LIKE = re.compile(r"</?[A-Za-z][^<>]*>")
+_SENTENCE_END = (".", "!", "?", ":", "…")
+
+
+def _as_text(fragment_html: str) -> str:
+    """Rendered HTML as one line of text: tags dropped, entities decoded (even doubly escaped ones)."""
+    text = nh3.clean(fragment_html, tags=set())
+    for _ in range(3):  # "&amp;amp;" is still an entity to a reader of plain text
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    text = _LEFTOVER_SYNTAX.sub("", _TAG_LIKE.sub("", text))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def text_blocks(markdown: str) -> list[tuple[int, str]]:
+    """The body as plain-text blocks in order, each ``(heading level, text)``; level 0 for prose.
+
+    ``[[anchor]]`` marks keep their words, links their text, and no Markdown syntax or HTML
+    entity is left.
+    """
+    md = _md()
+    renderer = md.renderer
+    assert isinstance(renderer, RendererHTML)
+    tokens = md.parse(LINK_MARK.sub(r"\1", markdown))
+    blocks: list[tuple[int, str]] = []
+    for index, token in enumerate(tokens):
+        if token.type == "inline":
+            opening = tokens[index - 1] if index else None
+            level = int(opening.tag[1:]) if opening is not None and opening.type == "heading_open" else 0
+            text = _as_text(renderer.renderInline(token.children or [], md.options, {}))
+        elif token.type in {"code_block", "fence"}:
+            level, text = 0, _as_text(html.escape(token.content))
+        else:
+            continue
+        if text:
+            blocks.append((level, text))
+    return blocks
+
+
+def _joined(blocks: list[tuple[int, str]]) -> str:
+    """Blocks as running text; a heading ends with a full stop so it never runs into the next sentence."""
+    parts = [f"{text}." if level and not text.endswith(_SENTENCE_END) else text for level, text in blocks]
+    return " ".join(parts)
+
+
+def _shortened(text: str, limit: int | None) -> str:
     if limit is not None and len(text) > limit:
         cut = text[:limit].rsplit(" ", 1)[0]
         return cut.rstrip(" ,.;:") + "…"
     return text
+
+
+def plain_text(markdown: str, *, limit: int | None = None) -> str:
+    """Readable text without markup: no ``[[…]]`` mark, Markdown syntax, tag or HTML entity.
+
+    Headings are kept (ended with a full stop, so they do not run into the next sentence).
+    """
+    return _shortened(_joined(text_blocks(markdown)), limit)
+
+
+def excerpt(markdown: str, *, limit: int, title: str = "") -> str:
+    """The opening of a body for previews (home page, status API, emails): ``plain_text`` without
+    the title. A leading level-1 heading, or a first heading that is ``title``, is the title and is
+    left out, since the excerpt is shown under it."""
+    blocks = text_blocks(markdown)
+    if blocks and blocks[0][0] and (blocks[0][0] == 1 or _as_text(title) == blocks[0][1]):
+        blocks = blocks[1:]
+    return _shortened(_joined(blocks), limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from articles.content import excerpt, extract_links, normalize_href, plain_text, split_paragraphs
 from articles.models import ArticleVersion
 
 
@@ -15,3 +16,27 @@ def article_published_texts(*, exclude_article_id: int | None = None) -> list[tu
     if exclude_article_id is not None:
         qs = qs.exclude(article_id=exclude_article_id)
     return [(slug, body) for slug, body in qs.values_list("article__slug", "body_markdown").order_by("id")]
+
+
+def version_preview(version: ArticleVersion, *, limit: int = 300) -> str:
+    """What a customer is shown of a draft: for a backlink draft their own paragraph, the one holding
+    their link as the draft's text has it (the metadata's ``paragraph`` copy when none does); else
+    the opening of the text without its title. Plain text (``articles.content``): no link mark,
+    Markdown or HTML entity."""
+    target = version.backlink_metadata.get("target_url")
+    if target:
+        href = normalize_href(str(target))
+        paragraph = next(
+            (
+                p
+                for p in split_paragraphs(version.body_markdown)
+                if any(link.href == href for link in extract_links(p))
+            ),
+            None,
+        )
+        if paragraph:
+            return plain_text(paragraph, limit=limit)
+    paragraph = version.backlink_metadata.get("paragraph")
+    if paragraph:
+        return plain_text(str(paragraph), limit=limit)
+    return excerpt(version.body_markdown, limit=limit, title=version.title)

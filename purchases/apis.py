@@ -26,6 +26,7 @@ from purchases.selectors import (
     order_get_for_customer,
     order_preview,
     order_queue_state,
+    order_receipt,
     order_versions,
     version_preview,
 )
@@ -46,6 +47,7 @@ from purchases.services.lookup import lookup_answer_text, order_lookup_request
 from purchases.services.review import order_regenerate, order_submit_for_review
 from purchases.services.runs import order_queue
 from purchases.services.webhooks import stripe_webhook_handle
+from purchases.status_messages import order_status_view
 from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, ORDERS_LINK_THROTTLES, LookupThrottle
 from queueing.selectors import estimate_wait_seconds
 
@@ -108,13 +110,19 @@ def bearer_token(request: Request) -> str | None:
 
 
 def status_body(order: Order) -> dict[str, object]:
+    queue = order_queue_state(order)
+    state = order_status_view(order, queue=queue)
     return dict(
         OrderStatusSerializer(
             {
                 "orderId": order.id,
                 "kind": order.kind,
                 "status": order.status,
-                "queue": order_queue_state(order),
+                "statusMessage": state.message,
+                "statusLabel": state.label,
+                "statusTone": state.tone,
+                "receipt": order_receipt(order),
+                "queue": queue,
                 "preview": order_preview(order),
                 "regenerationCount": order.regeneration_count,
                 "actions": order_customer_actions(order),

@@ -79,6 +79,10 @@ class PaymentGateway(Protocol):
         """The Checkout Session as the provider has it now, as a plain dict; None when it has none to show."""
         ...
 
+    def payment_receipt_url(self, *, payment_intent_id: str) -> str | None:
+        """The provider's receipt page for a payment; None when it has none (yet)."""
+        ...
+
     def checkout_sessions_list_paid(self, *, created_gte: int) -> list[dict[str, Any]]:
         """Every paid Checkout Session created at or after ``created_gte`` (unix time), as plain dicts."""
         ...
@@ -147,6 +151,13 @@ class StripeGateway:
     def checkout_session_retrieve(self, *, session_id: str) -> dict[str, Any] | None:
         try:
             return stripe_api.checkout_session_retrieve(session_id=session_id)
+        except stripe_api.StripeUnavailable as exc:
+            raise PaymentGatewayUnavailable(str(exc)) from exc
+
+    def payment_receipt_url(self, *, payment_intent_id: str) -> str | None:
+        """The charge's ``receipt_url`` (``stripe_api.payment_receipt_url``)."""
+        try:
+            return stripe_api.payment_receipt_url(payment_intent_id=payment_intent_id)
         except stripe_api.StripeUnavailable as exc:
             raise PaymentGatewayUnavailable(str(exc)) from exc
 

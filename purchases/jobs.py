@@ -29,8 +29,10 @@ from purchases.services.failures import (
     writing_service_down_notify,
 )
 from purchases.services.lookup import order_lookup_answer, order_lookup_fail
+from purchases.services.payments import order_receipt_fetch
 from purchases.services.reconciliation import stripe_sessions_reconcile
 from purchases.services.runs import QUEUE_FOR_KIND, orders_reconcile
+from purchases.status_messages import WAITING_STAGE
 from queueing.breaker import CircuitBreaker, CircuitOpen
 from queueing.models import JobRequest
 from queueing.runtime import Progress, Waiting, job_run_tracked
@@ -38,9 +40,6 @@ from queueing.runtime import Progress, Waiting, job_run_tracked
 logger = logging.getLogger(__name__)
 
 OrderRun = Callable[..., str]
-
-# The stage a run shows (status API, order page) while it waits out an outage of the writing service.
-WAITING_STAGE = "waiting for the writing service"
 
 
 def writing_service_breaker() -> CircuitBreaker | None:
@@ -154,6 +153,15 @@ def article_generation_job(*, order_id: str, run: int) -> str:
 ORDER_JOB_FUNCS = frozenset(
     f"{__name__}.{job.__name__}" for job in (backlink_integration_job, article_generation_job)
 )
+
+
+def order_receipt_job(*, order_id: str) -> str:
+    """Store Stripe's receipt URL of a just-paid order (``order_receipt_fetch``; on ``maintenance``).
+
+    Idempotent: an order that has its receipt is left alone. Stripe unreachable raises, and RQ
+    retries (``RQ_RETRY_INTERVALS``); after the last retry the order simply has no receipt link.
+    """
+    return order_receipt_fetch(order_id=order_id)
 
 
 def reconcile_orders_job() -> str:

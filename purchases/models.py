@@ -43,13 +43,33 @@ def statuses_into(to_status: str) -> frozenset[str]:
     return frozenset(status for status, moves in ALLOWED_TRANSITIONS.items() if to_status in moves)
 
 
+# What the customer reads of each status in a refusal ("…; right now the draft is with our editors."):
+# never the internal name.
+CUSTOMER_STATES: dict[str, str] = {
+    S.PENDING_PAYMENT: "the order is waiting for its payment",
+    S.PROCESSING: "a draft is being written",
+    S.QUALITY_CHECK: "the draft is waiting for your review",
+    S.ADMIN_REVIEW: "the draft is with our editors",
+    S.PUBLISHED: "the order is published",
+    S.FAILED: "the order was not completed",
+    S.REFUNDED: "the order was refunded",
+}
+
+
 class IllegalTransition(ActionNotAllowed):
-    """A status move not listed in ALLOWED_TRANSITIONS; nothing was changed (409 action_not_allowed)."""
+    """A status move not listed in ALLOWED_TRANSITIONS; nothing was changed (409 action_not_allowed).
+
+    Its ``message`` (the API's) is plain words; ``detail`` names the move, for logs and staff.
+    """
 
     def __init__(self, order_id: uuid.UUID, from_status: str, to_status: str) -> None:
-        super().__init__(f"Order {order_id}: {from_status} -> {to_status} is not allowed")
+        super().__init__(f"That is not possible for this order now: {CUSTOMER_STATES[from_status]}.")
+        self.detail = f"Order {order_id}: {from_status} -> {to_status} is not allowed"
         self.from_status = from_status
         self.to_status = to_status
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 # Stripe dispute statuses that end a dispute, and those after which the money stays with us.
@@ -89,6 +109,9 @@ class Order(models.Model):
     # Where the checkout came from (blogorder.throttling.client_ip): open checkouts are capped per client.
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # Stripe's receipt for the payment (the charge's ``receipt_url``), fetched once it is paid; blank
+    # until then, in TEST MODE, or when Stripe could not be asked.
+    receipt_url = models.URLField(max_length=2000, blank=True)
     current_version = models.ForeignKey(
         "articles.ArticleVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

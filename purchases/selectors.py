@@ -14,12 +14,14 @@ from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.content import extract_links, normalize_href, plain_text, render_html, split_paragraphs
+from articles.content import extract_links, normalize_href, render_html, split_paragraphs
 from articles.models import ArticleVersion
+from articles.selectors import version_preview
 from purchases.actions import SUBMIT_FOR_REVIEW, customer_actions
 from purchases.errors import NotFound, OrderNotFound
 from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition, unpaid_failure_q
 from purchases.services.runs import order_queue
+from purchases.test_mode import TEST_PAYMENT_INTENT_PREFIX
 from purchases.tokens import (
     check_order_token,
     customer_email_normalize,
@@ -29,7 +31,7 @@ from purchases.tokens import (
     token_expired_since,
 )
 from queueing.progress import job_queue_view
-from queueing.selectors import job_attempts_for
+from queueing.selectors import estimate_wait_seconds, job_attempts_for
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +54,9 @@ def order_get_for_customer(*, order_id: object, token: str | None) -> Order:
 
 
 def order_preview(order: Order, *, limit: int = 500) -> str:
+    """The current draft as the customer is shown it (``version_preview``); "" before the first."""
     version = order.current_version
-    return plain_text(version.body_markdown, limit=limit) if version else ""
+    return version_preview(version, limit=limit) if version else ""
 
 
 def order_customer_actions(order: Order) -> list[str]:
@@ -164,10 +167,11 @@ def _queue_state_from_order(order: Order) -> str:
 
 
 def order_queue_state(order: Order) -> dict[str, Any]:
-    """``{jobId, state, position, progress, stage, attempts}`` for the order's current job.
+    """``{jobId, state, position, progress, stage, attempts, estimatedSeconds}`` for the order's current job.
 
     From RQ while it has the job; from the order itself when the job expired from Redis or
-    Redis cannot be reached (PostgreSQL is the record).
+    Redis cannot be reached (PostgreSQL is the record). ``estimatedSeconds`` (as the regenerate
+    answer gives it) only while a draft is being written; None otherwise.
     """
     view: dict[str, Any] = {
         "jobId": order.queue_job_id or None,
@@ -176,10 +180,15 @@ def order_queue_state(order: Order) -> dict[str, Any]:
         "progress": 100 if order.queue_job_id and not order.in_progress else 0,
         "stage": None,
         "attempts": 0,
+        "estimatedSeconds": None,
     }
     if not order.queue_job_id:
         return view
-    return job_queue_view(job_id=order.queue_job_id, queue=order_queue(order), fallback=view)
+    queue = order_queue(order)
+    view = job_queue_view(job_id=order.queue_job_id, queue=queue, fallback=view)
+    if order.in_progress:
+        view["estimatedSeconds"] = estimate_wait_seconds(queue=queue, job_id=order.queue_job_id)
+    return view
 
 
 # What the customer reads for a job's stage (``queue.stage``, set by the jobs' progress reports)
@@ -210,20 +219,6 @@ def queue_stage_words(queue: dict[str, Any]) -> str:
 def order_versions(order: Order) -> QuerySet[ArticleVersion]:
     """The order's drafts, newest first, each with its ``order_draft`` (``order_draft.number`` is "Draft n")."""
     return order.drafts.select_related("order_draft").order_by("-order_draft__number")
-
-
-def version_preview(version: ArticleVersion, *, limit: int = 300) -> str:
-    """A plain-text excerpt of the customer's own paragraph: the one holding their link as the draft's
-    text has it (so never the writer's ``[[…]]`` mark); the first paragraph that is not a heading
-    when no paragraph holds it."""
-    paragraphs = split_paragraphs(version.body_markdown)
-    target = version.backlink_metadata.get("target_url")
-    href = normalize_href(str(target)) if target else None
-    chosen = next(
-        (p for p in paragraphs if href and any(link.href == href for link in extract_links(p))),
-        next((p for p in paragraphs if not p.lstrip().startswith("#")), ""),
-    )
-    return plain_text(chosen, limit=limit)
 
 
 @dataclass(frozen=True)
@@ -499,3 +494,24 @@ def version_html_marked(version: ArticleVersion, *, target_url: str) -> str:
             html = f'<div class="yours" title="Your link">{html}</div>'
         parts.append(html)
     return "".join(parts)
+
+
+def order_receipt(order: Order) -> dict[str, Any] | None:
+    """What the customer paid, when, and its reference (the payment intent), for the order page and
+    the status API's ``receipt``; None before payment.
+
+    ``receiptUrl`` is Stripe's receipt when one was fetched and is https (else None); ``testMode``
+    says the payment was simulated by the local TEST MODE (no money moved, no receipt).
+    """
+    if order.paid_at is None:
+        return None
+    reference = order.stripe_payment_intent_id
+    url = order.receipt_url if order.receipt_url.startswith("https://") else None
+    return {
+        "amount": order.amount,
+        "currency": order.currency.upper(),
+        "paidAt": order.paid_at,
+        "reference": reference,
+        "receiptUrl": url,
+        "testMode": reference.startswith(TEST_PAYMENT_INTENT_PREFIX),
+    }

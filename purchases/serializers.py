@@ -184,12 +184,32 @@ class QueueSerializer(serializers.Serializer):
     progress = serializers.IntegerField(min_value=0, max_value=100)
     stage = serializers.CharField(allow_null=True)
     attempts = serializers.IntegerField()
+    # While a draft is being written: seconds until it should be ready (as regenerate answers); else null.
+    estimatedSeconds = serializers.IntegerField(allow_null=True)  # noqa: N815
+
+
+class ReceiptSerializer(serializers.Serializer):
+    """What was paid, when, and its reference; ``receiptUrl`` is Stripe's receipt (https) or null."""
+
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    paidAt = serializers.DateTimeField()  # noqa: N815
+    reference = serializers.CharField()
+    receiptUrl = serializers.URLField(allow_null=True)  # noqa: N815
+    testMode = serializers.BooleanField()  # noqa: N815
 
 
 class OrderStatusSerializer(serializers.Serializer):
     orderId = serializers.UUIDField()
     kind = serializers.CharField()
     status = serializers.CharField()
+    # The state in a plain sentence or two for the customer (never an internal status name).
+    statusMessage = serializers.CharField()  # noqa: N815
+    # The order page's badge for the status ("Being written", "Changes requested"…) and its banner's tone.
+    statusLabel = serializers.CharField()  # noqa: N815
+    statusTone = serializers.ChoiceField(choices=["ok", "warn", "bad"])  # noqa: N815
+    # Null until the order is paid.
+    receipt = ReceiptSerializer(allow_null=True)
     queue = QueueSerializer()
     preview = serializers.CharField(allow_blank=True)
     regenerationCount = serializers.IntegerField()

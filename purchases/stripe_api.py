@@ -140,6 +140,27 @@ def checkout_session_retrieve(*, session_id: str) -> dict[str, Any]:
     return session.to_dict()
 
 
+def payment_receipt_url(*, payment_intent_id: str) -> str | None:
+    """Stripe's receipt URL for a payment: the ``receipt_url`` of the PaymentIntent's ``latest_charge``.
+
+    One call, the charge expanded; None when the payment has no charge (yet) or the charge no receipt.
+    """
+    try:
+        intent = _client().v1.payment_intents.retrieve(
+            payment_intent_id,
+            params={"expand": ["latest_charge"]},  # type: ignore[typeddict-item]
+        )
+    except stripe.StripeError as exc:
+        logger.warning(
+            "stripe payment intent retrieve failed",
+            extra={"payment_intent": payment_intent_id, "error": str(exc)},
+        )
+        raise StripeUnavailable(str(exc)) from exc
+    charge = intent.to_dict().get("latest_charge")
+    url = charge.get("receipt_url") if isinstance(charge, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
 def checkout_sessions_list_paid(*, created_gte: int) -> list[dict[str, Any]]:
     """Every Checkout Session created at or after ``created_gte`` (unix time) whose payment is in.
 

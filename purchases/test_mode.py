@@ -27,6 +27,8 @@ from purchases.stripe_api import CheckoutSession, Refund
 
 TEST_SESSION_PREFIX = "cs_test_local_"
 TEST_REFUND_PREFIX = "re_test_local_"
+# Simulated payments carry this payment reference: the order page says no money moved.
+TEST_PAYMENT_INTENT_PREFIX = "pi_test_local_"
 
 
 class TestModeGateway:
@@ -79,6 +81,10 @@ class TestModeGateway:
         """None: the test page delivers its payment event to the webhook at once, before the return."""
         return None
 
+    def payment_receipt_url(self, *, payment_intent_id: str) -> str | None:
+        """None: no money moved, so there is no receipt (the order page says it was a test payment)."""
+        return None
+
     def checkout_sessions_list_paid(self, *, created_gte: int) -> list[dict[str, Any]]:
         """Nothing: simulated payments reach the webhook at once, so there is nothing to reconcile."""
         return []
@@ -108,7 +114,7 @@ def checkout_completed_event(
         "customer_email": order.customer_email,
         "amount_total": order.amount_minor,
         "currency": order.currency,
-        "payment_intent": "pi_test_local_" + secrets.token_hex(10),
+        "payment_intent": TEST_PAYMENT_INTENT_PREFIX + secrets.token_hex(10),
         "created": now,
         "livemode": False,
     }

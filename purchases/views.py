@@ -36,6 +36,7 @@ from purchases.selectors import (
     order_draft_items,
     order_get_for_customer,
     order_queue_state,
+    order_receipt,
     queue_stage_words,
     version_html_marked,
 )
@@ -43,6 +44,7 @@ from purchases.serializers import OrderLookupInSerializer
 from purchases.services.lookup import lookup_answer_text, order_lookup_request
 from purchases.services.payments import order_payment_confirm_from_session
 from purchases.services.runs import order_queue
+from purchases.status_messages import order_status_view
 from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, ORDERS_LINK_THROTTLES
 from purchases.tokens import make_order_token, orders_link_email, orders_link_ttl
 from queueing.selectors import estimate_wait_seconds
@@ -214,9 +216,12 @@ def _queue_estimate(order: Order, queue: dict[str, Any]) -> int | None:
 def _order_page_render(request: HttpRequest, order: Order, *, token: str) -> HttpResponse:
     version = order.current_version
     drafts = order_draft_items(order)
-    paid_flag = request.GET.get("paid") == "1"
     queue = order_queue_state(order) if order.in_progress else None
     estimate = _queue_estimate(order, queue) if queue else None
+    paid_flag, cancelled_flag = request.GET.get("paid") == "1", request.GET.get("cancelled") == "1"
+    status = order_status_view(
+        order, queue=queue, returned_from_checkout=paid_flag, checkout_cancelled=cancelled_flag
+    )
     context = {
         "order": order,
         "is_article": order.kind == Order.Kind.ARTICLE,
@@ -230,13 +235,19 @@ def _order_page_render(request: HttpRequest, order: Order, *, token: str) -> Htt
         "estimate_words": wait_words(estimate) if estimate is not None else "",
         "polling": order.awaits_payment or order.in_progress,
         "paid_flag": paid_flag,
+        "cancelled_flag": cancelled_flag,
+        # The state for the customer (purchases.status_messages): badge, banner text and class, live link.
+        "status_label": status.label,
+        "status_message": status.page_message,
+        "status_tone": status.tone,
+        "status_link": status.link,
+        "receipt": order_receipt(order),
         # For order_live.js (the root element's data- attributes); the page is served only to the
         # token's holder, with no-store.
         "live_mode": live_mode(order, paid_flag=paid_flag),
         "order_token": token,
         "status_url": reverse("purchase-api:order-status", kwargs={"order_id": order.id}),
         "stage_words_table": json.dumps(QUEUE_STAGE_WORDS),
-        "cancelled_flag": request.GET.get("cancelled") == "1",
     }
     return render(request, "purchases/order_page.html", context)
 

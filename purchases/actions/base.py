@@ -10,7 +10,7 @@ from typing import Any, ClassVar, TypeVar
 from django.core.exceptions import ImproperlyConfigured
 
 from purchases.errors import ActionNotAllowed, ApplicationError
-from purchases.models import ALLOWED_TRANSITIONS, Order, statuses_into
+from purchases.models import ALLOWED_TRANSITIONS, CUSTOMER_STATES, Order, statuses_into
 from queueing.selectors import job_request_open_exists
 
 Service = TypeVar("Service", bound=Callable[..., Any])
@@ -54,8 +54,10 @@ class OrderAction:
     # Staff actions: the Django permission, and what it allows in "You do not have permission to …".
     permission: ClassVar[str | None] = None
     permission_to: ClassVar[str] = ""
-    # Refusal in any other status; ``{status}`` is replaced by the order's current status.
-    refused: ClassVar[str] = "This action is not possible now (now {status})."
+    # Refusal in any other status. ``{status}`` is replaced by the order's internal status (staff and
+    # system actions only); ``{state}`` by what it means to the customer (``CUSTOMER_STATES``), which
+    # is what customer actions say: their refusals are the API's messages.
+    refused: ClassVar[str] = "That is not possible now; right now {state}."
     error: ClassVar[type[ApplicationError]] = ActionNotAllowed
     # Staff actions that ask for a reason (emailed to the customer, kept in the timeline).
     needs_reason: ClassVar[bool] = False
@@ -100,7 +102,7 @@ class OrderAction:
     def status_refusal(self, order: Order) -> ApplicationError | None:
         if order.status in self.from_statuses:
             return None
-        return self.error(self.refused.format(status=order.status))
+        return self.error(self.refused.format(status=order.status, state=CUSTOMER_STATES[order.status]))
 
     def unavailable(self, order: Order) -> ApplicationError | None:
         """Why ``order`` cannot take this action, judged from its row alone; None when it can."""

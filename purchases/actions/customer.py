@@ -25,7 +25,7 @@ class Pay(OrderAction):
     audience = Audience.CUSTOMER
     to_status = S.PROCESSING
     from_statuses = frozenset({S.PENDING_PAYMENT, S.FAILED})
-    refused = "The order is not waiting for a payment (now {status})."
+    refused = "This order is not waiting for a payment; right now {state}."
     link = True
 
     def unavailable(self, order: Order) -> ApplicationError | None:
@@ -50,15 +50,15 @@ class Regenerate(OrderAction):
     audience = Audience.CUSTOMER
     to_status = S.PROCESSING
     from_statuses = frozenset({S.QUALITY_CHECK})
-    refused = "A draft can be regenerated only while it awaits your review (now {status})."
+    refused = "A draft can be regenerated only while it awaits your review; right now {state}."
 
     def unavailable(self, order: Order) -> ApplicationError | None:
         cap = settings.MAX_REGENERATIONS_PER_ORDER
         refusal = self.status_refusal(order)
         if refusal is None and order.regeneration_count >= cap:
             return self.error(
-                f"This order has had {order.regeneration_count} regenerations, the most one order may have "
-                f"(MAX_REGENERATIONS_PER_ORDER = {cap}). Submit the current draft for editorial review."
+                f"This order has had {order.regeneration_count} regenerations, the most one order may have. "
+                "Submit the current draft for editorial review."
             )
         return refusal
 
@@ -66,8 +66,8 @@ class Regenerate(OrderAction):
         cap = settings.MAX_TOKENS_PER_ORDER
         if RunSpend.objects.tokens_spent(order_id=order.id) >= cap:
             return self.error(
-                f"This order has used its model budget (MAX_TOKENS_PER_ORDER = {cap} tokens), so no new "
-                "draft can be written. Submit the current draft for editorial review."
+                "This order has used its writing allowance, so no new draft can be written. "
+                "Submit the current draft for editorial review."
             )
         return open_run_refusal(order)
 
@@ -81,7 +81,7 @@ class SubmitForReview(OrderAction):
     label = "Submit for editorial review"
     audience = Audience.CUSTOMER
     to_status = S.ADMIN_REVIEW
-    refused = "Only a draft awaiting your review can be submitted (now {status})."
+    refused = "Only a draft awaiting your review can be submitted; right now {state}."
     outdated = (
         "The article has changed since draft {number} was written, so it can no longer be submitted. "
         "Submit a newer draft, or ask for a new one."

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from articles.content import plain_text, render_html
+from articles.content import excerpt, render_html
 from articles.models import Article
 from blogorder.api_errors import ErrorSerializer
 from blogorder.errors import NotFound
@@ -37,7 +37,7 @@ def _article_body(article: Article, *, detail: bool) -> dict[str, object]:
         "id": article.pk,
         "slug": article.slug,
         "title": article.title,
-        "excerpt": plain_text(body_md, limit=240),
+        "excerpt": excerpt(body_md, limit=240, title=article.title),
         "price": article.backlink_price,
         "currency": article.currency,
         "slotsLeft": getattr(article, "slots_left", 0),

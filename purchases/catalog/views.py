@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from articles.content import plain_text, render_html
+from articles.content import excerpt, render_html
 from purchases.catalog.selectors import article_catalog, article_get_published
 
 
@@ -13,7 +13,7 @@ def article_index(request: HttpRequest) -> HttpResponse:
     articles = list(article_catalog())
     for article in articles:
         body = article.published_version.body_markdown if article.published_version else ""
-        article.excerpt = plain_text(body, limit=220)  # type: ignore[attr-defined]
+        article.excerpt = excerpt(body, limit=220, title=article.title)  # type: ignore[attr-defined]
     return render(request, "articles/index.html", {"articles": articles})
 
 

@@ -173,8 +173,8 @@ def order_token_cap_stop(*, order_id: UUID, run: int) -> str:
             order_draft_keep(
                 order=order,
                 reason=(
-                    f"This order has used its model budget (MAX_TOKENS_PER_ORDER = {cap} tokens), so no new "
-                    "draft was written. Your current draft is kept: submit it for editorial review."
+                    "This order has used its writing allowance, so no new draft was written. "
+                    "Your current draft is kept: submit it for editorial review."
                 ),
             )
             return "stopped"

@@ -43,9 +43,11 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 
-from articles.content import plain_text
+from articles.selectors import version_preview
 from purchases.models import EmailKind, EmailRecord, Order
+from purchases.status_messages import customer_failure_reason
 from purchases.tokens import make_order_token
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ SUBJECTS = {
 # New-article orders, where the backlink wording would be wrong.
 ARTICLE_ORDER_SUBJECTS = {
     EmailKind.REVISION_READY: "A fresh draft of your sponsored article is ready",
+    EmailKind.REVIEW_REJECTED: "Your editor asked for changes to your article",
 }
 
 
@@ -95,6 +98,24 @@ def order_email_queue(*, order: Order, kind: str, key: str, note: str = "") -> E
     return record
 
 
+# The note of the refund that follows a final failure (``order_auto_refund``): the failure is told in
+# customer words instead of the stored reason.
+AUTO_REFUND_NOTE = "Automatic refund: "
+
+
+def _customer_reason(record: EmailRecord) -> str:
+    """The reason an email gives. Why an order failed is told in customer words
+    (``customer_failure_reason``), never the reason stored for staff; otherwise the email's note (an
+    editor's or staff's words for the customer)."""
+    order = record.order
+    failure = record.kind == EmailKind.ORDER_FAILED or (
+        record.kind == EmailKind.REFUNDED and record.note.startswith(AUTO_REFUND_NOTE)
+    )
+    if failure and order.failure_reason:
+        return capfirst(customer_failure_reason(order)) + "."
+    return record.note or ""
+
+
 def _render(record: EmailRecord) -> tuple[str, str]:
     order = record.order
     version = order.current_version
@@ -102,8 +123,8 @@ def _render(record: EmailRecord) -> tuple[str, str]:
         "order": order,
         "order_url": order_page_url(order),
         "article_title": order.display_title,
-        "preview": plain_text(version.body_markdown, limit=300) if version else "",
-        "reason": record.note or order.failure_reason,
+        "preview": version_preview(version) if version else "",
+        "reason": _customer_reason(record),
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "article_url": (

@@ -16,7 +16,7 @@ from django.db import transaction
 from purchases.actions import FAIL, RETRY
 from purchases.errors import ApplicationError
 from purchases.models import EmailKind, OrderStatus
-from purchases.services.emails import order_email_queue, staff_notify
+from purchases.services.emails import AUTO_REFUND_NOTE, order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.refunds import order_refund
 from purchases.services.runs import order_job_enqueue
@@ -129,7 +129,7 @@ def order_auto_refund(*, order_id: UUID | str, reason: str) -> bool:
     cannot make is logged and staff are asked to refund by hand. True when it was refunded.
     """
     try:
-        order_refund(order_id=order_id, source="system", reason=f"Automatic refund: {reason}"[:2000])
+        order_refund(order_id=order_id, source="system", reason=f"{AUTO_REFUND_NOTE}{reason}"[:2000])
     except ApplicationError as exc:
         logger.warning("automatic refund failed", extra={"order_id": str(order_id), "error": exc.message})
         staff_notify(

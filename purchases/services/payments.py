@@ -17,9 +17,11 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
+import django_rq
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from rq import Retry
 
 from purchases.actions import FAIL_PAYMENT, PAY
 from purchases.catalog.selectors import article_slots_used
@@ -165,7 +167,51 @@ def order_mark_paid(
         extra_fields=("paid_at", "stripe_payment_intent_id", "failure_reason"),
     )
     order_job_enqueue(order=order)
+    order_id_text = str(order.id)
+    transaction.on_commit(lambda: order_receipt_enqueue(order_id=order_id_text), robust=True)
     return True
+
+
+# The job that fetches a paid order's receipt, by dotted path (the jobs module imports the services).
+RECEIPT_JOB = "purchases.jobs.order_receipt_job"
+RECEIPT_QUEUE = "maintenance"
+
+
+def order_receipt_enqueue(*, order_id: str) -> None:
+    """Put the receipt fetch of a just-paid order on the ``maintenance`` queue (call it after commit).
+
+    Best effort: the receipt is a convenience, so a Redis that cannot be reached loses only the
+    link (the order page then says Stripe emails the receipt); the order itself is unaffected.
+    One job id per order, so a second payment confirmation does not queue a second fetch.
+    """
+    django_rq.get_queue(RECEIPT_QUEUE).enqueue(
+        RECEIPT_JOB,
+        order_id=order_id,
+        job_id=f"receipt-{order_id}",
+        retry=Retry(max=len(settings.RQ_RETRY_INTERVALS), interval=settings.RQ_RETRY_INTERVALS),
+    )
+
+
+def order_receipt_fetch(*, order_id: UUID | str) -> str:
+    """Ask the payment gateway for the paid order's receipt URL and store it. Returns an outcome word.
+
+    Idempotent: an order that has its receipt, or no payment reference, is left alone ("unchanged");
+    the URL is stored only when it is https and the order has none. The gateway call runs outside
+    any transaction and lock. Raises ``PaymentGatewayUnavailable`` when Stripe cannot be asked, so the
+    job is retried.
+    """
+    order = Order.objects.only("id", "receipt_url", "stripe_payment_intent_id", "paid_at").get(pk=order_id)
+    if order.receipt_url or not order.stripe_payment_intent_id or order.paid_at is None:
+        return "unchanged"
+    url = payment_gateway().payment_receipt_url(payment_intent_id=order.stripe_payment_intent_id)
+    max_length = Order._meta.get_field("receipt_url").max_length or 0
+    if not url or not url.startswith("https://") or len(url) > max_length:
+        logger.info("no receipt to record", extra={"order_id": str(order.id), "has_url": bool(url)})
+        return "no_receipt"
+    stored = Order.objects.filter(pk=order.id, receipt_url="").update(
+        receipt_url=url, updated_at=timezone.now()
+    )
+    return "recorded" if stored else "unchanged"
 
 
 def order_payment_confirm_from_session(*, order_id: UUID | str) -> str:

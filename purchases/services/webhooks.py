@@ -46,6 +46,7 @@ from purchases.services.payments import (
     order_payment_mismatch_report,
 )
 from purchases.services.refunds import order_mark_refunded_from_stripe, order_refund_status_record
+from purchases.status_messages import AWAITING_ASYNC_PAYMENT, CHECKOUT_EXPIRED, PAYMENT_FAILED
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def _on_checkout_paid(event: dict[str, Any], record: StripeEvent) -> str:
     if session.get("payment_status") != "paid":
         hold_until = timezone.now() + timedelta(days=settings.ASYNC_PAYMENT_HOLD_DAYS)
         order_payment_await(order_id=order.id, hold_until=hold_until)
-        return "awaiting_async_payment"
+        return AWAITING_ASYNC_PAYMENT
     payment_intent_id = _stripe_id(session.get("payment_intent") or "", name="payment_intent")
     try:
         changed = order_mark_paid(
@@ -160,7 +161,7 @@ def _on_async_payment_failed(event: dict[str, Any], record: StripeEvent) -> str:
     _, order = _session_order(event, record)
     if order is None:
         return "unknown_order"
-    failed = order_payment_fail(order_id=order.id, reason="payment failed", notify_customer=True)
+    failed = order_payment_fail(order_id=order.id, reason=PAYMENT_FAILED, notify_customer=True)
     return "payment_failed" if failed else "ignored_not_pending"
 
 
@@ -168,7 +169,7 @@ def _on_checkout_expired(event: dict[str, Any], record: StripeEvent) -> str:
     _, order = _session_order(event, record)
     if order is None:
         return "unknown_order"
-    failed = order_payment_fail(order_id=order.id, reason="checkout expired", notify_customer=False)
+    failed = order_payment_fail(order_id=order.id, reason=CHECKOUT_EXPIRED, notify_customer=False)
     return "expired" if failed else "ignored_not_pending"
 
 

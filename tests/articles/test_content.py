@@ -1,6 +1,15 @@
 import pytest
 
-from articles.content import extract_links, fill_link_mark, link_syntax, render_html, split_paragraphs
+from articles.content import (
+    excerpt,
+    extract_links,
+    fill_link_mark,
+    link_syntax,
+    plain_text,
+    render_html,
+    split_paragraphs,
+    text_blocks,
+)
 
 
 def test_paragraphs_are_blocks_separated_by_blank_lines() -> None:
@@ -88,3 +97,33 @@ def test_link_syntax_names_every_link_image_autolink_and_reference_definition() 
         "reference /unused",
     ]
     assert link_syntax("Plain and/or text // with [brackets] and [[a mark]].") == []
+
+
+HOSTILE = (
+    "# A Beginner's Guide to <b>Sleep</b>\n\n"
+    "A **bold** move &amp; more, [[memory foam pillows]] and [a link](https://a.example-site.com)"
+    '{rel="sponsored"}. Tom &amp;amp; Jerry, **unclosed\n\n'
+    "## Keep a schedule\n\n"
+    "Going to bed at the same time helps.\n"
+)
+
+
+def test_plain_text_keeps_words_and_drops_marks_markdown_tags_and_entities() -> None:
+    assert plain_text(HOSTILE) == (
+        "A Beginner's Guide to Sleep. A bold move & more, memory foam pillows and a link. Tom & Jerry, "
+        "unclosed Keep a schedule. Going to bed at the same time helps."
+    )
+
+
+def test_a_heading_ends_with_a_full_stop_only_when_it_has_none() -> None:
+    assert plain_text("## Why?\n\nBecause.\n\n## Next steps\n\nDo it.") == "Why? Because. Next steps. Do it."
+
+
+def test_an_excerpt_leaves_out_the_title_heading_and_is_cut_at_a_word() -> None:
+    assert excerpt(HOSTILE, limit=40) == "A bold move & more, memory foam pillows…"
+    assert excerpt("## Intro\n\nText.", limit=100, title="Intro") == "Text."
+    assert excerpt("## Section\n\nText.", limit=100, title="Other") == "Section. Text."
+
+
+def test_text_blocks_name_heading_levels() -> None:
+    assert text_blocks("# T\n\nOne [[x]].\n\n### Sub\n") == [(1, "T"), (0, "One x."), (3, "Sub")]

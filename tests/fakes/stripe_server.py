@@ -6,6 +6,10 @@ Emulated (form-encoded v1 API, Stripe error shape ``{"error": {"type", "message"
   ``GET /v1/checkout/sessions`` (``limit``, ``starting_after``, ``created[gt|gte|lt|lte]``; newest first);
 * ``GET /v1/refunds`` and ``GET /v1/disputes`` (``created[...]``, ``limit``, ``starting_after``; newest
   first); disputes exist only through ``add_dispute``, and a test may edit ``refunds``/``disputes``;
+* ``GET /v1/payment_intents/<id>`` (``expand[]=latest_charge`` inlines the charge) and
+  ``GET /v1/charges/<id>``, for every payment intent of a session passed to ``mark_paid``: a
+  succeeded PaymentIntent whose ``latest_charge`` is a paid Charge with a ``receipt_url`` on
+  ``pay.stripe.com``, as Stripe has them (a test may edit ``charges``);
 * ``POST /v1/refunds`` (``payment_intent`` must belong to a session passed to ``mark_paid``;
   ``amount`` defaults to what is left to refund; over-refunding is a 400);
 * ``Authorization: Bearer sk_...`` (or ``rk_...``), otherwise 401;
@@ -14,7 +18,7 @@ Emulated (form-encoded v1 API, Stripe error shape ``{"error": {"type", "message"
   ``idempotency_error``, as in Stripe. Only 2xx responses are stored. Note that stripe-python
   sends an auto-generated key on every POST and reuses it on its own retries.
 
-Not emulated: every other endpoint (404), ``expand``, prices by id (only ``price_data`` line items
+Not emulated: every other endpoint (404), ``expand`` (but for ``latest_charge``), prices by id (only ``price_data`` line items
 count toward ``amount_total``), parameter validation beyond the above, livemode, Connect,
 v2 (JSON) endpoints, webhook delivery (use ``checkout_session_event`` + ``sign_stripe_payload``).
 """
@@ -38,6 +42,8 @@ from ._base import FakeHTTPServer, FakeRequest, FakeResponse
 API_VERSION = "2026-10-28.endive"  # the default pinned by stripe-python 16.1.0
 _ALNUM = string.ascii_letters + string.digits
 _SESSION_PATH = re.compile(r"^/v1/checkout/sessions/([^/]+)$")
+_INTENT_PATH = re.compile(r"^/v1/payment_intents/([^/]+)$")
+_CHARGE_PATH = re.compile(r"^/v1/charges/([^/]+)$")
 
 
 class RecordedRequest(NamedTuple):
@@ -100,6 +106,7 @@ class FakeStripe(FakeHTTPServer):
         self.sessions: dict[str, dict[str, Any]] = {}  # insertion order == creation order
         self.refunds: list[dict[str, Any]] = []
         self.disputes: list[dict[str, Any]] = []
+        self.charges: dict[str, dict[str, Any]] = {}  # by payment intent id
         self._idempotent: dict[str, tuple[str, FakeResponse]] = {}
         self._failures: list[tuple[int, dict[str, str]]] = []
         self._lock = threading.RLock()
@@ -112,6 +119,7 @@ class FakeStripe(FakeHTTPServer):
             self.sessions.clear()
             self.refunds.clear()
             self.disputes.clear()
+            self.charges.clear()
             self._idempotent.clear()
             self._failures.clear()
             self.errors.clear()
@@ -122,6 +130,21 @@ class FakeStripe(FakeHTTPServer):
             session = self.sessions[session_id]
             session.update(payment_status="paid", status="complete")
             session["payment_intent"] = payment_intent or _rand("pi")
+            charge_id = _rand("ch")
+            self.charges[session["payment_intent"]] = {
+                "id": charge_id,
+                "object": "charge",
+                "amount": session["amount_total"],
+                "amount_refunded": 0,
+                "created": int(time.time()),
+                "currency": session["currency"],
+                "metadata": dict(session.get("metadata") or {}),
+                "paid": True,
+                "payment_intent": session["payment_intent"],
+                "receipt_url": f"https://pay.stripe.com/receipts/payment/{_rand('CAcaFwoV')}",
+                "refunded": False,
+                "status": "succeeded",
+            }
             return session
 
     def add_dispute(
@@ -222,12 +245,41 @@ class FakeStripe(FakeHTTPServer):
             return self._list(self.disputes, params, path)
         if method == "POST" and path == "/v1/refunds":
             return self._create_refund(params)
+        if method == "GET" and _INTENT_PATH.match(path):
+            return self._payment_intent(_INTENT_PATH.match(path).group(1), params)  # type: ignore[union-attr]
+        if method == "GET" and _CHARGE_PATH.match(path):
+            charge_id = _CHARGE_PATH.match(path).group(1)  # type: ignore[union-attr]
+            charge = next((c for c in self.charges.values() if c["id"] == charge_id), None)
+            if charge is None:
+                return _error(404, f"No such charge: '{charge_id}'", code="resource_missing", param="id")
+            return FakeResponse(200, charge)
         if method == "GET" and match:
             if match.group(1) in self.sessions:
                 return FakeResponse(200, self.sessions[match.group(1)])
             message = f"No such checkout.session: '{match.group(1)}'"
             return _error(404, message, code="resource_missing", param="session")
         return _error(404, f"Unrecognized request URL ({method}: {path}).")
+
+    def _payment_intent(self, intent_id: str, params: dict[str, Any]) -> FakeResponse:
+        session = next((s for s in self.sessions.values() if s["payment_intent"] == intent_id), None)
+        charge = self.charges.get(intent_id)
+        if session is None or charge is None:
+            return _error(
+                404, f"No such payment_intent: '{intent_id}'", code="resource_missing", param="intent"
+            )
+        expand = params.get("expand") or []
+        intent = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": session["amount_total"],
+            "amount_received": session["amount_total"],
+            "created": charge["created"],
+            "currency": session["currency"],
+            "latest_charge": charge if "latest_charge" in expand else charge["id"],
+            "metadata": dict(session.get("metadata") or {}),
+            "status": "succeeded",
+        }
+        return FakeResponse(200, intent)
 
     def _create_session(self, params: dict[str, Any]) -> dict[str, Any]:
         now = int(time.time())

@@ -21,12 +21,13 @@ from purchases.actions import (
     REFUND,
     STAFF_ACTIONS,
     SUBMIT_FOR_REVIEW,
+    Audience,
     OrderAction,
     PermissionRequired,
     staff_actions,
 )
 from purchases.errors import NotRefundable
-from purchases.models import ALLOWED_TRANSITIONS, Order, OrderStatus
+from purchases.models import ALLOWED_TRANSITIONS, CUSTOMER_STATES, Order, OrderStatus
 from tests.conftest import checkout_event, signed_post
 from tests.factories import make_order
 from tests.source_rules import ROOT, comparisons_of, writes_of
@@ -105,6 +106,9 @@ def test_an_action_is_refused_in_every_other_status_with_a_conflict_naming_it(ac
         assert refused.value.status_code == 409
         if "{status}" in action.refused:
             assert f"(now {status})" in refused.value.message
+        if action.audience == Audience.CUSTOMER:  # the API's message: the state in words, never its name
+            assert CUSTOMER_STATES[status] in refused.value.message
+            assert not any(name in refused.value.message for name in OrderStatus.values)
 
 
 @pytest.mark.parametrize("action", ORDER_ACTIONS, ids=lambda a: a.name)
@@ -205,7 +209,7 @@ def test_a_refused_customer_action_answers_as_before(api: Any, article: Any) -> 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "action_not_allowed"
     assert response.json()["error"]["message"] == (
-        "A draft can be regenerated only while it awaits your review (now PENDING_PAYMENT)."
+        "A draft can be regenerated only while it awaits your review; right now the order is waiting for its payment."
     )
 
 

@@ -108,6 +108,7 @@ def test_checkout_to_quality_check_through_stripe_and_openai(
         "progress": 100,
         "stage": "done",
         "attempts": 0,
+        "estimatedSeconds": None,
     }
     assert status["actions"] == ["regenerate", "submit_for_review"]
     assert "memory foam pillows can help keep your spine aligned" in status["preview"]

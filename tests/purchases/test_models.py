@@ -25,3 +25,14 @@ def test_every_move_not_listed_raises_and_changes_nothing(article: Any, from_sta
 
 def test_refunded_is_final() -> None:
     assert ALLOWED_TRANSITIONS[OrderStatus.REFUNDED] == frozenset()
+
+
+def test_an_illegal_move_tells_the_customer_in_words_and_keeps_the_move_for_the_logs() -> None:
+    order = Order(status=OrderStatus.PROCESSING)
+
+    with pytest.raises(IllegalTransition) as refused:
+        order.move_to(OrderStatus.PUBLISHED)
+
+    assert refused.value.message == "That is not possible for this order now: a draft is being written."
+    assert "PROCESSING -> PUBLISHED" in str(refused.value)
+    assert refused.value.code == "action_not_allowed"

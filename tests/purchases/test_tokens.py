@@ -37,7 +37,7 @@ def test_an_email_link_is_swapped_for_an_httponly_cookie_and_the_address_loses_t
     assert cookie["path"] == f"/orders/{order.id}/"
     page = client.get(response["Location"])
     assert page.status_code == 200
-    assert "Pending payment" in page.content.decode()
+    assert "Payment received" in page.content.decode()  # back from Stripe: still clearing
     # Only for the page's own script (data-token, for the status API); in no link or address.
     assert page.content.decode().count(token) == 1
     assert f'data-token="{token}"' in page.content.decode()
