@@ -19,12 +19,12 @@ def article_published_texts(*, exclude_article_id: int | None = None) -> list[tu
 
 
 def version_preview(version: ArticleVersion, *, limit: int = 300) -> str:
-    """What a customer is shown of a draft: for a backlink draft their own paragraph, the one holding
+    """What a customer is shown of a draft: for a backlink draft (one with a base) their own paragraph, the one holding
     their link as the draft's text has it (the metadata's ``paragraph`` copy when none does); else
     the opening of the text without its title. Plain text (``articles.content``): no link mark,
     Markdown or HTML entity."""
     target = version.backlink_metadata.get("target_url")
-    if target:
+    if target and version.base_version_id is not None:  # a backlink draft, made on a published base
         href = normalize_href(str(target))
         paragraph = next(
             (
