@@ -64,7 +64,7 @@ def status(api: Any, order: Order, token: str) -> dict[str, Any]:
 def banner(client: Any, order: Order, token: str, query: str = "") -> tuple[str, str, str]:
     """The order page's badge, banner class and banner text (tags dropped)."""
     page = client.get(f"/orders/{order.id}/?token={token}{query}", follow=True).content.decode()
-    badge = re.search(r'id="status">([^<]*)<', page)
+    badge = re.search(r'id="status"[^>]*>([^<]*)<', page)
     box = re.search(r'<div class="banner (\w+)" id="status-message">(.*?)</div>', page, re.S)
     assert badge is not None and box is not None
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", box.group(2))).split())
