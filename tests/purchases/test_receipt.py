@@ -134,7 +134,8 @@ def test_a_test_mode_payment_says_so_and_links_no_receipt(
 ) -> None:
     settings.SITE_URL = live_server.url
     order, token = make_order(article)
-    assert client.post(f"/purchase/test-checkout/{order.stripe_checkout_session_id}/").status_code == 200
+    paid = client.post(f"/purchase/test-checkout/{order.stripe_checkout_session_id}/")
+    assert paid.status_code == 302 and "paid=1" in paid["Location"]  # lands on the order page
 
     run_maintenance_worker()
 
