@@ -4,7 +4,8 @@ OpenAI server.
 
 One browser for the whole session, a fresh context per page a test opens. Without a chromium
 (``CHROMIUM_PATH``, or ``chromium`` / ``chromium-browser`` on PATH) or without the ``playwright``
-package, every browser test is skipped, saying so. Screenshots and the accessibility summary go to
+package, every browser test is skipped, saying so (fails instead when ``BROWSER_TESTS_REQUIRED``
+is set, as ``.ci/run`` does). Screenshots and the accessibility summary go to
 ``$SCREENSHOT_DIR`` (default ``var/screenshots/``).
 """
 
@@ -30,12 +31,9 @@ _REPORT: dict[str, A11yReport] = {}
 
 
 def chromium_path() -> str | None:
-    """``CHROMIUM_PATH``, else Debian's ``chromium`` (``apt-get install chromium``) on PATH."""
-    candidates = [
-        os.environ.get("CHROMIUM_PATH", ""),
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-    ]
+    """``CHROMIUM_PATH`` when set, else Debian's ``chromium`` (``apt-get install chromium``) on PATH."""
+    explicit = os.environ.get("CHROMIUM_PATH")
+    candidates = [explicit] if explicit else [shutil.which("chromium"), shutil.which("chromium-browser")]
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
@@ -46,15 +44,14 @@ def artefacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One headless chromium for the session (Playwright's own browser download is not used)."""
+    missing = pytest.fail if os.environ.get("BROWSER_TESTS_REQUIRED") else pytest.skip
     executable = chromium_path()
     if executable is None:
-        pytest.skip(
-            "no chromium found (set CHROMIUM_PATH or `apt-get install chromium`); .ci/run installs it"
-        )
+        missing("no chromium found (set CHROMIUM_PATH or `apt-get install chromium`); .ci/run installs it")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("the playwright package is not installed (pip install -e '.[dev]')")
+        missing("the playwright package is not installed (pip install -e '.[dev]')")
     # Playwright's sync API keeps an asyncio loop running on this thread while it is open, which
     # Django's ORM takes for an async context; every ORM call here is a plain synchronous one.
     unsafe = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
