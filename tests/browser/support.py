@@ -116,12 +116,12 @@ class A11yReport:
         )
 
     def summary_lines(self) -> list[str]:
-        lines = [f"{'page':34} " + " ".join(f"{i:>8}" for i in IMPACTS)]
+        lines = [f"{'page':42} " + " ".join(f"{i:>8}" for i in IMPACTS)]
         for name, result in sorted(self.pages.items()):
             counts = result["violations"]
             rules = ", ".join(result["rules"])
             lines.append(
-                f"{name:34} "
+                f"{name:42} "
                 + " ".join(f"{counts[i]:>8}" for i in IMPACTS)
                 + (f"   {rules}" if rules else "")
             )
@@ -186,6 +186,18 @@ class Writer:
         return {"delay": self.delay, "then": content}
 
 
+def drain_queues() -> None:
+    """Run every queued job of all three queues in this process (a burst worker), as the tests of
+    ``tests/purchases`` do; mail sent by a job then lands in this process's ``mail.outbox``."""
+    import django_rq
+    from rq import SimpleWorker
+
+    queues = [
+        django_rq.get_queue(name) for name in ("article-generation", "backlink-integration", "maintenance")
+    ]
+    SimpleWorker(queues, connection=queues[0].connection).work(burst=True, with_scheduler=True)
+
+
 # --- Page hooks ----------------------------------------------------------------------------------------
 
 ORDER_PAGE = re.compile(r"/orders/[0-9a-f-]{36}/")
@@ -219,7 +231,9 @@ def wait_for_draft(page: Page, number: int) -> None:
 
 
 def submit_button(page: Page) -> Any:
-    return page.get_by_role("button", name=re.compile(r"Submit .*review", re.I)).first
+    """The "Submit … for editorial review" control: a button, or a link to a confirmation step."""
+    name = re.compile(r"Submit .*review", re.I)
+    return page.get_by_role("button", name=name).or_(page.get_by_role("link", name=name)).first
 
 
 def regenerate(page: Page, *, article: bool) -> None:
@@ -228,12 +242,17 @@ def regenerate(page: Page, *, article: bool) -> None:
     page.wait_for_load_state()
 
 
-def submit_for_review(page: Page) -> None:
-    """Submit the shown draft; confirms on the confirmation step when there is one (issue 11 item 3)."""
+def submit_for_review(page: Page, shots: Shots | None = None, a11y: A11yReport | None = None) -> None:
+    """Submit the shown draft; confirms on the confirmation step when there is one (issue 11 item 3),
+    saving and scanning that step when given ``shots`` / ``a11y``."""
     submit_button(page).click()
     page.wait_for_load_state()
     confirm = page.get_by_role("button", name=re.compile(r"^(Yes|Confirm)", re.I))
     if confirm.count():
+        if shots:
+            shots.take(page, "confirm-submit")
+        if a11y:
+            a11y.scan(page, "submit confirmation")
         confirm.first.click()
         page.wait_for_load_state()
     expect(page.get_by_text(re.compile(r"An editor is reviewing|Sent to our editors")).first).to_be_visible()

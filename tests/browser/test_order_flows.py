@@ -25,6 +25,7 @@ from tests.browser.support import (
     fill_form,
     pay_in_test_mode,
     regenerate,
+    submit_button,
     submit_for_review,
     wait_for_draft,
 )
@@ -81,7 +82,7 @@ def follow_order_to_rejection(
     expect(customer.get_by_role("heading", name="Earlier drafts")).to_be_visible()
     shots.take(customer, "draft-2")
 
-    submit_for_review(customer)
+    submit_for_review(customer, shots, a11y)
     shots.take(customer, "in-review")
     a11y.scan(customer, f"order page: {kind}, in review")
     order = Order.objects.get(customer_email=f"{kind}-buyer@example.com")
@@ -95,7 +96,7 @@ def follow_order_to_rejection(
     assert order.status == OrderStatus.QUALITY_CHECK
 
     customer.reload()
-    expect(customer.get_by_role("button", name=re.compile(r"Submit .*review", re.I)).first).to_be_visible()
+    expect(submit_button(customer)).to_be_visible()
     shots.take(customer, "rejected")
     a11y.scan(customer, f"order page: {kind}, rejected")
     return order
