@@ -83,6 +83,13 @@ def a11y(artefacts: Path) -> A11yReport:
     return _REPORT.setdefault("report", A11yReport(artefacts))
 
 
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """The browser tests run last: the browser (and the event loop Playwright keeps on the main
+    thread while it is open) then never overlaps another test."""
+    here = Path(__file__).parent
+    items[:] = sorted(items, key=lambda item: here in Path(str(item.path)).parents)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     report = _REPORT.get("report")
     if report and report.pages:
