@@ -133,6 +133,10 @@ def test_a_backlink_is_bought_from_the_article_page_paid_drafted_redrafted_submi
 
     customer.get_by_role("button", name="Continue to payment").click()
     expect(customer.get_by_text("Please check the fields marked below.")).to_be_visible()
+    for name in ("targetUrl", "anchorText", "customerEmail"):  # each error is read out with its field
+        field = customer.locator(f"#{name}")
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_accessible_description(customer.locator(f"#{name}-error").inner_text())
     flow.take(customer, "buy-errors")
     a11y.scan(customer, "buy backlink: errors")
 
