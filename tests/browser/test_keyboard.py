@@ -1,5 +1,6 @@
-"""Keyboard use: the buy form is reached field by field with Tab, in reading order, and whatever
-has the focus shows a clear outline (at least 2 px, WCAG 2.4.13)."""
+"""Keyboard use: the buy form is reached field by field with Tab, in reading order, the order page's
+buttons are reached and pressed from the keyboard, and whatever has the focus shows a clear outline
+(at least 2 px, WCAG 2.4.13)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
+
+from purchases.models import OrderStatus
+from tests.browser.support import Writer, wait_for_draft
+from tests.conftest import checkout_event, signed_post
+from tests.factories import make_order
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,3 +51,29 @@ def test_the_article_form_is_filled_with_the_keyboard_in_reading_order_with_a_vi
     assert ids.index("customerEmail") < ids.index("button:Continue to payment")
     faint = [f for f in seen if f["style"] == "none" or f["width"] < 2]
     assert not faint, f"focus without a clear outline: {faint}"
+
+
+def test_another_placement_is_asked_for_with_the_keyboard_alone(
+    site: str, writer: Writer, article: Any, api: Any, run_worker: Any, new_page: Callable[[], Page]
+) -> None:
+    writer.delay = 0
+    order, token = make_order(article, customer_email="keys@example.com")
+    assert signed_post(api, checkout_event(order, event_id="evt_keys")).status_code == 200
+    run_worker()
+    page = new_page()
+    page.goto(f"/orders/{order.id}/?token={token}")
+    wait_for_draft(page, 1)
+
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused["id"] == "button:Try another placement":
+            break
+    else:
+        raise AssertionError("Tab never reached the “Try another placement” button")
+    assert focused["style"] != "none" and focused["width"] >= 2, focused
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("A new placement is being written").first).to_be_visible()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
