@@ -12,8 +12,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.factories import ANCHOR, KEYWORDS, WORDS, article_reply
@@ -31,6 +32,18 @@ BLOCKING = ("critical", "serious")
 # while the page has no script of its own: issue 11 item 1's live script replaces it, keeping the
 # refresh in <noscript> (not in the DOM when scripts run). Once the page loads a script, it fails.
 TOLERATED_WITHOUT_LIVE_SCRIPT = {"meta-refresh"}
+
+
+# Issue 11's pages are built on other branches. Until they are merged, a test that reaches a
+# missing piece skips, naming it; once all are merged, set this to True and a missing piece fails.
+ISSUE_11_MERGED = False
+
+
+def not_built_yet(what: str) -> NoReturn:
+    """Skip (fail once ``ISSUE_11_MERGED``): ``what`` of issue 11 is not on this branch."""
+    if ISSUE_11_MERGED:
+        pytest.fail(f"{what} is missing")
+    pytest.skip(f"{what} is not merged yet")
 
 
 # --- Screenshots and widths ----------------------------------------------------------------------

@@ -2,7 +2,8 @@
 and all of an address's orders.
 
 Each test skips, naming the missing piece, while its page is not there yet (404, or the order page
-still without its script); they run as soon as the feature is merged.
+still without its script); they run as soon as the feature is merged (``ISSUE_11_MERGED`` in
+tests/browser/support.py turns those skips into failures).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tests.browser.support import (
     Shots,
     Writer,
     drain_queues,
+    not_built_yet,
     submit_for_review,
     wait_for_draft,
 )
@@ -73,11 +75,9 @@ def test_the_order_page_moves_its_bar_and_shows_the_draft_without_a_reload(
     page.get_by_role("button", name=re.compile(r"^Pay")).click()
     page.wait_for_load_state()
     if not ORDER_PAGE.search(page.url):
-        pytest.skip("the TEST MODE payment page does not land on the order page yet (issue 11 item 1)")
+        not_built_yet("landing on the order page from the TEST MODE payment page (issue 11 item 1)")
     if not page.locator("script[src]").count():
-        pytest.skip(
-            "the order page's live script (issue 11 item 1) is not merged yet: it refreshes every 10 s"
-        )
+        not_built_yet("the order page's live script (issue 11 item 1)")
     page.evaluate(WATCH)
     expect(page.locator("progress")).to_be_visible()
     flow.take(page, "processing")
@@ -120,7 +120,7 @@ def test_an_earlier_draft_opens_in_full_and_is_submitted_after_a_confirmation(
     response = page.goto(f"/orders/{order.id}/drafts/1/?token={token}")
     assert response is not None
     if response.status == 404:
-        pytest.skip("the draft page /orders/<id>/drafts/<n>/ (issue 11 item 3) is not merged yet")
+        not_built_yet("the draft page /orders/<id>/drafts/<n>/ (issue 11 item 3)")
 
     first = plain(BACKLINK_PARAGRAPHS[0][1])
     expect(page.get_by_text(first).first).to_be_visible()
@@ -162,7 +162,7 @@ def test_all_of_an_addresss_orders_are_listed_from_an_emailed_link(
     response = page.goto("/orders/")
     assert response is not None
     if response.status == 404:
-        pytest.skip("the order lookup page /orders/ (issue 11 item 4) is not merged yet")
+        not_built_yet("the order lookup page /orders/ (issue 11 item 4)")
     flow.take(page, "ask")
     a11y.scan(page, "orders lookup")
     mail.outbox.clear()
