@@ -219,8 +219,9 @@ def _draft_ready(order: Order) -> StatusView:
             if REGENERATE.is_offered(order)
             else "Submit your draft again when you are ready."
         )
+        stop = "" if reason.endswith((".", "!", "?")) else "."  # no “….”. after a reason's own full stop
         return StatusView(
-            "Changes requested", f"Our editor asked for changes: “{reason}”. {next_step}", "warn"
+            "Changes requested", f"Our editor asked for changes: “{reason}”{stop} {next_step}", "warn"
         )
     label = STATUS_LABELS[S.QUALITY_CHECK]
     if order.failure_reason:

@@ -203,7 +203,7 @@ def test_an_article_order_has_its_own_words_from_writing_to_rejection(
     assert reviewing == "An editor is reviewing your article. We will email you when it is live."
     assert (
         rejected
-        == "Our editor asked for changes: “Make the intro shorter.”. Ask for a fresh draft, then submit it again."
+        == "Our editor asked for changes: “Make the intro shorter.” Ask for a fresh draft, then submit it again."
     )
     (email,) = [m for m in outbox_for(order) if "changes" in m.subject]
     assert email.subject == "Your editor asked for changes to your article"
@@ -231,7 +231,7 @@ def test_a_rejected_backlink_shows_the_editors_reason_on_the_page_until_a_new_dr
     badge, tone, text = banner(client, order, token)
     assert (badge, tone) == ("Changes requested", "warn")
     assert text == (
-        "Our editor asked for changes: “Please place it near the intro.”. Ask for another placement, then "
+        "Our editor asked for changes: “Please place it near the intro.” Ask for another placement, then "
         "submit it again."
     )
     api.post("/api/v1/purchase/regenerate-backlink", {"orderId": str(order.id)}, format="json", **auth(token))
