@@ -19,8 +19,9 @@ from articles.models import ArticleVersion
 from articles.selectors import version_preview
 from purchases.actions import SUBMIT_FOR_REVIEW, customer_actions
 from purchases.errors import NotFound, OrderNotFound
-from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition, unpaid_failure_q
+from purchases.models import EmailRecord, Order, OrderTransition, unpaid_failure_q
 from purchases.services.runs import order_queue
+from purchases.status_messages import STATUS_LABELS
 from purchases.test_mode import TEST_PAYMENT_INTENT_PREFIX
 from purchases.tokens import (
     check_order_token,
@@ -65,15 +66,6 @@ def order_customer_actions(order: Order) -> list[str]:
 
 
 # What a customer reads for each status (the listing of their orders): never the internal name.
-STATUS_LABELS: dict[str, str] = {
-    OrderStatus.PENDING_PAYMENT: "Awaiting payment",
-    OrderStatus.PROCESSING: "Draft being written",
-    OrderStatus.QUALITY_CHECK: "Draft ready for your review",
-    OrderStatus.ADMIN_REVIEW: "With our editors",
-    OrderStatus.PUBLISHED: "Live",
-    OrderStatus.FAILED: "Could not be completed",
-    OrderStatus.REFUNDED: "Refunded",
-}
 KIND_LABELS: dict[str, str] = {Order.Kind.BACKLINK: "Backlink", Order.Kind.ARTICLE: "Sponsored article"}
 
 

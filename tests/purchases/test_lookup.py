@@ -186,7 +186,7 @@ def test_the_job_sends_one_email_whose_link_lists_exactly_that_addresss_orders(
     for order in mine:
         assert escape(Order.objects.get(pk=order.pk).display_title) in html
     assert "Sponsored article" in html and "Backlink" in html
-    assert "Draft ready for your review" in html and "QUALITY_CHECK" not in html
+    assert "Ready for your review" in html and "QUALITY_CHECK" not in html
     assert f"{orders['backlink'].amount} USD" in html
     lookup = OrderLookup.objects.get()
     assert (lookup.outcome, lookup.orders_found) == ("sent", 2)
@@ -297,24 +297,24 @@ def test_an_order_whose_token_expired_is_listed_without_a_link(
 
     assert f"/orders/{recent.id}/?token=" in html
     assert f"/orders/{old.id}/" not in html
-    assert html.count("Live") == 2 and "its page is closed" in html
+    assert html.count("Published") == 2 and "its page is closed" in html
 
 
 @pytest.mark.parametrize(
     ("status", "changes", "label"),
     [
-        (OrderStatus.PENDING_PAYMENT, {}, "Awaiting payment"),
+        (OrderStatus.PENDING_PAYMENT, {}, "Pending payment"),
         (OrderStatus.PENDING_PAYMENT, {"checkout_expires_at": -1}, "Payment not received"),
-        (OrderStatus.PROCESSING, {"paid_at": 0}, "Draft being written"),
-        (OrderStatus.QUALITY_CHECK, {"paid_at": 0}, "Draft ready for your review"),
+        (OrderStatus.PROCESSING, {"paid_at": 0}, "Being written"),
+        (OrderStatus.QUALITY_CHECK, {"paid_at": 0}, "Ready for your review"),
         (OrderStatus.ADMIN_REVIEW, {"paid_at": 0}, "With our editors"),
-        (OrderStatus.PUBLISHED, {"paid_at": 0}, "Live"),
+        (OrderStatus.PUBLISHED, {"paid_at": 0}, "Published"),
         (
             OrderStatus.PUBLISHED,
             {"paid_at": 0, "refunded_amount": Decimal("10.00")},
-            "Live (refunded 10.00 USD)",
+            "Published (refunded 10.00 USD)",
         ),
-        (OrderStatus.FAILED, {"paid_at": 0}, "Could not be completed"),
+        (OrderStatus.FAILED, {"paid_at": 0}, "Not completed"),
         (OrderStatus.FAILED, {}, "Not paid"),
         (OrderStatus.REFUNDED, {"paid_at": 0, "refunded_amount": Decimal("49.00")}, "Refunded"),
     ],
