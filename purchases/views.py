@@ -245,6 +245,7 @@ def _order_page_render(request: HttpRequest, order: Order, *, token: str) -> Htt
         # For order_live.js (the root element's data- attributes); the page is served only to the
         # token's holder, with no-store.
         "live_mode": live_mode(order, paid_flag=paid_flag),
+        "slow_poll_ms": settings.ORDER_PAGE_SLOW_POLL_SECONDS * 1000,
         "order_token": token,
         "status_url": reverse("purchase-api:order-status", kwargs={"order_id": order.id}),
         "stage_words_table": json.dumps(QUEUE_STAGE_WORDS),

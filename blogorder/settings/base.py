@@ -244,5 +244,8 @@ DEMO_ADMIN_DEFAULT_PASSWORD = False
 # order was published, refunded or failed. The order page swaps a ?token= link for an HttpOnly
 # cookie on the first visit and redirects to the clean address.
 ORDER_TOKEN_TTL_DAYS = env.int("ORDER_TOKEN_TTL_DAYS", 90)
+# While an order waits on people (the customer's choice, an editor), its open order page looks for
+# news this often (order_live.js "slow" mode; faster modes back off from 1 s to 10 s on their own).
+ORDER_PAGE_SLOW_POLL_SECONDS = env.int("ORDER_PAGE_SLOW_POLL_SECONDS", 30)
 # The emailed link to all of an address's orders (/orders/mine/) works this many hours.
 ORDER_LOOKUP_LINK_TTL_HOURS = env.int("ORDER_LOOKUP_LINK_TTL_HOURS", 24)

@@ -120,6 +120,7 @@ def site(live_server: Any, local_test_payments: Any, settings: Any) -> str:
     SITE_URL is the live server, so the TEST MODE page's webhook delivery reaches it.
     """
     settings.SITE_URL = live_server.url
+    settings.ORDER_PAGE_SLOW_POLL_SECONDS = 1  # an editor's decision reaches the open page within a second
     return str(live_server.url)
 
 

@@ -279,6 +279,22 @@ def admin_sign_in(page: Page, base_url: str, username: str, password: str) -> No
     expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
+def admin_publish(page: Page, base_url: str, order_id: str) -> None:
+    """Staff approve and publish the submitted draft on the order's admin review page (PUBLISH)."""
+    page.goto(f"{base_url}/admin/purchases/order/{order_id}/change/")
+    page.get_by_role("button", name="Approve & publish").click()
+    expect(page.locator(".messagelist")).to_be_visible()
+
+
+def mark_no_reload(page: Page) -> None:
+    """Mark the page's window; ``still_no_reload`` then tells whether it was reloaded since."""
+    page.evaluate("window.__sameDocument = true")
+
+
+def still_no_reload(page: Page) -> bool:
+    return bool(page.evaluate("window.__sameDocument === true"))
+
+
 def admin_reject(page: Page, base_url: str, order_id: str, reason: str) -> None:
     """Staff reject the order's draft on its admin review page (purchases/admin.py, REJECT)."""
     page.goto(f"{base_url}/admin/purchases/order/{order_id}/change/")

@@ -20,12 +20,14 @@ from tests.browser.support import (
     ARTICLE_BRIEF,
     A11yReport,
     Shots,
+    admin_publish,
     admin_reject,
     admin_sign_in,
     fill_form,
-    not_built_yet,
+    mark_no_reload,
     pay_in_test_mode,
     regenerate,
+    still_no_reload,
     submit_button,
     submit_for_review,
     wait_for_draft,
@@ -53,7 +55,7 @@ def editor() -> tuple[str, str]:
     return "editor", "editor-pass-1234"
 
 
-def follow_order_to_rejection(
+def follow_order_to_publication(
     customer: Page,
     staff: Page,
     *,
@@ -62,7 +64,9 @@ def follow_order_to_rejection(
     a11y: A11yReport,
     kind: str,
 ) -> Order:
-    """From the order page right after payment: draft 1, another draft, submit, staff reject."""
+    """From the order page right after payment: draft 1, another draft, submit, staff reject (the
+    reason appears on the open page, no reload), submit again, staff publish (the page says so and
+    links the live article, no reload)."""
     article = kind == "article"
     expect(
         customer.get_by_text(re.compile(r"We are (writing your article|weaving your link)"))
@@ -89,6 +93,7 @@ def follow_order_to_rejection(
     order = Order.objects.get(customer_email=f"{kind}-buyer@example.com")
     assert order.status == OrderStatus.ADMIN_REVIEW
 
+    mark_no_reload(customer)
     admin_sign_in(staff, site, *editor())
     admin_reject(staff, site, str(order.id), REASON)
     staff.set_viewport_size({"width": 1280, "height": 900})
@@ -96,23 +101,37 @@ def follow_order_to_rejection(
     order.refresh_from_db()
     assert order.status == OrderStatus.QUALITY_CHECK
 
-    customer.reload()
+    # The open page hears of it by itself (slow mode; ORDER_PAGE_SLOW_POLL_SECONDS is 1 here).
+    expect(customer.get_by_text(REASON).first).to_be_visible(timeout=15_000)
     expect(submit_button(customer)).to_be_visible()
+    assert still_no_reload(customer)
     shots.take(customer, "rejected")
     a11y.scan(customer, f"order page: {kind}, rejected")
+
+    submit_for_review(customer)
+    mark_no_reload(customer)
+    admin_publish(staff, site, str(order.id))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PUBLISHED
+    live = customer.get_by_role("link", name="Read the article")
+    expect(live).to_be_visible(timeout=15_000)
+    assert still_no_reload(customer)
+    expect(customer.locator("#order")).to_have_attribute("data-live", "off")  # nothing more to poll
+    shots.take(customer, "published")
+    a11y.scan(customer, f"order page: {kind}, published")
+    live.click()
+    expect(customer.get_by_role("heading", level=1)).to_be_visible()
+    # The live article carries the customer's link.
+    expect(
+        customer.locator(
+            'article a[href="https://shop.example-store.com/pillows"], main a[href="https://shop.example-store.com/pillows"]'
+        ).first
+    ).to_be_visible()
+    shots.take(customer, "live-article")
     return order
 
 
-def rejection_reason_shown(customer: Page) -> None:
-    """The editor's reason on the order page: issue 11 item 2 (statusMessage), merged separately."""
-    if not customer.get_by_text(REASON).count():
-        not_built_yet(
-            "the editor's reason on the order page (issue 11 item 2, statusMessage; all before it passed)"
-        )
-    expect(customer.get_by_text(REASON).first).to_be_visible()
-
-
-def test_a_backlink_is_bought_from_the_article_page_paid_drafted_redrafted_submitted_and_rejected(
+def test_a_backlink_is_bought_from_the_article_page_paid_drafted_redrafted_submitted_rejected_and_published(
     site: str,
     worker: Any,
     new_page: Callable[[], Page],
@@ -155,11 +174,10 @@ def test_a_backlink_is_bought_from_the_article_page_paid_drafted_redrafted_submi
     a11y.scan(customer, "test checkout")
 
     pay_in_test_mode(customer)
-    follow_order_to_rejection(customer, staff, site=site, shots=flow, a11y=a11y, kind="backlink")
-    rejection_reason_shown(customer)
+    follow_order_to_publication(customer, staff, site=site, shots=flow, a11y=a11y, kind="backlink")
 
 
-def test_an_article_is_ordered_paid_drafted_redrafted_submitted_and_rejected(
+def test_an_article_is_ordered_paid_drafted_redrafted_submitted_rejected_and_published(
     site: str,
     worker: Any,
     new_page: Callable[[], Page],
@@ -187,5 +205,4 @@ def test_an_article_is_ordered_paid_drafted_redrafted_submitted_and_rejected(
     flow.take(customer, "test-checkout")
 
     pay_in_test_mode(customer)
-    follow_order_to_rejection(customer, staff, site=site, shots=flow, a11y=a11y, kind="article")
-    rejection_reason_shown(customer)
+    follow_order_to_publication(customer, staff, site=site, shots=flow, a11y=a11y, kind="article")

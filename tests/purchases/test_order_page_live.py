@@ -140,6 +140,7 @@ def test_while_the_draft_is_written_the_page_shows_the_stage_the_bar_the_place_i
     ready = client.get(f"/orders/{order.id}/").content.decode()
 
     assert root_data(ready)["live"] == "slow"  # waiting on the customer: looked at now and then
+    assert root_data(ready)["slow-ms"] == "30000"  # ORDER_PAGE_SLOW_POLL_SECONDS
     assert '<span class="badge" id="status" data-status="QUALITY_CHECK">' in ready
     assert "<progress" not in ready
     assert not REFRESH.search(ready)

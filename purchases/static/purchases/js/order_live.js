@@ -5,7 +5,8 @@
  *               wait 1.5 times longer up to 10 s; back to 1 s whenever anything moved;
  *   confirming  back from paying, not yet confirmed: poll the page itself (it asks Stripe), the
  *               same back-off from 2 s;
- *   slow        waiting on people (the customer's choice, an editor): look every 30 s;
+ *   slow        waiting on people (the customer's choice, an editor): look every data-slow-ms
+ *               (ORDER_PAGE_SLOW_POLL_SECONDS, 30 s by default);
  *   off         a final state (published, failed, refunded): nothing more to look for.
  * Nothing is polled while the tab is hidden; it looks at once when the tab comes back.
  *
@@ -24,12 +25,11 @@
   var CONFIRM_FIRST_MS = 2000;
   var FACTOR = 1.5;
   var MAX_MS = 10000;
-  var SLOW_MS = 30000;
-
   var root = document.getElementById("order");
   if (!root || !window.fetch || !window.DOMParser) {
     return;
   }
+  var SLOW_MS = parseInt(root.getAttribute("data-slow-ms"), 10) || 30000;
 
   var delay = firstDelay();
   var timer = null;
