@@ -22,3 +22,7 @@ RQ_RETRY_INTERVALS = [10, 60, 300]
 # and treats a started job whose worker has not sent a heartbeat for this long as abandoned.
 RECONCILE_GRACE_SECONDS = env.int("RECONCILE_GRACE_SECONDS", 60)
 RECONCILE_HEARTBEAT_GRACE_SECONDS = env.int("RECONCILE_HEARTBEAT_GRACE_SECONDS", 120)
+# A worker counts as alive (/readyz, /metrics, queue_stats, the no-worker alert) while its last
+# heartbeat is at most this old. Workers run with `rqworker --worker-ttl 60`: an idle one beats
+# every 45 s, a busy one every 30 s (queueing/stats.py).
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 75)
