@@ -2,11 +2,11 @@ from typing import Any
 
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path
 from django_rq.models import Dashboard
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from blogorder import ops_views
 from blogorder.admin_access import RQDashboardAdmin
 from purchases.catalog import apis as catalog_apis
 from purchases.catalog import views as catalog_views
@@ -21,10 +21,6 @@ API_DOCS_CSP: dict[str, Any] = {
     "img-src": ["data:"],
     "worker-src": ["blob:"],
 }
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True})
 
 
 # django_rq registers its dashboard for every staff user; ours asks for the right (RQ_SHOW_ADMIN_LINK on).
@@ -56,7 +52,9 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics, name="metrics"),
 ]
 
 handler400 = "blogorder.api_errors.json_400"

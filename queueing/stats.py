@@ -98,3 +98,17 @@ def queue_snapshots(
     """Every queue's snapshot (all of ``settings.RQ_QUEUES`` unless ``names``)."""
     now = now or datetime.now(UTC)
     return [queue_snapshot(name, now=now) for name in (names if names is not None else queue_names())]
+
+
+def live_workers_of_host(
+    *, hostname: str, name: str | None = None, now: datetime | None = None
+) -> list[BaseWorker]:
+    """Live workers (heartbeat within WORKER_HEARTBEAT_MAX_AGE_SECONDS) started on ``hostname``, or named ``name``.
+
+    Raises ``redis.exceptions.RedisError`` when Redis cannot be read.
+    """
+    now = now or datetime.now(UTC)
+    connection = django_rq.get_connection(queue_names()[0])
+    workers = BaseWorker.all(connection=connection)
+    chosen = [w for w in workers if (w.name == name if name else w.hostname == hostname)]
+    return [w for w in chosen if worker_is_alive(w, now=now)]

@@ -18,7 +18,7 @@ CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", True)
 # that did not come over HTTPS is redirected, except the proxy's own health check.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # Browsers keep to HTTPS for a year, subdomains included; turn the last two off (and accept the
 # check's warning) only when a subdomain of the site is not on HTTPS.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31_536_000)

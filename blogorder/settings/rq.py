@@ -26,3 +26,10 @@ RECONCILE_HEARTBEAT_GRACE_SECONDS = env.int("RECONCILE_HEARTBEAT_GRACE_SECONDS",
 # heartbeat is at most this old. Workers run with `rqworker --worker-ttl 60`: an idle one beats
 # every 45 s, a busy one every 30 s (queueing/stats.py).
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 75)
+# An order still PROCESSING this long after it (last) entered that status is overdue: the
+# `blogorder_orders_processing_overdue` gauge of /metrics and the alert on it.
+ORDER_PROCESSING_DEADLINE_SECONDS = env.int("ORDER_PROCESSING_DEADLINE_SECONDS", 1800)
+# The oldest job waiting on a queue may be this old before the alert on it fires.
+QUEUE_OLDEST_JOB_ALERT_SECONDS = env.int("QUEUE_OLDEST_JOB_ALERT_SECONDS", 600)
+# Bearer token Prometheus sends to /metrics; unset: /metrics answers 404 (not exposed at all).
+METRICS_TOKEN = env.str("METRICS_TOKEN", "")
