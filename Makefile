@@ -43,7 +43,7 @@ run: install
 	export SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py rqworker article-generation backlink-integration maintenance --with-scheduler &
+	$(BIN)/python manage.py rqworker article-generation backlink-integration maintenance --with-scheduler --worker-ttl 60 &
 	WORKER_PID=$$!
 	$(BIN)/python manage.py rqcron blogorder.cron &
 	CRON_PID=$$!
