@@ -24,12 +24,17 @@ from prometheus_client.core import CounterMetricFamily, GaugeHistogramMetricFami
 from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
-from queueing.models import JobAttempt, JobRequest, JobState
+from queueing.models import JobAttempt
 from queueing.stats import queue_snapshots
 
 logger = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=24)
+# Attempt outcomes (queueing.runtime's words and the job's own return value): the job did its work,
+# or it failed. "waiting" and "held" (scheduled again while a service is down) and "skipped" (the
+# run was over: nothing to do) are neither.
+FINISHED_OUTCOMES = frozenset({"done"})
+FAILED_OUTCOMES = frozenset({"failed", "error", "rejected", "gave up waiting"})
 JOB_DURATION_BUCKETS: tuple[float, ...] = (1, 5, 15, 30, 60, 120, 300, 600, 900)
 
 
@@ -98,27 +103,48 @@ class QueueCollector(Collector):
 
 
 class JobCollector(Collector):
-    """Jobs (outbox requests) finished and failed for good by kind, and attempt durations by kind.
+    """Job attempts (``JobAttempt``) by kind and outcome, finished and failed, and their durations.
 
-    A kind is the request's queue and purpose (initial, regeneration, rebase, retry).
+    A kind is the request's queue and purpose (initial, regeneration, rebase, retry). Attempts, not
+    requests: a run that fails its order is closed as cancelled, not failed, so only the attempt
+    says how it ended.
     """
 
     def collect(self) -> Iterator[Any]:
+        attempts = CounterMetricFamily(
+            "blogorder_job_attempts",
+            "Job attempts finished, by queue, purpose and the outcome recorded (done, failed, error, waiting…)",
+            labels=["queue", "purpose", "outcome"],
+        )
         finished = CounterMetricFamily(
-            "blogorder_jobs_finished", "Jobs done, by queue and purpose", labels=["queue", "purpose"]
+            "blogorder_jobs_finished",
+            "Job attempts that did their work, by queue and purpose",
+            labels=["queue", "purpose"],
         )
         failed = CounterMetricFamily(
-            "blogorder_jobs_failed", "Jobs failed for good, by queue and purpose", labels=["queue", "purpose"]
+            "blogorder_jobs_failed",
+            "Job attempts that failed (an error, a refusal, given up, or the work failed), by queue and purpose",
+            labels=["queue", "purpose"],
         )
         rows = (
-            JobRequest.objects.filter(state__in=(JobState.DONE, JobState.FAILED))
-            .values("queue", "purpose", "state")
+            JobAttempt.objects.filter(finished_at__isnull=False)
+            .values("request__queue", "request__purpose", "outcome")
             .annotate(n=Count("pk"))
-            .order_by("queue", "purpose", "state")
+            .order_by("request__queue", "request__purpose", "outcome")
         )
+        totals: dict[tuple[str, str], dict[str, int]] = {}
         for row in rows:
-            family = finished if row["state"] == JobState.DONE else failed
-            family.add_metric([row["queue"], row["purpose"]], row["n"])
+            kind = (row["request__queue"], row["request__purpose"])
+            attempts.add_metric([*kind, row["outcome"] or "none"], row["n"])
+            counts = totals.setdefault(kind, {"finished": 0, "failed": 0})
+            if row["outcome"] in FINISHED_OUTCOMES:
+                counts["finished"] += row["n"]
+            elif row["outcome"] in FAILED_OUTCOMES:
+                counts["failed"] += row["n"]
+        for kind, counts in totals.items():
+            finished.add_metric(list(kind), counts["finished"])
+            failed.add_metric(list(kind), counts["failed"])
+        yield attempts
         yield finished
         yield failed
         yield self._durations()

@@ -17,7 +17,7 @@ from purchases.models import Order, OrderStatus, OrderTransition, RunSpend
 from tests.conftest import checkout_event, signed_post
 from tests.factories import make_order
 from tests.fakes import sign_stripe_payload
-from tests.purchases.test_backlink_flow import GOOD
+from tests.purchases.test_backlink_flow import GOOD, NO_MARK
 
 TOKEN = "metrics-test-token-0123456789"
 AUTH = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
@@ -117,7 +117,8 @@ def test_a_real_order_flow_shows_in_the_scrape(
     assert value(samples, "blogorder_redis_up") == 1
     kind = {"queue": "backlink-integration", "purpose": "initial"}
     assert value(samples, "blogorder_jobs_finished_total", **kind) == 1
-    assert ("blogorder_jobs_failed_total", frozenset(kind.items())) not in samples
+    assert value(samples, "blogorder_jobs_failed_total", **kind) == 0
+    assert value(samples, "blogorder_job_attempts_total", outcome="done", **kind) == 1
     assert value(samples, "blogorder_job_duration_seconds_bucket", le="+Inf", **kind) == 1
     assert value(samples, "blogorder_job_duration_seconds_bucket", le="60", **kind) == 1
     assert value(samples, "blogorder_job_duration_seconds_gcount", **kind) == 1
@@ -139,6 +140,25 @@ def test_a_real_order_flow_shows_in_the_scrape(
     assert value(samples, "blogorder_emails_sent_total", kind="backlink_integrated") == 1
     assert value(samples, "blogorder_emails_failed", kind="backlink_integrated") == 0
     assert value(samples, "blogorder_orders_processing_overdue") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_order_fails_counts_as_failed(
+    client: Client, api: Any, article: Any, fake_openai: Any, run_worker: Any, metrics_token: str
+) -> None:
+    fake_openai.script(NO_MARK, NO_MARK, NO_MARK)  # three failed quality checks fail the order
+    order, _ = make_order(article)
+    assert signed_post(api, checkout_event(order)).status_code == 200
+
+    run_worker()
+
+    samples, _ = scrape(client)
+    kind = {"queue": "backlink-integration", "purpose": "initial"}
+    assert Order.objects.get(pk=order.pk).status in (OrderStatus.FAILED, OrderStatus.REFUNDED)
+    assert value(samples, "blogorder_jobs_failed_total", **kind) == 1
+    assert value(samples, "blogorder_jobs_finished_total", **kind) == 0
+    assert value(samples, "blogorder_job_attempts_total", outcome="failed", **kind) == 1
+    assert value(samples, "blogorder_emails_sent_total", kind="order_failed") == 1
 
 
 @pytest.mark.django_db
