@@ -228,7 +228,8 @@ def logging_config(*, log_format: str, level: str = LOG_LEVEL) -> dict[str, Any]
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django": {"handlers": [], "level": "INFO", "propagate": True},
-            "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+            # runserver: its 4xx/5xx only (the "request" line of blogorder.logs is the access log).
+            "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
             "rq.worker": {"level": "INFO"},
         },
     }

@@ -463,6 +463,7 @@ def test_the_whole_flow_logs_json_with_its_context_and_no_secret(
     (summary,) = [line for line in lines if line["message"] == "reconcile finished"]
     assert summary["job_id"] == "reconcile-1"
     assert summary["summary"].startswith("checked ")
+    assert (summary["checked"], summary["requeued"], summary["emails_sent"]) == (0, 0, 0)
 
     everything = json_logs.text()
     body_sentences = [s.strip() for s in email.body.splitlines() if len(s.strip()) > 25]
