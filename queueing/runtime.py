@@ -42,7 +42,11 @@ def job_log_context() -> dict[str, Any]:
     if job is None:
         return {}
     fields: dict[str, Any] = {"job_id": job.id}
-    for key, value in (job.kwargs or {}).items():
+    try:
+        kwargs = job.kwargs or {}
+    except Exception:  # a job whose data cannot be read: RQ reports that itself
+        kwargs = {}
+    for key, value in kwargs.items():
         if (key == "run" or key.endswith("_id")) and isinstance(value, str | int):
             fields[key] = value
     if job.meta.get("request_id"):
