@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -122,8 +123,10 @@ _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=:-]+")
 _KEY_SHAPES = re.compile(
     r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}|\bwhsec_[A-Za-z0-9_]{8,}|\bsk-[A-Za-z0-9_-]{16,}"
 )
-# Settings (or keys of settings dicts, e.g. ANYMAIL's, DATABASES') whose value is a secret.
-_SECRET_SETTING = re.compile(r"(^|_)(SECRET|PASSWORD|TOKEN|KEY)(_FALLBACKS)?$")
+# Settings (or keys of settings dicts, e.g. ANYMAIL's, DATABASES') whose value is a secret (a webhook
+# URL is one: whoever has it may post); of other URLs (REDIS_URL, a cache LOCATION), the password.
+_SECRET_SETTING = re.compile(r"(^|_)(SECRET|PASSWORD|TOKEN|KEY|WEBHOOK_URL)(_FALLBACKS)?$")
+_URL_SETTING = re.compile(r"(URL|LOCATION)$")
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
     "asctime",
@@ -149,6 +152,13 @@ def _secret_values() -> tuple[str, ...]:
     def collect(name: str, value: Any) -> None:
         if isinstance(value, str) and len(value) >= 8 and _SECRET_SETTING.search(name.upper()):
             found.add(value)
+        elif isinstance(value, str) and _URL_SETTING.search(name.upper()):
+            try:
+                password = urlsplit(value).password
+            except ValueError:
+                password = None
+            if password and len(password) >= 8:
+                found.add(password)
         elif isinstance(value, Mapping):
             for key, item in value.items():
                 collect(str(key), item)

@@ -341,6 +341,19 @@ def test_the_values_of_secret_settings_never_reach_a_line(settings: Any) -> None
     assert "RuntimeError: bad key [redacted]" in json.loads(line)["exception"]
 
 
+def test_a_webhook_url_and_the_password_in_a_service_url_never_reach_a_line(settings: Any) -> None:
+    settings.ALERT_WEBHOOK_URL = "https://hooks.example.com/services/T000/B000/abcdefSECRETpath"
+    settings.SPARE_REDIS_URL = "redis://:pw-very-secret-1@redis.internal:6379/0"
+
+    line = one_line(
+        "purchases.test", f"posting to {settings.ALERT_WEBHOOK_URL} via {settings.SPARE_REDIS_URL}"
+    )
+
+    assert "abcdefSECRETpath" not in line
+    assert "pw-very-secret-1" not in line
+    assert "redis.internal:6379" in line
+
+
 def test_text_lines_are_scrubbed_too() -> None:
     line = one_line("django.server", '"GET /orders/1/?token=tok-123 HTTP/1.1" 302 0', log_format="text")
 
