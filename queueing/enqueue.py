@@ -19,6 +19,7 @@ from rq import Retry
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
+from blogorder.logs import carried_log_context
 from queueing.models import OPEN_STATES, JobRequest
 from queueing.services import job_request_mark_enqueued
 
@@ -75,7 +76,8 @@ def job_put(*, job_id: str) -> bool:
         timeout=settings.RQ_JOB_TIMEOUT_SECONDS,
         result_ttl=7 * 24 * 3600,
         failure_ttl=30 * 24 * 3600,
-        meta={"stage": "queued", "progress": 0, "attempt": 0},
+        # The request id it is put under (if any): the job's log lines carry it (queueing.runtime.job_log_context).
+        meta={"stage": "queued", "progress": 0, "attempt": 0, **carried_log_context()},
         description=f"{job_id} ({request.get_purpose_display().lower()})",
     )
     job_request_mark_enqueued(job_id=job_id)

@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from rq.job import Job, get_current_job
 
@@ -28,6 +29,29 @@ logger = logging.getLogger(__name__)
 
 # progress(stage, percent, attempt): what a job reports while its service runs.
 Progress = Callable[[str, int, int], None]
+
+
+def job_log_context() -> dict[str, Any]:
+    """The log fields of the RQ job running here (none outside a job): every line it logs carries them.
+
+    Its ``job_id``, its id arguments (``order_id``, ``run``, ``lookup_id``…: jobs take ids, never
+    objects) and the ``request_id`` it was enqueued under (``queueing.enqueue.job_put`` keeps it
+    in ``meta``). Registered with ``blogorder.logs`` by ``QueueingConfig.ready``.
+    """
+    job = get_current_job()
+    if job is None:
+        return {}
+    fields: dict[str, Any] = {"job_id": job.id}
+    try:
+        kwargs = job.kwargs or {}
+    except Exception:  # a job whose data cannot be read: RQ reports that itself
+        kwargs = {}
+    for key, value in kwargs.items():
+        if (key == "run" or key.endswith("_id")) and isinstance(value, str | int):
+            fields[key] = value
+    if job.meta.get("request_id"):
+        fields["request_id"] = job.meta["request_id"]
+    return fields
 
 
 def no_progress(stage: str, percent: int, attempt: int) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from blogorder.settings.env import BASE_DIR, env
 
@@ -34,6 +36,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "blogorder.logs.RequestIdMiddleware",  # first: every line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # before WhiteNoise: static files carry the policy too
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -190,16 +193,50 @@ CSP_DIRECTIVES: dict[str, list[str]] = {
 }
 CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_DIRECTIVES}
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
-    "loggers": {"rq.worker": {"level": "INFO"}},
-}
+# --- Logs -----------------------------------------------------------------------------
+# Every line on stderr through one handler (blogorder/logs.py): "json" is one JSON object a line
+# (timestamp, level, logger, message and every extra: production's default), "text" a readable
+# line with the extras as key=value pairs (the default elsewhere). Each line carries its context
+# (request_id, job_id, order_id, run) and no secret. Django's own loggers (requests, runserver)
+# go through the same handler instead of Django's default ones.
+LOG_LEVEL = env.str("LOG_LEVEL", "INFO").upper()
+LOG_FORMATS = ("json", "text")
+
+
+def logging_config(*, log_format: str, level: str = LOG_LEVEL) -> dict[str, Any]:
+    """``LOGGING`` for ``log_format`` (``json`` or ``text``)."""
+    if log_format not in LOG_FORMATS:
+        raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, got {log_format!r}")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "context": {"()": "blogorder.logs.ContextFilter"},
+            "redact": {"()": "blogorder.logs.RedactFilter"},
+        },
+        "formatters": {
+            "json": {"()": "blogorder.logs.JsonFormatter"},
+            "text": {"()": "blogorder.logs.TextFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["context", "redact"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django": {"handlers": [], "level": "INFO", "propagate": True},
+            # runserver: its 4xx/5xx only (the "request" line of blogorder.logs is the access log).
+            "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+            "rq.worker": {"level": "INFO"},
+        },
+    }
+
+
+LOG_FORMAT = env.str("LOG_FORMAT", "text").lower()
+LOGGING = logging_config(log_format=LOG_FORMAT)
 
 from blogorder.settings.email import *  # noqa: E402,F403
 from blogorder.settings.openai import *  # noqa: E402,F403

@@ -6,7 +6,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from blogorder.settings.base import *  # noqa: F403
-from blogorder.settings.base import SECRET_KEY
+from blogorder.settings.base import SECRET_KEY, logging_config
 from blogorder.settings.env import env
 
 if SECRET_KEY.startswith("dev-insecure") or len(SECRET_KEY) < 32:
@@ -24,6 +24,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", True)
+# One JSON object a line (README "Logs"); LOG_FORMAT=text for a person reading a terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", "json").lower()
+LOGGING = logging_config(log_format=LOG_FORMAT)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

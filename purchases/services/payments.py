@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from rq import Retry
 
+from blogorder.logs import carried_log_context
 from purchases.actions import FAIL_PAYMENT, PAY
 from purchases.catalog.selectors import article_slots_used
 from purchases.gateways import PaymentGatewayUnavailable, payment_gateway
@@ -189,6 +190,7 @@ def order_receipt_enqueue(*, order_id: str) -> None:
         order_id=order_id,
         job_id=f"receipt-{order_id}",
         retry=Retry(max=len(settings.RQ_RETRY_INTERVALS), interval=settings.RQ_RETRY_INTERVALS),
+        meta=carried_log_context(),  # the request id its log lines carry
     )
 
 

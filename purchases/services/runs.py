@@ -120,7 +120,19 @@ def orders_reconcile(
     runs = job_requests_reconcile(changed_before=cutoff, heartbeat_grace=heartbeat_grace)
     report.requeued, report.abandoned, report.redis_error = runs.requeued, runs.abandoned, runs.redis_error
     report.emails_sent = _send_unsent_emails(cutoff=cutoff)
-    logger.info("reconcile finished", extra={"summary": report.summary()})
+    logger.info(
+        "reconcile finished",
+        extra={
+            "summary": report.summary(),
+            "checked": report.checked,
+            "requeued": len(report.requeued),
+            "abandoned": len(report.abandoned),
+            "new_job_requests": len(report.created),
+            "superseded": len(report.superseded),
+            "emails_sent": report.emails_sent,
+            "redis_error": report.redis_error or None,
+        },
+    )
     return report
 
 

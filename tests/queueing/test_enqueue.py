@@ -8,7 +8,9 @@ from typing import Any
 import django_rq
 import pytest
 from django.db import transaction
+from rq.job import Job
 
+from blogorder.logs import log_context
 from queueing.enqueue import job_put, job_request_create
 from queueing.models import JobRequest
 from queueing.services import job_requests_cancel
@@ -78,3 +80,20 @@ def test_a_cancelled_request_is_not_put_again(remember_request: Any) -> None:
 
     assert job_put(job_id=request.job_id) is False
     assert queued_ids() == []
+
+
+def test_a_job_keeps_the_request_id_it_was_put_under_in_its_meta() -> None:
+    for job_id, request_id in (("remember-in-request", "req-7"), ("remember-from-cron", None)):
+        subject = uuid.uuid4()
+        with log_context(request_id=request_id), transaction.atomic():
+            job_request_create(
+                subject_id=subject,
+                run=1,
+                job_id=job_id,
+                queue="maintenance",
+                func="tests.queueing.jobs.remember",
+                kwargs={"subject_id": str(subject), "run": 1},
+            )
+
+        meta = Job.fetch(job_id, connection=django_rq.get_connection("maintenance")).meta
+        assert meta.get("request_id") == request_id

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import time
+import uuid
 from typing import Any
 
 import django_rq
 import pytest
+from django.db import transaction
 from rq.registry import ScheduledJobRegistry
 
+from blogorder.logs import ContextFilter, JsonFormatter, log_context
 from queueing.breaker import KEY_PREFIX
-from queueing.enqueue import RETRY_MAX
+from queueing.enqueue import RETRY_MAX, job_request_create
 from queueing.models import JobAttempt, JobRequest
 from tests.queueing.jobs import failed_key, ran_key, remember_breaker
 
@@ -102,3 +108,37 @@ def test_a_probe_comes_within_a_minute_even_when_the_job_meant_to_probe_is_gone(
 
     due = registry.get_jobs_to_schedule(timestamp=int(time.time()))
     assert sorted(due) == sorted(r.job_id for r in held)
+
+
+def test_every_line_a_job_logs_carries_its_job_id_id_arguments_and_request_id(
+    run_maintenance_worker: Any,
+) -> None:
+    subject = uuid.uuid4()
+    with log_context(request_id="req-from-web"), transaction.atomic():
+        job_request_create(
+            subject_id=subject,
+            run=2,
+            job_id="say-1",
+            queue="maintenance",
+            func="tests.queueing.jobs.say",
+            kwargs={"subject_id": str(subject), "run": 2, "note": "not an id"},
+        )
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(ContextFilter())
+    logging.getLogger("tests.queueing.jobs").addHandler(handler)
+    try:
+        run_maintenance_worker()
+    finally:
+        logging.getLogger("tests.queueing.jobs").removeHandler(handler)
+
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["message"] == "said"
+    assert (line["job_id"], line["subject_id"], line["run"], line["request_id"]) == (
+        "say-1",
+        str(subject),
+        2,
+        "req-from-web",
+    )
+    assert "note" not in line
