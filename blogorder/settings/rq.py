@@ -14,7 +14,11 @@ RQ_QUEUES = {
     # Periodic housekeeping enqueued by `manage.py rqcron blogorder.cron`: the order and Stripe reconcilers.
     "maintenance": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
 }
-RQ = {"COMMIT_MODE": "on_db_commit"}
+# `manage.py rqworker` uses queueing.worker.GracefulWorker: on SIGTERM it finishes the job in flight for
+# at most WORKER_SHUTDOWN_GRACE_SECONDS, then kills it and hands it back (queued again at once, rerun
+# from the start). Compose's worker `stop_grace_period` (75 s) must stay above it (README, "Shutdown").
+WORKER_SHUTDOWN_GRACE_SECONDS = env.int("WORKER_SHUTDOWN_GRACE_SECONDS", 60)
+RQ = {"COMMIT_MODE": "on_db_commit", "WORKER_CLASS": "queueing.worker.GracefulWorker"}
 RQ_SHOW_ADMIN_LINK = True
 # Seconds RQ waits before each retry of a job that raised (not QC failures: those loop inside the job).
 RQ_RETRY_INTERVALS = [10, 60, 300]
