@@ -95,7 +95,9 @@ def sentinel(tmp_path: Path) -> Iterator[tuple[str, redis.Redis]]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = tmp_path / "sentinel.conf"
-    config.write_text(f"port {port}\nbind 127.0.0.1\nsentinel monitor blogorder {kwargs['host']} {kwargs['port']} 1\n")
+    config.write_text(
+        f"port {port}\nbind 127.0.0.1\nsentinel monitor blogorder {kwargs['host']} {kwargs['port']} 1\n"
+    )
     process = subprocess.Popen(
         ["redis-server", str(config), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
