@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-import redis
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -26,6 +25,7 @@ from articles.drafting.kinds import DraftKind
 from articles.offline_writer import OFFLINE_MODEL_NAME
 from articles.openai_api import LLMReply
 from articles.provider_limits import NO_LIMITS, ProviderBusy, ProviderLimits
+from blogorder.redis_client import redis_connection
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ WRITER_SETTINGS = frozenset(
         "OPENAI_API_KEY",
         "OPENAI_MODEL",
         "REDIS_URL",
+        "REDIS_SENTINELS",
         "LLM_MAX_CONCURRENT_CALLS",
         "LLM_REQUESTS_PER_MINUTE",
         "LLM_TOKENS_PER_MINUTE",
@@ -182,11 +183,11 @@ class OfflineWriter:
 def get_writer() -> Writer:
     """The writer for this process: the model when ``OPENAI_API_KEY`` is set, else the offline one.
 
-    The model writer is built with the provider limits of settings, counted in ``REDIS_URL``.
+    The model writer is built with the provider limits of settings, counted in the app's Redis.
     """
     if settings.OPENAI_API_KEY:
         limits = ProviderLimits(
-            connection=redis.Redis.from_url(settings.REDIS_URL),
+            connection=redis_connection(),
             max_concurrent=settings.LLM_MAX_CONCURRENT_CALLS,
             requests_per_window=settings.LLM_REQUESTS_PER_MINUTE,
             tokens_per_window=settings.LLM_TOKENS_PER_MINUTE,

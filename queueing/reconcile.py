@@ -24,7 +24,7 @@ from rq.job import Job, JobStatus
 
 from queueing.enqueue import ACTIVE_STATUSES, job_put
 from queueing.models import OPEN_STATES, JobRequest
-from queueing.services import job_request_requeue
+from queueing.services import job_attempts_interrupt, job_request_requeue
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +91,46 @@ def _reconcile_one(*, request_id: int, report: RunsReconcileReport, heartbeat_gr
             return
         if abandoned and job is not None:
             report.abandoned.append(request.job_id)
-            job.delete()  # its worker is gone; a new copy under the same id replaces it
         else:
             report.requeued.append(request.job_id)
-        job_request_requeue(job_id=request.job_id)
-        job_id = request.job_id
-        transaction.on_commit(lambda: job_put(job_id=job_id))
+        _put_back(request=request, job=job if abandoned else None)
+
+
+def _put_back(*, request: JobRequest, job: Job | None) -> None:
+    """Back to PENDING, and on RQ again under the same job id once the transaction commits.
+
+    ``job`` is a started copy whose worker is gone: it is deleted first (out of the started
+    registry too) so the new copy replaces it. Call inside ``transaction.atomic`` with the row locked.
+    """
+    if job is not None:
+        job.delete()
+    job_request_requeue(job_id=request.job_id)
+    job_id = request.job_id
+    transaction.on_commit(lambda: job_put(job_id=job_id))
+
+
+def job_hand_back(*, job_id: str, worker: str, reason: str) -> bool:
+    """Put back at once a job that ``worker`` stopped mid-run (its work horse is dead), so it runs again.
+
+    A stopping worker calls this after killing its work horse (``queueing.worker``): the attempt is
+    closed as "interrupted" and the job is queued again under the same id, instead of waiting for
+    the reconciler to see its heartbeat stop (``RECONCILE_HEARTBEAT_GRACE_SECONDS``). Safe because
+    job functions are idempotent. Returns False when nothing was put back: the request is closed,
+    or its row is locked by someone else (the reconciler then handles it). If Redis fails after the
+    commit the request is PENDING with no job, which the reconciler's next run puts back.
+    """
+    with transaction.atomic():
+        request = (
+            JobRequest.objects.select_for_update(skip_locked=True)
+            .filter(job_id=job_id, state__in=OPEN_STATES)
+            .first()
+        )
+        if request is None:
+            return False
+        job_attempts_interrupt(request=request, worker=worker, reason=reason)
+        status, job = _job_state(request.job_id, request.queue)
+        if status in ACTIVE_STATUSES and status != JobStatus.STARTED:
+            return False  # already queued or scheduled again (by a reconciler)
+        _put_back(request=request, job=job)
+    logger.warning("job handed back by a stopping worker", extra={"job_id": job_id, "worker": worker})
+    return True

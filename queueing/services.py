@@ -74,6 +74,19 @@ def job_attempt_start(*, job_id: str, worker: str = "") -> JobAttempt | None:
         return JobAttempt.objects.create(request=request, worker=worker[:200])
 
 
+def job_attempts_interrupt(*, request: JobRequest, worker: str, reason: str) -> int:
+    """Close this worker's open attempts of ``request`` as "interrupted" (not final: it runs again).
+
+    Called when a stopping worker kills its job mid-run and hands it back; returns how many closed.
+    """
+    now = timezone.now()
+    closed = JobAttempt.objects.filter(request=request, worker=worker[:200], finished_at__isnull=True).update(
+        finished_at=now, outcome="interrupted", error=reason[:4000]
+    )
+    JobRequest.objects.filter(pk=request.pk).update(last_error=reason[:4000], updated_at=now)
+    return closed
+
+
 def job_attempt_finish(
     *, attempt: JobAttempt | None, outcome: str, error: str = "", final: bool = True
 ) -> None:

@@ -158,13 +158,24 @@ RATE_LIMIT_LOOKUP = env.rate("RATE_LIMIT_LOOKUP", "120/min")
 RATE_LIMIT_ORDERS_LINK = env.rate("RATE_LIMIT_ORDERS_LINK", "10/hour")
 RATE_LIMIT_ORDERS_LINK_EMAIL = env.rate("RATE_LIMIT_ORDERS_LINK_EMAIL", "3/hour")
 # The cache that counts them: Redis, under its own key prefix (the RQ keys share the database).
-from blogorder.settings.rq import REDIS_URL  # noqa: E402
+# Through Sentinel (REDIS_SENTINELS) the pool asks the sentinels for the master; LOCATION then gives
+# only the database number and password.
+from blogorder.settings.rq import REDIS_SENTINEL_MASTER, REDIS_SENTINELS, REDIS_URL  # noqa: E402
 
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "blogorder-cache",
+        "OPTIONS": (
+            {
+                "pool_class": "blogorder.redis_client.SentinelMasterPool",
+                "sentinels": REDIS_SENTINELS,
+                "master_name": REDIS_SENTINEL_MASTER,
+            }
+            if REDIS_SENTINELS
+            else {}
+        ),
     }
 }
 
