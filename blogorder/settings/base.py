@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "articles",
     "purchases",
     "queueing",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,7 @@ LOGGING = {
     "loggers": {"rq.worker": {"level": "INFO"}},
 }
 
+from blogorder.settings.alerts import *  # noqa: E402,F403
 from blogorder.settings.email import *  # noqa: E402,F403
 from blogorder.settings.openai import *  # noqa: E402,F403
 from blogorder.settings.rq import *  # noqa: E402,F403

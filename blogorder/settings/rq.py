@@ -26,3 +26,11 @@ RECONCILE_HEARTBEAT_GRACE_SECONDS = env.int("RECONCILE_HEARTBEAT_GRACE_SECONDS",
 # heartbeat is at most this old. Workers run with `rqworker --worker-ttl 60`: an idle one beats
 # every 45 s, a busy one every 30 s (queueing/stats.py).
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 75)
+
+# --- Alert thresholds (README "Alerts"; checked every minute by `manage.py cron`) ---
+# A queue with no live worker for this long is an incident.
+NO_WORKER_ALERT_SECONDS = env.int("NO_WORKER_ALERT_SECONDS", 120)
+# A queue whose oldest waiting job has waited longer than this is an incident.
+QUEUE_OLDEST_JOB_ALERT_SECONDS = env.int("QUEUE_OLDEST_JOB_ALERT_SECONDS", 600)
+# An order still PROCESSING this long after it entered PROCESSING is overdue (also /metrics).
+ORDER_PROCESSING_DEADLINE_SECONDS = env.int("ORDER_PROCESSING_DEADLINE_SECONDS", 1800)
