@@ -51,13 +51,40 @@ def test_queue_stats_prints_queues_workers_orders_and_the_last_hour_after_an_ord
 
     queues = rows_of(text, "Queues")
     # queue, depth, oldest job, workers alive/registered, busy, started, scheduled, deferred, finished, failed
-    assert queues["backlink-integration"] == ["backlink-integration", "0", "-", "0/0", "0", "0", "0", "0", "1", "0"]
-    assert queues["maintenance"] == ["maintenance", "0", "-", "1/1", "0", "0", "0", "0", "1", "1"]  # the receipt job; the int
+    assert queues["backlink-integration"] == [
+        "backlink-integration",
+        "0",
+        "-",
+        "0/0",
+        "0",
+        "0",
+        "0",
+        "0",
+        "1",
+        "0",
+    ]
+    assert queues["maintenance"] == [
+        "maintenance",
+        "0",
+        "-",
+        "1/1",
+        "0",
+        "0",
+        "0",
+        "0",
+        "1",
+        "1",
+    ]  # the receipt job; the int
     workers = rows_of(text, "Workers")
     assert workers["stats-worker"][1:4] == ["maintenance", "idle", "yes"]
     orders = rows_of(text, "Orders by status")
     assert orders["QUALITY_CHECK"] == ["QUALITY_CHECK", "1"] and orders["PROCESSING"] == ["PROCESSING", "0"]
-    assert rows_of(text, "Last hour (job tries by queue)")["backlink-integration"] == ["backlink-integration", "1", "0", "0"]
+    assert rows_of(text, "Last hour (job tries by queue)")["backlink-integration"] == [
+        "backlink-integration",
+        "1",
+        "0",
+        "0",
+    ]
 
     assert data["orders_by_status"]["QUALITY_CHECK"] == 1
     assert data["last_hour"]["backlink-integration"] == {"finished": 1, "failed": 0, "waiting": 0}
