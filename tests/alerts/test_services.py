@@ -172,3 +172,22 @@ def test_checkers_running_at_once_open_one_incident_and_send_one_email(
 
     assert Incident.objects.count() == 1
     assert len(mailoutbox) == 1 and alert_webhook.events() == [("alert", "thing:down")]
+
+
+def test_a_recovery_goes_only_on_the_channels_the_alert_went_on(
+    mailoutbox: list[Any], alert_webhook: Any
+) -> None:
+    switch = Switch()
+    switch.on = True
+    alert_webhook.fail_next(2)  # the webhook is down while the incident lasts
+    alerts_check([switch.check()])
+    alerts_check([switch.check()])
+    switch.on = False
+    alerts_check([switch.check()])  # back up when it clears: no lone recovery to a receiver never alerted
+    alerts_check([switch.check()])
+
+    assert alert_webhook.posts == []
+    assert subjects(mailoutbox) == [
+        "[Blogorder] Alert: The thing is down",
+        "[Blogorder] Resolved: The thing is down",
+    ]
