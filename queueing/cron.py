@@ -18,6 +18,7 @@ from typing import Any
 from django.db import close_old_connections
 from django_rq.cron import DjangoCronScheduler
 from rq.cron import CronJob
+from rq.exceptions import StopRequested
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +31,13 @@ class InProcessTask:
 
 
 def task_run_safely(task: InProcessTask) -> bool:
-    """Run ``task`` once on a fresh database connection; log and swallow what it raises. True if it ran."""
+    """Run ``task`` once on a fresh database connection; log and swallow what it raises (but a stop
+    request). True if it ran."""
     close_old_connections()
     try:
         task.run()
+    except StopRequested:  # SIGTERM while the task ran: the scheduler stops, as RQ's loop does
+        raise
     except Exception:
         logger.exception("in-process task failed", extra={"task": task.name})
         return False
