@@ -195,24 +195,43 @@ def incident_subject(incident: Incident, *, what: str) -> str:
     return f"[{settings.SITE_NAME}] {prefix}: {incident.title}"
 
 
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _facts(details: dict[str, Any]) -> list[str]:
+    """The details as "name: value" lines, by name (PostgreSQL's jsonb does not keep key order)."""
+    return [
+        f"{name.replace('_', ' ')}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
+        for name, value in sorted(details.items())
+    ]
+
+
 def incident_text(incident: Incident, *, what: str) -> str:
-    lines = [incident.title, ""]
+    """The email's text: what, since when (or cleared when, after how long), the facts, where to look."""
     if what == "alert":
-        lines.append(
-            f"Since: {incident.opened_at:%Y-%m-%d %H:%M:%S} UTC (last seen {incident.last_seen_at:%H:%M:%S})"
-        )
+        lines = [
+            incident.title,
+            "",
+            f"Since:     {_when(incident.opened_at)}",
+            f"Last seen: {_when(incident.last_seen_at)}",
+            f"Incident:  {incident.key}",
+            "",
+            *_facts(incident.details),
+        ]
     else:
         assert incident.resolved_at is not None
-        lasted = int((incident.resolved_at - incident.opened_at).total_seconds())
-        lines.append(
-            f"Cleared: {incident.resolved_at:%Y-%m-%d %H:%M:%S} UTC, "
-            f"after {lasted // 60} min {lasted % 60} s (since {incident.opened_at:%H:%M:%S})."
-        )
-    lines += [f"Incident: {incident.key}", ""]
-    lines += [
-        f"{name}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
-        for name, value in incident.details.items()
-    ]
+        lasted = max(0, int((incident.resolved_at - incident.opened_at).total_seconds()))
+        lines = [
+            f"Cleared: {incident.title}",
+            "",
+            f"Cleared:   {_when(incident.resolved_at)}, after {lasted // 60} min {lasted % 60} s",
+            f"Since:     {_when(incident.opened_at)}",
+            f"Incident:  {incident.key}",
+            "",
+            f"As last seen, {_when(incident.last_seen_at)}:",
+            *_facts(incident.details),
+        ]
     lines += ["", f"All incidents: {settings.SITE_URL}/admin/alerts/incident/"]
     if what == "alert":
         lines.append("You get one more email when this clears.")

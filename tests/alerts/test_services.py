@@ -65,7 +65,8 @@ def test_a_condition_is_one_incident_one_email_and_one_post_then_one_recovery(
     assert incident.key == "thing:down" and incident.is_open and incident.details == {"seen": 4}
     assert subjects(mailoutbox) == ["[Blogorder] Alert: The thing is down"]
     assert mailoutbox[0].to == settings.STAFF_NOTIFICATION_EMAILS
-    assert "Incident: thing:down" in mailoutbox[0].body and "seen: 1" in mailoutbox[0].body
+    assert "Incident:  thing:down" in mailoutbox[0].body and "seen: 1" in mailoutbox[0].body
+    assert "As last seen" not in mailoutbox[0].body
     assert alert_webhook.events() == [("alert", "thing:down")]
     assert alert_webhook.posts[0]["text"] == "[Blogorder] Alert: The thing is down"
 

@@ -46,7 +46,7 @@ def test_an_order_in_processing_past_its_deadline_is_told_once_and_recovers_when
     assert [m.subject for m in overdue] == [
         "[Blogorder] Alert: Orders in PROCESSING past their deadline (30 min)"
     ]
-    assert str(order.pk) in overdue[0].body and "orders_overdue: 1" in overdue[0].body
+    assert str(order.pk) in overdue[0].body and "orders overdue: 1" in overdue[0].body
     assert ("alert", "orders-overdue") in alert_webhook.events()
 
     run_worker()
