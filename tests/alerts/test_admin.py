@@ -29,4 +29,6 @@ def test_staff_see_the_incidents_in_a_read_only_admin_list(admin_client: Any, ma
     page = admin_client.get(f"/admin/alerts/incident/{incident_id}/change/")
     assert page.status_code == 200 and b"<b>x</b>" not in page.content  # shown, escaped, not editable
     assert b'name="_save"' not in page.content
-    assert admin_client.post(f"/admin/alerts/incident/{incident_id}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(f"/admin/alerts/incident/{incident_id}/delete/", {"post": "yes"}).status_code == 403
+    )
