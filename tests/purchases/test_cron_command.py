@@ -19,7 +19,8 @@ from rq import SimpleWorker
 
 from alerts.models import Incident
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+# postgres: the process needs the test database on disk, shared with this one.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUES = ("article-generation", "backlink-integration", "maintenance")
@@ -27,8 +28,6 @@ QUEUES = ("article-generation", "backlink-integration", "maintenance")
 
 def _database_url() -> str:
     s = connection.settings_dict
-    if connection.vendor != "postgresql":
-        return f"sqlite:///{s['NAME']}"
     return (
         f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
     )
