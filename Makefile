@@ -45,7 +45,7 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py rqworker article-generation backlink-integration maintenance --with-scheduler --worker-ttl 60 &
 	WORKER_PID=$$!
-	$(BIN)/python manage.py rqcron blogorder.cron &
+	$(BIN)/python manage.py cron &
 	CRON_PID=$$!
 	echo ""
 	echo "  Web:    $$SITE_URL   (admin: $$SITE_URL/admin/  user admin / admin)"

@@ -1,7 +1,8 @@
-"""Periodic jobs, read by RQ's cron scheduler: ``python manage.py rqcron blogorder.cron``.
+"""Periodic jobs, read by RQ's cron scheduler: ``python manage.py cron`` (or ``rqcron blogorder.cron``).
 
 Run exactly one such process; it only enqueues, and a worker listening on ``maintenance`` runs
-the jobs. Times are UTC.
+the jobs. ``manage.py cron`` also runs the alert checks and logs the queue stats in its own
+process every minute (``purchases.monitoring``): those must work with no worker. Times are UTC.
 """
 
 from rq import cron

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
 from prometheus_client.core import CounterMetricFamily, GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -24,10 +23,10 @@ from purchases.models import (
     Order,
     OrderDraft,
     OrderStatus,
-    OrderTransition,
     RunSpend,
     StripeEvent,
 )
+from purchases.selectors import orders_processing_overdue_qs
 from queueing.metrics import bucket_counts, duration_bucket_aggregates, seconds_of
 
 WINDOW = timedelta(hours=24)
@@ -35,24 +34,10 @@ PAID_TO_DRAFT_BUCKETS: tuple[float, ...] = (10, 30, 60, 120, 300, 600, 1800, 360
 
 
 def orders_processing_overdue(*, now: datetime | None = None) -> int:
-    """Orders in ``PROCESSING`` for longer than ``ORDER_PROCESSING_DEADLINE_SECONDS`` since they last entered it.
-
-    "Entered" is the latest transition into ``PROCESSING`` (a regeneration re-enters it), or the
-    payment time for an order without one.
-    """
-    now = now or datetime.now(UTC)
-    deadline = now - timedelta(seconds=settings.ORDER_PROCESSING_DEADLINE_SECONDS)
-    entered = (
-        OrderTransition.objects.filter(order=OuterRef("pk"), to_status=OrderStatus.PROCESSING)
-        .order_by("-created_at")
-        .values("created_at")[:1]
-    )
-    return (
-        Order.objects.filter(status=OrderStatus.PROCESSING)
-        .annotate(entered=Coalesce(Subquery(entered), F("paid_at"), F("updated_at")))
-        .filter(entered__lt=deadline)
-        .count()
-    )
+    """How many orders are past ``ORDER_PROCESSING_DEADLINE_SECONDS`` in PROCESSING (the alert's rule)."""
+    return orders_processing_overdue_qs(
+        now=now or datetime.now(UTC), deadline_seconds=settings.ORDER_PROCESSING_DEADLINE_SECONDS
+    ).count()
 
 
 class OrderCollector(Collector):

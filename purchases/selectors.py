@@ -6,11 +6,12 @@ import difflib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,7 +20,7 @@ from articles.models import ArticleVersion
 from articles.selectors import version_preview
 from purchases.actions import SUBMIT_FOR_REVIEW, customer_actions
 from purchases.errors import NotFound, OrderNotFound
-from purchases.models import EmailRecord, Order, OrderTransition, unpaid_failure_q
+from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition, unpaid_failure_q
 from purchases.services.runs import order_queue
 from purchases.status_messages import STATUS_LABELS
 from purchases.test_mode import TEST_PAYMENT_INTENT_PREFIX
@@ -507,3 +508,34 @@ def order_receipt(order: Order) -> dict[str, Any] | None:
         "receiptUrl": url,
         "testMode": reference.startswith(TEST_PAYMENT_INTENT_PREFIX),
     }
+
+
+def orders_by_status() -> dict[str, int]:
+    """How many orders are in each status (every status listed, 0 included). One query."""
+    counts = dict(Order.objects.order_by().values_list("status").annotate(n=Count("id")))
+    return {status: int(counts.get(status, 0)) for status in OrderStatus.values}
+
+
+def orders_processing_overdue_qs(*, now: datetime, deadline_seconds: int) -> QuerySet[Order]:
+    """Orders still PROCESSING ``deadline_seconds`` after they entered it, annotated ``entered``.
+
+    When it entered: its latest move into PROCESSING (a regeneration or a retry enters it again),
+    else its payment time, else its ``updated_at``. The alert (``purchases.monitoring``) and the
+    ``blogorder_orders_processing_overdue`` gauge (``purchases.metrics``) both read this.
+    """
+    entered = (
+        OrderTransition.objects.filter(order=OuterRef("pk"), to_status=OrderStatus.PROCESSING)
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    return (
+        Order.objects.filter(status=OrderStatus.PROCESSING)
+        .annotate(entered=Coalesce(Subquery(entered), F("paid_at"), F("updated_at")))
+        .filter(entered__lte=now - timedelta(seconds=deadline_seconds))
+    )
+
+
+def orders_processing_overdue(*, now: datetime, deadline_seconds: int) -> list[tuple[uuid.UUID, datetime]]:
+    """(order id, when it entered PROCESSING) of each overdue order, oldest first."""
+    qs = orders_processing_overdue_qs(now=now, deadline_seconds=deadline_seconds)
+    return list(qs.order_by("entered").values_list("id", "entered"))  # type: ignore[misc]

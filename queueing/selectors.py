@@ -7,7 +7,7 @@ from datetime import timedelta
 from uuid import UUID
 
 import django_rq
-from django.db.models import DurationField, ExpressionWrapper, F, QuerySet
+from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Worker
@@ -70,3 +70,36 @@ def estimate_wait_seconds(*, queue: str, job_id: str | None = None) -> int:
     except RedisError as exc:
         logger.info("queue length unavailable", extra={"queue": queue, "error": str(exc)})
     return max(1, round((ahead / workers + 1) * per_job))
+
+
+# How a job try ended (``JobAttempt.outcome``), as counted by ``attempts_by_queue``: the words
+# ``queueing.runtime`` writes for a failure or a wait; any other word is the job's own success outcome
+# ("done", "skipped"…), except "failed", which the order jobs return when the order failed its checks.
+FAILED_OUTCOMES = frozenset({"error", "rejected", "gave up waiting", "failed"})
+WAITING_OUTCOMES = frozenset({"waiting", "held"})
+
+
+def attempts_by_queue(*, since: timedelta = timedelta(hours=1)) -> dict[str, dict[str, int]]:
+    """Job tries that ended in the last ``since``, by queue: ``{queue: {finished, failed, waiting}}``.
+
+    Only jobs with an outbox request record attempts (order runs, "email me my orders"); the periodic
+    maintenance jobs show in RQ's registries instead (``queueing.stats``).
+    """
+    rows = (
+        JobAttempt.objects.filter(finished_at__gte=timezone.now() - since)
+        .values_list("request__queue", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for queue, outcome, n in rows:
+        bucket = counts.setdefault(queue, {"finished": 0, "failed": 0, "waiting": 0})
+        kind = (
+            "failed"
+            if outcome in FAILED_OUTCOMES
+            else "waiting"
+            if outcome in WAITING_OUTCOMES
+            else "finished"
+        )
+        bucket[kind] += n
+    return counts

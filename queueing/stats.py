@@ -112,3 +112,54 @@ def live_workers_of_host(
     workers = BaseWorker.all(connection=connection)
     chosen = [w for w in workers if (w.name == name if name else w.hostname == hostname)]
     return [w for w in chosen if worker_is_alive(w, now=now)]
+
+
+@dataclass(frozen=True)
+class WorkerSnapshot:
+    """One registered worker at one moment."""
+
+    name: str
+    queues: list[str]
+    state: str  # RQ's: idle, busy, suspended, started…
+    alive: bool  # heartbeat within WORKER_HEARTBEAT_MAX_AGE_SECONDS
+    last_heartbeat: str | None  # ISO 8601, UTC
+    current_job: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def worker_snapshots(*, now: datetime | None = None) -> list[WorkerSnapshot]:
+    """Every worker registered on the project's queues, by name. Raises ``RedisError`` like the rest."""
+    now = now or datetime.now(UTC)
+    seen: dict[str, WorkerSnapshot] = {}
+    for name in queue_names():
+        for worker in workers_for(django_rq.get_queue(name)):
+            if worker.name in seen:
+                continue
+            beat = worker.last_heartbeat
+            seen[worker.name] = WorkerSnapshot(
+                name=worker.name,
+                queues=worker.queue_names(),
+                state=str(worker.get_state()),
+                alive=worker_is_alive(worker, now=now),
+                last_heartbeat=(beat if beat.tzinfo else beat.replace(tzinfo=UTC)).isoformat()
+                if beat
+                else None,
+                current_job=worker.get_current_job_id(),
+            )
+    return sorted(seen.values(), key=lambda w: w.name)
+
+
+def failed_jobs(name: str) -> list[Job]:
+    """The jobs in queue ``name``'s failed-job registry (those RQ still has)."""
+    queue = django_rq.get_queue(name)
+    ids = queue.failed_job_registry.get_job_ids()
+    return [job for job in Job.fetch_many(ids, connection=queue.connection) if job is not None]
+
+
+def finished_jobs(name: str) -> list[Job]:
+    """The jobs in queue ``name``'s finished-job registry (kept for their ``result_ttl``)."""
+    queue = django_rq.get_queue(name)
+    ids = queue.finished_job_registry.get_job_ids()
+    return [job for job in Job.fetch_many(ids, connection=queue.connection) if job is not None]

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from rq import SimpleWorker
 
 from tests.factories import make_published_article
-from tests.fakes import FakeOpenAI, FakeStripe, sign_stripe_payload
+from tests.fakes import FakeAlertWebhook, FakeOpenAI, FakeStripe, sign_stripe_payload
 from tests.fakes.mail_backend import FAKE_MAIL, FakeMailProvider
 
 
@@ -111,6 +111,16 @@ def local_test_payments(
     monkeypatch.setenv("TEST_STRIPE_SECRET_KEY", "")
     monkeypatch.setenv("TEST_STRIPE_API_BASE", "")
     return fake_stripe
+
+
+@pytest.fixture
+def alert_webhook(settings: Any) -> Iterator[FakeAlertWebhook]:
+    """``ALERT_WEBHOOK_URL`` pointed at a local fake receiver that records each alert POST."""
+    with FakeAlertWebhook() as fake:
+        settings.ALERT_WEBHOOK_URL = f"{fake.url}/hooks/alerts"
+        settings.ALERT_WEBHOOK_TIMEOUT_SECONDS = 2
+        yield fake
+    assert not fake.errors, "the fake alert webhook crashed:\n" + "\n".join(fake.errors)
 
 
 @pytest.fixture

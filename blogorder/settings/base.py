@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "articles",
     "purchases",
     "queueing",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -249,6 +250,7 @@ def logging_config(*, log_format: str, level: str = LOG_LEVEL) -> dict[str, Any]
 LOG_FORMAT = env.str("LOG_FORMAT", "text").lower()
 LOGGING = logging_config(log_format=LOG_FORMAT)
 
+from blogorder.settings.alerts import *  # noqa: E402,F403
 from blogorder.settings.email import *  # noqa: E402,F403
 from blogorder.settings.openai import *  # noqa: E402,F403
 from blogorder.settings.rq import *  # noqa: E402,F403

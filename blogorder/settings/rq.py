@@ -83,10 +83,14 @@ RECONCILE_HEARTBEAT_GRACE_SECONDS = env.int("RECONCILE_HEARTBEAT_GRACE_SECONDS",
 # heartbeat is at most this old. Workers run with `rqworker --worker-ttl 60`: an idle one beats
 # every 45 s, a busy one every 30 s (queueing/stats.py).
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 75)
-# An order still PROCESSING this long after it (last) entered that status is overdue: the
-# `blogorder_orders_processing_overdue` gauge of /metrics and the alert on it.
-ORDER_PROCESSING_DEADLINE_SECONDS = env.int("ORDER_PROCESSING_DEADLINE_SECONDS", 1800)
-# The oldest job waiting on a queue may be this old before the alert on it fires.
+
+# --- Alert thresholds (README "Alerts"; checked every minute by `manage.py cron`) ---
+# A queue with no live worker for this long is an incident.
+NO_WORKER_ALERT_SECONDS = env.int("NO_WORKER_ALERT_SECONDS", 120)
+# A queue whose oldest waiting job has waited longer than this is an incident (and an alert rule).
 QUEUE_OLDEST_JOB_ALERT_SECONDS = env.int("QUEUE_OLDEST_JOB_ALERT_SECONDS", 600)
+# An order still PROCESSING this long after it (last) entered that status is overdue: an incident,
+# and the `blogorder_orders_processing_overdue` gauge of /metrics.
+ORDER_PROCESSING_DEADLINE_SECONDS = env.int("ORDER_PROCESSING_DEADLINE_SECONDS", 1800)
 # Bearer token Prometheus sends to /metrics; unset: /metrics answers 404 (not exposed at all).
 METRICS_TOKEN = env.str("METRICS_TOKEN", "")

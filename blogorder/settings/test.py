@@ -23,6 +23,10 @@ RATE_LIMIT_SUBMIT = RATE_LIMIT_LOOKUP = RATE_LIMIT_ORDERS_LINK = RATE_LIMIT_ORDE
 OPEN_CHECKOUTS_PER_EMAIL = OPEN_CHECKOUTS_PER_CLIENT = None
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Processes a test starts (the cron process) write their emails to files the test reads.
+if env.str("TEST_EMAIL_FILE_PATH"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env.str("TEST_EMAIL_FILE_PATH")
 # The browser tests point the worker processes they start at the live server this way (emails' links).
 SITE_URL = env.str("TEST_SITE_URL", "http://testserver").rstrip("/")
 # Local TEST MODE unless a key is given. tests/conftest.py points the real stripe client at the fake
