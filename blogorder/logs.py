@@ -24,6 +24,7 @@ import logging
 import re
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -166,9 +167,13 @@ def _secret_values() -> tuple[str, ...]:
             for item in value:
                 collect(name, item)
 
-    for name in names:
-        if name.isupper():
-            collect(name, getattr(settings, name, None))
+    with warnings.catch_warnings():
+        # Reading every setting touches deprecated ones too (Django 6.1: EMAIL_* before MAILERS).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        for name in names:
+            if name.isupper():
+                collect(name, getattr(settings, name, None))
     return tuple(sorted(found, key=len, reverse=True))
 
 
