@@ -79,3 +79,17 @@ def say(*, subject_id: str, run: int, note: str = "") -> str:
     """Log one line (no ``extra=``): what it carries comes from the job's log context alone."""
     logging.getLogger(__name__).info("said")
     return "said"
+
+
+def horse_state(*, modules: list[str]) -> dict[str, object]:
+    """What the work horse running this found loaded when it started: which of ``modules``, how
+    many objects were frozen out of the garbage collector, and its pid (not its worker's)."""
+    import gc
+    import os
+    import sys
+
+    return {
+        "loaded": [m for m in modules if m in sys.modules],
+        "frozen": gc.get_freeze_count(),
+        "pid": os.getpid(),
+    }

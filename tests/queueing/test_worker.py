@@ -130,3 +130,25 @@ def test_a_job_still_running_when_the_worker_must_stop_is_handed_back_and_comple
     assert request.state == JobRequest.State.DONE
     assert request.attempts.count() == 2  # the interrupted one and the rerun
     assert len(fake_openai.requests) == 2
+
+
+PRELOADED = ["purchases.jobs", "articles.writers", "openai", "stripe"]
+
+
+def test_a_work_horse_starts_with_the_job_modules_already_loaded_by_its_worker(
+    fake_openai: Any, tmp_path: Path
+) -> None:
+    queue = django_rq.get_queue("backlink-integration")
+    job = queue.enqueue("tests.queueing.jobs.horse_state", modules=PRELOADED)
+    log = tmp_path / "worker.log"
+    worker = rqworker("backlink-integration", fake_openai_url=fake_openai.url, log=log, burst=True)
+    assert stopped(worker, timeout=30) == 0, log.read_text()
+
+    result = job.latest_result()
+    assert result is not None, log.read_text()
+    state = result.return_value
+    assert isinstance(state, dict)
+    assert state["pid"] != worker.pid  # it ran in a forked horse
+    # Loaded once in the worker before the fork, not again in each horse: the job did not import them.
+    assert state["loaded"] == PRELOADED, log.read_text()
+    assert state["frozen"] > 0  # and kept out of the collector's passes, so their pages stay shared
