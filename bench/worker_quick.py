@@ -7,7 +7,7 @@ Uses the database and Redis it is given (it creates its own article and orders; 
 deleted). Orders are placed with ``order_checkout_create`` and paid with a signed
 ``checkout.session.completed`` webhook through the Django stack; the offline writer answers
 (zero model time). Then a real worker process (``manage.py rqworker --burst`` or, with
-``--worker pool``, ``manage.py rqworker_pool --burst``) drains the queue: the time runs from
+``--worker pool``, ``manage.py rqworker-pool --burst``) drains the queue: the time runs from
 the worker registering in Redis to the last order reaching QUALITY_CHECK. The same worker set-up
 then drains ``--noop`` bare no-op jobs. Memory: PSS and RSS of the worker processes and their
 children, from /proc/<pid>/smaps_rollup, at their peak (sampled every 0.2 s).
@@ -20,12 +20,14 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -49,6 +51,16 @@ from purchases.services.checkout import order_checkout_create  # noqa: E402
 from purchases.test_mode import checkout_completed_event, sign_payload  # noqa: E402
 
 QUEUE = "backlink-integration"
+WORKER_ENV: dict[str, str] = {}
+# A passing integration of the demo article (the fake model's answer with --model).
+REPLY = json.dumps(
+    {
+        "paragraph_index": 3,
+        "mode": "insert_after",
+        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
+        "through the night.",
+    }
+)
 
 
 def tree(pid: int) -> list[int]:
@@ -64,15 +76,19 @@ def memory(pid: int) -> tuple[float, float, int]:
     """PSS and RSS in MB of ``pid`` and its descendants, and how many processes."""
     pss = rss = 0
     pids = tree(pid)
+    detail = []
     for p in pids:
         try:
             for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
                     pss += int(line.split()[1])
+                    detail.append(int(line.split()[1]) // 1024)
                 elif line.startswith("Rss:"):
                     rss += int(line.split()[1])
         except OSError:
             pass
+    if os.environ.get("BENCH_MEMORY_DETAIL"):
+        print("PSS MB per process:", detail, file=sys.stderr)
     return pss / 1024, rss / 1024, len(pids)
 
 
@@ -84,7 +100,7 @@ def run_worker(args: argparse.Namespace, done: Callable[[], bool]) -> dict[str, 
         cmd = [
             sys.executable,
             "manage.py",
-            "rqworker_pool",
+            "rqworker-pool",
             QUEUE,
             "--num-workers",
             str(args.horses),
@@ -96,7 +112,9 @@ def run_worker(args: argparse.Namespace, done: Callable[[], bool]) -> dict[str, 
     # e.g. WORKER_PREFIX="py-spy record -o out.svg --subprocesses --" to profile the worker
     cmd = os.environ.get("WORKER_PREFIX", "").split() + cmd
     with open("/tmp/worker_quick.log", "ab") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env={**os.environ, **WORKER_ENV}, stdout=subprocess.DEVNULL, stderr=log
+        )
     while not ({w.name for w in Worker.all(connection=connection)} - before):
         time.sleep(0.005)
         if proc.poll() is not None:
@@ -118,8 +136,12 @@ def run_worker(args: argparse.Namespace, done: Callable[[], bool]) -> dict[str, 
         time.sleep(0.02)
     took = time.perf_counter() - t0
     stop.set()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc.wait(timeout=60)
-    return {"seconds": took, **peak}
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU of the worker set-up and its work horses (all waited for), whole run: robust to a busy machine.
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+    return {"seconds": took, "cpu_seconds": cpu, **peak}
 
 
 def main() -> None:
@@ -128,11 +150,30 @@ def main() -> None:
     parser.add_argument("--noop", type=int, default=500)
     parser.add_argument("--horses", type=int, default=1)
     parser.add_argument("--worker", choices=["rqworker", "pool"], default="rqworker")
+    parser.add_argument(
+        "--model", action="store_true", help="a fake model: 0.5 s to first token, then 70 completion tokens/s"
+    )
     parser.add_argument("extra", nargs="*", help="more arguments for the worker command")
     args = parser.parse_args()
 
     queue = django_rq.get_queue(QUEUE)
-    results: dict[str, object] = {"worker": args.worker, "horses": args.horses}
+    results: dict[str, Any] = {"worker": args.worker, "horses": args.horses, "model": args.model}
+    fake = None
+    if args.model:
+        from tests.fakes.openai_server import FakeOpenAI, _tokens
+
+        model_seconds = 0.5 + _tokens(REPLY) / 70
+        fake = FakeOpenAI().start()
+        fake.call_seconds = model_seconds  # counted in flight (max_in_flight)
+        fake.default = lambda request: REPLY
+        # The bench's own provider limits: as many calls as jobs in flight, no per-minute caps.
+        WORKER_ENV.update(
+            OPENAI_API_KEY="sk-bench",
+            OPENAI_BASE_URL=f"{fake.url}/v1",
+            LLM_MAX_CONCURRENT_CALLS=str(max(args.horses, 1)),
+            LLM_REQUESTS_PER_MINUTE="off",
+            LLM_TOKENS_PER_MINUTE="off",
+        )
     if args.orders:
         demo = DEMO_ARTICLES[0]
         article = article_create(
@@ -166,6 +207,18 @@ def main() -> None:
         )
         drain["per_second"] = args.orders / drain["seconds"]
         results["drain"] = drain
+        if fake is not None:
+            ideal = len(fake.requests) * model_seconds / args.horses
+            results["burst"] = {
+                "model_calls": len(fake.requests),
+                "ideal_seconds": ideal,
+                "efficiency": ideal / drain["seconds"],
+                "max_calls_in_flight": fake.max_in_flight,
+                "pss_per_job_in_flight": drain["pss"] / args.horses,
+                "rss_per_job_in_flight": drain["rss"] / args.horses,
+            }
+            print(f"burst: {json.dumps(results['burst'])}")
+            fake.stop()
     if args.noop:
         for _ in range(args.noop):
             queue.enqueue("os.getpid")
@@ -173,15 +226,16 @@ def main() -> None:
         noop["per_second"] = args.noop / noop["seconds"]
         results["noop"] = noop
     if args.orders and args.noop:
-        d, n = results["drain"], results["noop"]  # type: ignore[index]
-        results["ratio"] = d["per_second"] / n["per_second"]  # type: ignore[index]
-        results["overhead_ms"] = (1 / d["per_second"] - 1 / n["per_second"]) * 1000  # type: ignore[index]
+        d, n = results["drain"], results["noop"]
+        results["ratio"] = d["per_second"] / n["per_second"]
+        results["overhead_ms"] = (1 / d["per_second"] - 1 / n["per_second"]) * 1000
     for key in ("drain", "noop"):
         if key in results:
-            r = results[key]  # type: ignore[index]
+            r = results[key]
             print(
-                f"{key:6}: {r['per_second']:7.1f}/s  ({r['seconds']:.2f} s)  peak PSS {r['pss']:.1f} MB "  # type: ignore[index]
-                f"RSS {r['rss']:.1f} MB over {r['procs']} processes"  # type: ignore[index]
+                f"{key:6}: {r['cpu_seconds'] * 1000 / (args.orders if key == 'drain' else args.noop):6.1f} ms CPU each  "
+                f"{r['per_second']:7.1f}/s  ({r['seconds']:.2f} s)  peak PSS {r['pss']:.1f} MB "
+                f"RSS {r['rss']:.1f} MB over {r['procs']} processes"
             )
     if "ratio" in results:
         print(f"drain/no-op: {results['ratio']:.2f}x; overhead per order {results['overhead_ms']:.1f} ms")

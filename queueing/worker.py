@@ -78,6 +78,8 @@ class GracefulWorker(Worker):
     _grace_timer: threading.Timer | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # `rqworker --worker-ttl` passes its own; `rqworker_pool` has no such option.
+        kwargs["worker_ttl"] = kwargs.get("worker_ttl") or settings.WORKER_TTL_SECONDS
         super().__init__(*args, **kwargs)
         worker_preload()
 

@@ -87,6 +87,8 @@ RECONCILE_HEARTBEAT_GRACE_SECONDS = env.int("RECONCILE_HEARTBEAT_GRACE_SECONDS",
 # heartbeat is at most this old. Workers run with `rqworker --worker-ttl 60`: an idle one beats
 # every 45 s, a busy one every 30 s (queueing/stats.py).
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 75)
+# The worker TTL of a worker started without `--worker-ttl` (each worker of `rqworker_pool`): the same 60.
+WORKER_TTL_SECONDS = env.int("WORKER_TTL_SECONDS", 60)
 
 # --- Alert thresholds (README "Alerts"; checked every minute by `manage.py cron`) ---
 # A queue with no live worker for this long is an incident.
