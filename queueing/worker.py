@@ -12,17 +12,32 @@ leaving the job "started" in Redis until the reconciler sees its heartbeat stop.
 
 Compose's ``stop_grace_period`` for workers is a little longer than the grace, so Docker's SIGKILL
 never comes before the hand-back (README, "Shutdown").
+
+It also loads, once and before any work horse is forked, what every job would otherwise load
+again in its own short-lived horse (``worker_preload``): the job modules and what they import
+(``WORKER_PRELOAD_MODULES``), Django's URL resolver and the compiled templates under
+``WORKER_PRELOAD_TEMPLATE_DIRS``. The horses share those pages copy-on-write with their worker
+(``gc.freeze`` keeps the collector from writing to them), so a job starts in a few milliseconds
+and each horse costs little memory (README, "Performance").
 """
 
 from __future__ import annotations
 
+import gc
+import importlib
 import logging
 import os
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from django.conf import settings
+from django.db import connections
+from django.template import engines
+from django.template.loader import get_template
+from django.urls import get_resolver
 from rq import Worker
 from rq.job import Job
 from rq.queue import Queue
@@ -32,10 +47,41 @@ from queueing.reconcile import job_hand_back
 logger = logging.getLogger(__name__)
 
 
+def worker_preload() -> None:
+    """Load in this process what jobs need, so the work horses forked from it start warm.
+
+    Imports ``WORKER_PRELOAD_MODULES``, builds the URL resolver (emails link to pages), compiles
+    every template under ``WORKER_PRELOAD_TEMPLATE_DIRS`` (the cached loader keeps them), closes
+    any database connection opened meanwhile (a forked horse must never share it) and freezes
+    what is loaded so far out of the garbage collector's reach (its passes would otherwise write
+    to, and so copy, every shared page in each horse).
+    """
+    for module in settings.WORKER_PRELOAD_MODULES:
+        importlib.import_module(module)
+    get_resolver().reverse_dict  # noqa: B018 -- populates the resolver
+    for engine in engines.all():
+        for directory in getattr(engine, "template_dirs", ()):
+            for prefix in settings.WORKER_PRELOAD_TEMPLATE_DIRS:
+                root = Path(directory)
+                for path in sorted((root / prefix).rglob("*")):
+                    if path.is_file():
+                        get_template(str(path.relative_to(root)), using=engine.name)
+    connections.close_all()
+    gc.collect()
+    gc.freeze()
+
+
 class GracefulWorker(Worker):
-    """``rq.Worker`` whose warm shutdown lasts at most ``WORKER_SHUTDOWN_GRACE_SECONDS``."""
+    """``rq.Worker`` whose warm shutdown lasts at most ``WORKER_SHUTDOWN_GRACE_SECONDS``, and whose
+    work horses start warm (``worker_preload`` runs when it is created, before any fork)."""
 
     _grace_timer: threading.Timer | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # `rqworker --worker-ttl` passes its own; `rqworker_pool` has no such option.
+        kwargs["worker_ttl"] = kwargs.get("worker_ttl") or settings.WORKER_TTL_SECONDS
+        super().__init__(*args, **kwargs)
+        worker_preload()
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """First SIGTERM/SIGINT: finish the current job, but shut down cold once the grace is over."""

@@ -71,6 +71,10 @@ RQ_QUEUES = {
 # at most WORKER_SHUTDOWN_GRACE_SECONDS, then kills it and hands it back (queued again at once, rerun
 # from the start). Compose's worker `stop_grace_period` (75 s) must stay above it (README, "Shutdown").
 WORKER_SHUTDOWN_GRACE_SECONDS = env.int("WORKER_SHUTDOWN_GRACE_SECONDS", 60)
+# Loaded by each worker before it forks a work horse per job (queueing/worker.py, worker_preload),
+# so the horses share them instead of importing and compiling them again for every job.
+WORKER_PRELOAD_MODULES = ["purchases.jobs", "articles.writers", "articles.offline_writer", "openai", "stripe"]
+WORKER_PRELOAD_TEMPLATE_DIRS = ["emails"]
 RQ = {"COMMIT_MODE": "on_db_commit", "WORKER_CLASS": "queueing.worker.GracefulWorker"}
 RQ_SHOW_ADMIN_LINK = True
 # Seconds RQ waits before each retry of a job that raised (not QC failures: those loop inside the job).
@@ -83,6 +87,8 @@ RECONCILE_HEARTBEAT_GRACE_SECONDS = env.int("RECONCILE_HEARTBEAT_GRACE_SECONDS",
 # heartbeat is at most this old. Workers run with `rqworker --worker-ttl 60`: an idle one beats
 # every 45 s, a busy one every 30 s (queueing/stats.py).
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 75)
+# The worker TTL of a worker started without `--worker-ttl` (each worker of `rqworker_pool`): the same 60.
+WORKER_TTL_SECONDS = env.int("WORKER_TTL_SECONDS", 60)
 
 # --- Alert thresholds (README "Alerts"; checked every minute by `manage.py cron`) ---
 # A queue with no live worker for this long is an incident.

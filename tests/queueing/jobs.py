@@ -79,3 +79,27 @@ def say(*, subject_id: str, run: int, note: str = "") -> str:
     """Log one line (no ``extra=``): what it carries comes from the job's log context alone."""
     logging.getLogger(__name__).info("said")
     return "said"
+
+
+def horse_state(*, modules: list[str], nap: float = 0.0) -> dict[str, object]:
+    """What the work horse running this found loaded when it started: which of ``modules``, how
+    many objects were frozen out of the garbage collector, its pid (not its worker's) and its
+    worker's name; ``nap`` seconds between ``started`` and ``ended``."""
+    import gc
+    import os
+    import sys
+    import time
+
+    from rq import get_current_job
+
+    job = get_current_job()
+    state: dict[str, object] = {
+        "loaded": [m for m in modules if m in sys.modules],
+        "frozen": gc.get_freeze_count(),
+        "pid": os.getpid(),
+        "worker": job.worker_name if job else "",
+        "started": time.time(),
+    }
+    time.sleep(nap)
+    state["ended"] = time.time()
+    return state

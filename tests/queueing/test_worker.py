@@ -130,3 +130,68 @@ def test_a_job_still_running_when_the_worker_must_stop_is_handed_back_and_comple
     assert request.state == JobRequest.State.DONE
     assert request.attempts.count() == 2  # the interrupted one and the rerun
     assert len(fake_openai.requests) == 2
+
+
+PRELOADED = ["purchases.jobs", "articles.writers", "openai", "stripe"]
+
+
+def test_a_work_horse_starts_with_the_job_modules_already_loaded_by_its_worker(
+    fake_openai: Any, tmp_path: Path
+) -> None:
+    queue = django_rq.get_queue("backlink-integration")
+    job = queue.enqueue("tests.queueing.jobs.horse_state", modules=PRELOADED)
+    log = tmp_path / "worker.log"
+    worker = rqworker("backlink-integration", fake_openai_url=fake_openai.url, log=log, burst=True)
+    assert stopped(worker, timeout=30) == 0, log.read_text()
+
+    result = job.latest_result()
+    assert result is not None, log.read_text()
+    state = result.return_value
+    assert isinstance(state, dict)
+    assert state["pid"] != worker.pid  # it ran in a forked horse
+    # Loaded once in the worker before the fork, not again in each horse: the job did not import them.
+    assert state["loaded"] == PRELOADED, log.read_text()
+    assert state["frozen"] > 0  # and kept out of the collector's passes, so their pages stay shared
+
+
+def test_rqworker_pool_runs_jobs_side_by_side_in_preloaded_graceful_workers(tmp_path: Path) -> None:
+    queue = django_rq.get_queue("backlink-integration")
+    jobs = [queue.enqueue("tests.queueing.jobs.horse_state", modules=PRELOADED, nap=2.0) for _ in range(2)]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "blogorder.settings.test",
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
+    }
+    log = tmp_path / "pool.log"
+    with log.open("ab") as out:
+        pool = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "rqworker_pool",
+                "backlink-integration",
+                "--num-workers",
+                "2",
+                "--burst",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    assert stopped(pool, timeout=60) == 0, log.read_text()
+
+    states = []
+    for job in jobs:
+        result = job.latest_result()
+        assert result is not None, log.read_text()
+        assert isinstance(result.return_value, dict), log.read_text()
+        states.append(result.return_value)
+    # Two workers: the two 2-second jobs overlapped, each in its own horse.
+    (a, b) = states
+    assert a["started"] < b["ended"] and b["started"] < a["ended"], states
+    assert a["pid"] != b["pid"]
+    assert all(s["loaded"] == PRELOADED and s["frozen"] > 0 for s in states)
+    assert a["worker"] != b["worker"]
