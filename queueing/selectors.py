@@ -7,13 +7,13 @@ import logging
 from datetime import timedelta
 from uuid import UUID
 
-import django_rq
 from django.core.cache import cache
 from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Worker
 
+from queueing.connections import rq_queue
 from queueing.models import JobAttempt, JobRequest
 
 logger = logging.getLogger(__name__)
@@ -85,10 +85,10 @@ def estimate_wait_seconds(*, queue: str, job_id: str | None = None) -> int:
     per_job = recent_job_seconds(queue=queue)
     ahead, workers = 0, 1
     try:
-        rq_queue = django_rq.get_queue(queue)
-        position = rq_queue.get_job_position(job_id) if job_id else None
-        ahead = position if position is not None else rq_queue.count
-        workers = max(1, Worker.count(queue=rq_queue))
+        jobs_queue = rq_queue(queue)
+        position = jobs_queue.get_job_position(job_id) if job_id else None
+        ahead = position if position is not None else jobs_queue.count
+        workers = max(1, Worker.count(queue=jobs_queue))
     except RedisError as exc:
         logger.info("queue length unavailable", extra={"queue": queue, "error": str(exc)})
     return max(1, round((ahead / workers + 1) * per_job))

@@ -17,7 +17,6 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
-import django_rq
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +31,7 @@ from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.refunds import order_mark_refunded_from_stripe
 from purchases.services.runs import order_job_enqueue
+from queueing.connections import rq_queue
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ def order_receipt_enqueue(*, order_id: str) -> None:
     link (the order page then says Stripe emails the receipt); the order itself is unaffected.
     One job id per order, so a second payment confirmation does not queue a second fetch.
     """
-    django_rq.get_queue(RECEIPT_QUEUE).enqueue(
+    rq_queue(RECEIPT_QUEUE).enqueue(
         RECEIPT_JOB,
         order_id=order_id,
         job_id=f"receipt-{order_id}",
