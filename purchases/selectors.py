@@ -187,7 +187,9 @@ def order_queue_state(order: Order) -> dict[str, Any]:
     queue = order_queue(order)
     view = job_queue_view(job_id=order.queue_job_id, queue=queue, fallback=view)
     if order.in_progress:
-        view["estimatedSeconds"] = estimate_wait_seconds(queue=queue, job_id=order.queue_job_id)
+        view["estimatedSeconds"] = estimate_wait_seconds(
+            queue=queue, job_id=order.queue_job_id, position=view["position"]
+        )
     return view
 
 

@@ -26,7 +26,7 @@ def job_queue_view(*, job_id: str, queue: str, fallback: dict[str, Any]) -> dict
     try:
         jobs_queue = rq_queue(queue)
         job = Job.fetch(job_id, connection=jobs_queue.connection)
-        status = job.get_status()
+        status = job.get_status(refresh=False)  # fetch just read the whole hash: no second round trip
         retrying = (
             job.retries_left is not None and job.retry_intervals is not None and job.retries_left < RETRY_MAX
         )

@@ -80,13 +80,17 @@ def _recent_job_seconds(*, queue: str) -> float:
     return sum(d.total_seconds() for d in durations) / len(durations)
 
 
-def estimate_wait_seconds(*, queue: str, job_id: str | None = None) -> int:
-    """Seconds until ``job_id`` (or a new job) is done: (jobs ahead + 1) x mean duration / workers."""
+def estimate_wait_seconds(*, queue: str, job_id: str | None = None, position: int | None = None) -> int:
+    """Seconds until ``job_id`` (or a new job) is done: (jobs ahead + 1) x mean duration / workers.
+
+    ``position``: the job's place in the queue when the caller has just read it (saves asking again).
+    """
     per_job = recent_job_seconds(queue=queue)
     ahead, workers = 0, 1
     try:
         jobs_queue = rq_queue(queue)
-        position = jobs_queue.get_job_position(job_id) if job_id else None
+        if position is None:
+            position = jobs_queue.get_job_position(job_id) if job_id else None
         ahead = position if position is not None else jobs_queue.count
         workers = max(1, Worker.count(queue=jobs_queue))
     except RedisError as exc:
