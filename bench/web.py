@@ -146,9 +146,10 @@ def main() -> None:
             slug=f"bench-{stamp}-{i}",
             body_markdown=body,
             backlink_price=10,
-            max_backlinks=32_000,
+            max_backlinks=100,
         )
-        for i in range(5)
+        # About 20 orders an article, as a catalogue has: the payment counts the article's slots.
+        for i in range(max(1, (args.orders + args.status_orders + 500) // 20))
     ]
 
     def new_order(n: int) -> tuple[Any, str]:
