@@ -25,8 +25,10 @@ from purchases.services.runs import order_queue
 from purchases.status_messages import STATUS_LABELS
 from purchases.test_mode import TEST_PAYMENT_INTENT_PREFIX
 from purchases.tokens import (
+    ENTERED_STATUS_AT,
     check_order_token,
     customer_email_normalize,
+    entered_status_at_subquery,
     make_order_token,
     order_has_ended,
     order_token_expired,
@@ -45,7 +47,12 @@ def order_get_for_customer(*, order_id: object, token: str | None) -> Order:
         pk = uuid.UUID(str(order_id))
     except ValueError as exc:
         raise OrderNotFound("Order not found.") from exc
-    order = Order.objects.select_related("article", "current_version").filter(pk=pk).first()
+    order = (
+        Order.objects.select_related("article", "current_version")
+        .annotate(**{ENTERED_STATUS_AT: entered_status_at_subquery()})
+        .filter(pk=pk)
+        .first()
+    )
     if (
         order is None
         or not check_order_token(order_id=order.id, token_salt=order.token_salt, token=token)
@@ -180,7 +187,9 @@ def order_queue_state(order: Order) -> dict[str, Any]:
     queue = order_queue(order)
     view = job_queue_view(job_id=order.queue_job_id, queue=queue, fallback=view)
     if order.in_progress:
-        view["estimatedSeconds"] = estimate_wait_seconds(queue=queue, job_id=order.queue_job_id)
+        view["estimatedSeconds"] = estimate_wait_seconds(
+            queue=queue, job_id=order.queue_job_id, position=view["position"]
+        )
     return view
 
 

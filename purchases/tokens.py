@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -53,13 +54,27 @@ def order_ended_at(order: Order) -> datetime | None:
     """
     if not order_has_ended(order):
         return None
-    moved_at = (
-        OrderTransition.objects.filter(order_id=order.id, to_status=order.status)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
+    if hasattr(order, ENTERED_STATUS_AT):  # read with the order: ``entered_status_at_subquery``
+        moved_at = getattr(order, ENTERED_STATUS_AT)
+    else:
+        moved_at = (
+            OrderTransition.objects.filter(order_id=order.id, to_status=order.status)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
     return moved_at or order.updated_at
+
+
+# The name under which ``order_get_for_customer`` reads the latest move into the order's current
+# status with the order itself, so the token's expiry costs no query of its own.
+ENTERED_STATUS_AT = "entered_status_at"
+
+
+def entered_status_at_subquery() -> Subquery:
+    """When the order (the outer query's row) last moved into its current status, as a subquery."""
+    moves = OrderTransition.objects.filter(order_id=OuterRef("pk"), to_status=OuterRef("status"))
+    return Subquery(moves.order_by("-created_at").values("created_at")[:1])
 
 
 def order_token_expired(order: Order, *, now: datetime | None = None) -> bool:

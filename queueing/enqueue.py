@@ -10,7 +10,6 @@ import logging
 from typing import Any
 from uuid import UUID
 
-import django_rq
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -20,6 +19,7 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from blogorder.logs import carried_log_context
+from queueing.connections import rq_connection, rq_queue
 from queueing.models import OPEN_STATES, JobRequest
 from queueing.services import job_request_mark_enqueued
 
@@ -62,7 +62,7 @@ def job_put(*, job_id: str) -> bool:
     if request is None or request.state not in OPEN_STATES:
         logger.info("job not put: no open request", extra={"job_id": job_id})
         return False
-    queue = django_rq.get_queue(request.queue, commit_mode="auto")
+    queue = rq_queue(request.queue, commit_mode="auto")
     existing = queue.fetch_job(job_id)
     if existing is not None and existing.get_status(refresh=False) in ACTIVE_STATUSES:
         logger.info("job already on the queue", extra={"job_id": job_id})
@@ -99,7 +99,7 @@ def jobs_discard(*, job_ids: list[str], queue_name: str) -> list[str]:
     """
     discarded: list[str] = []
     try:
-        connection = django_rq.get_queue(queue_name).connection
+        connection = rq_connection(queue_name)
         for job_id in job_ids:
             try:
                 job = Job.fetch(job_id, connection=connection)

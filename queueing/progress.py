@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import django_rq
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from queueing.connections import rq_queue
 from queueing.enqueue import RETRY_MAX
 
 logger = logging.getLogger(__name__)
@@ -24,9 +24,9 @@ def job_queue_view(*, job_id: str, queue: str, fallback: dict[str, Any]) -> dict
     """
     view = dict(fallback)
     try:
-        rq_queue = django_rq.get_queue(queue)
-        job = Job.fetch(job_id, connection=rq_queue.connection)
-        status = job.get_status()
+        jobs_queue = rq_queue(queue)
+        job = Job.fetch(job_id, connection=jobs_queue.connection)
+        status = job.get_status(refresh=False)  # fetch just read the whole hash: no second round trip
         retrying = (
             job.retries_left is not None and job.retry_intervals is not None and job.retries_left < RETRY_MAX
         )

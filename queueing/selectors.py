@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 from uuid import UUID
 
-import django_rq
+from django.core.cache import cache
 from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Worker
 
+from queueing.connections import rq_queue
 from queueing.models import JobAttempt, JobRequest
 
 logger = logging.getLogger(__name__)
@@ -20,6 +22,7 @@ logger = logging.getLogger(__name__)
 # second, an LLM run typically 10-40 s.
 PRIOR_JOB_SECONDS = 30.0
 SAMPLE_SIZE = 20
+RECENT_JOB_SECONDS_CACHE_SECONDS = 30
 
 
 def job_request_open_exists(*, subject_id: UUID | str) -> bool:
@@ -41,7 +44,26 @@ def job_attempts_for(*, subject_id: UUID | str) -> QuerySet[JobAttempt]:
 
 
 def recent_job_seconds(*, queue: str) -> float:
-    """Mean duration of the last finished runs on ``queue`` (this week), or the prior when none."""
+    """Mean duration of the last finished runs on ``queue`` (this week), or the prior when none.
+
+    Kept in the cache (Redis) for ``RECENT_JOB_SECONDS_CACHE_SECONDS``: every poll of a page whose
+    order is being written asks for it, and a mean of the last 20 runs hardly moves in that time.
+    Without Redis it is computed each time.
+    """
+    key = f"queueing:recent-job-seconds:{queue}"
+    try:
+        cached = cache.get(key)
+    except RedisError:
+        cached = None
+    if cached is not None:
+        return float(cached)
+    seconds = _recent_job_seconds(queue=queue)
+    with contextlib.suppress(RedisError):
+        cache.set(key, seconds, RECENT_JOB_SECONDS_CACHE_SECONDS)
+    return seconds
+
+
+def _recent_job_seconds(*, queue: str) -> float:
     durations = list(
         JobAttempt.objects.filter(
             request__queue=queue,
@@ -58,15 +80,19 @@ def recent_job_seconds(*, queue: str) -> float:
     return sum(d.total_seconds() for d in durations) / len(durations)
 
 
-def estimate_wait_seconds(*, queue: str, job_id: str | None = None) -> int:
-    """Seconds until ``job_id`` (or a new job) is done: (jobs ahead + 1) x mean duration / workers."""
+def estimate_wait_seconds(*, queue: str, job_id: str | None = None, position: int | None = None) -> int:
+    """Seconds until ``job_id`` (or a new job) is done: (jobs ahead + 1) x mean duration / workers.
+
+    ``position``: the job's place in the queue when the caller has just read it (saves asking again).
+    """
     per_job = recent_job_seconds(queue=queue)
     ahead, workers = 0, 1
     try:
-        rq_queue = django_rq.get_queue(queue)
-        position = rq_queue.get_job_position(job_id) if job_id else None
-        ahead = position if position is not None else rq_queue.count
-        workers = max(1, Worker.count(queue=rq_queue))
+        jobs_queue = rq_queue(queue)
+        if position is None:
+            position = jobs_queue.get_job_position(job_id) if job_id else None
+        ahead = position if position is not None else jobs_queue.count
+        workers = max(1, Worker.count(queue=jobs_queue))
     except RedisError as exc:
         logger.info("queue length unavailable", extra={"queue": queue, "error": str(exc)})
     return max(1, round((ahead / workers + 1) * per_job))

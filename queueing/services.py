@@ -11,6 +11,7 @@ import logging
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from queueing.models import JobAttempt, JobRequest, JobState, states_into
@@ -39,10 +40,15 @@ def job_requests_cancel(*, subject_id: UUID | str, keep_run: int | None = None) 
 
 
 def job_request_mark_enqueued(*, job_id: str) -> None:
-    JobRequest.objects.filter(job_id=job_id, state__in=states_into(JobState.ENQUEUED)).update(
-        state=JobState.ENQUEUED, updated_at=timezone.now()
+    """Record that the job was put on RQ now: ``last_enqueued_at`` always; the state moves to ENQUEUED
+    (and ``updated_at`` with it) only from a state allowed into it. One UPDATE."""
+    now = timezone.now()
+    may_move = Q(state__in=states_into(JobState.ENQUEUED))
+    JobRequest.objects.filter(job_id=job_id).update(
+        state=Case(When(may_move, then=Value(JobState.ENQUEUED)), default=F("state")),
+        updated_at=Case(When(may_move, then=Value(now)), default=F("updated_at")),
+        last_enqueued_at=now,
     )
-    JobRequest.objects.filter(job_id=job_id).update(last_enqueued_at=timezone.now())
 
 
 def job_request_requeue(*, job_id: str) -> bool:

@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import django_rq
 from django.conf import settings
 from rq.job import Job
 from rq.queue import Queue
@@ -22,6 +21,7 @@ from rq.worker import BaseWorker
 # every ``job_monitoring_interval`` (30 s). Workers here run with ``--worker-ttl 60`` (a beat at
 # least every 45 s), so one whose last beat is older than WORKER_HEARTBEAT_MAX_AGE_SECONDS (75 by
 # default) is not counted as alive, though RQ keeps its key until ``worker_ttl + 60`` has passed.
+from queueing.connections import rq_connection, rq_queue
 
 
 def queue_names() -> list[str]:
@@ -72,7 +72,7 @@ def workers_for(queue: Queue) -> list[BaseWorker]:
 def queue_snapshot(name: str, *, now: datetime | None = None) -> QueueSnapshot:
     """``name``'s state now. Raises ``redis.exceptions.RedisError`` when Redis cannot be read."""
     now = now or datetime.now(UTC)
-    queue = django_rq.get_queue(name)
+    queue = rq_queue(name)
     head_ids = queue.get_job_ids(0, 1)
     head = Job.fetch(head_ids[0], connection=queue.connection) if head_ids else None
     workers = workers_for(queue)
@@ -108,7 +108,7 @@ def live_workers_of_host(
     Raises ``redis.exceptions.RedisError`` when Redis cannot be read.
     """
     now = now or datetime.now(UTC)
-    connection = django_rq.get_connection(queue_names()[0])
+    connection = rq_connection(queue_names()[0])
     workers = BaseWorker.all(connection=connection)
     chosen = [w for w in workers if (w.name == name if name else w.hostname == hostname)]
     return [w for w in chosen if worker_is_alive(w, now=now)]
@@ -134,7 +134,7 @@ def worker_snapshots(*, now: datetime | None = None) -> list[WorkerSnapshot]:
     now = now or datetime.now(UTC)
     seen: dict[str, WorkerSnapshot] = {}
     for name in queue_names():
-        for worker in workers_for(django_rq.get_queue(name)):
+        for worker in workers_for(rq_queue(name)):
             if worker.name in seen:
                 continue
             beat = worker.last_heartbeat
@@ -153,13 +153,13 @@ def worker_snapshots(*, now: datetime | None = None) -> list[WorkerSnapshot]:
 
 def failed_jobs(name: str) -> list[Job]:
     """The jobs in queue ``name``'s failed-job registry (those RQ still has)."""
-    queue = django_rq.get_queue(name)
+    queue = rq_queue(name)
     ids = queue.failed_job_registry.get_job_ids()
     return [job for job in Job.fetch_many(ids, connection=queue.connection) if job is not None]
 
 
 def finished_jobs(name: str) -> list[Job]:
     """The jobs in queue ``name``'s finished-job registry (kept for their ``result_ttl``)."""
-    queue = django_rq.get_queue(name)
+    queue = rq_queue(name)
     ids = queue.finished_job_registry.get_job_ids()
     return [job for job in Job.fetch_many(ids, connection=queue.connection) if job is not None]

@@ -17,7 +17,6 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
-import django_rq
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -31,7 +30,8 @@ from purchases.models import EmailKind, Order, OrderStatus, StripeEvent
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.refunds import order_mark_refunded_from_stripe
-from purchases.services.runs import order_job_enqueue
+from purchases.services.runs import ORDER_JOB_FIELDS, order_job_enqueue
+from queueing.connections import rq_queue
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +158,7 @@ def order_mark_paid(
     order.paid_at = order.paid_at or timezone.now()
     order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
     order.failure_reason = ""
+    order_job_enqueue(order=order, save=False)  # saved with the move below: one UPDATE of the row
     order_transition(
         order=order,
         to_status=OrderStatus.PROCESSING,
@@ -165,9 +166,8 @@ def order_mark_paid(
         reason="payment confirmed"
         if not unpaid_failure
         else "payment confirmed after the order had failed unpaid",
-        extra_fields=("paid_at", "stripe_payment_intent_id", "failure_reason"),
+        extra_fields=("paid_at", "stripe_payment_intent_id", "failure_reason", *ORDER_JOB_FIELDS),
     )
-    order_job_enqueue(order=order)
     order_id_text = str(order.id)
     transaction.on_commit(lambda: order_receipt_enqueue(order_id=order_id_text), robust=True)
     return True
@@ -185,7 +185,7 @@ def order_receipt_enqueue(*, order_id: str) -> None:
     link (the order page then says Stripe emails the receipt); the order itself is unaffected.
     One job id per order, so a second payment confirmation does not queue a second fetch.
     """
-    django_rq.get_queue(RECEIPT_QUEUE).enqueue(
+    rq_queue(RECEIPT_QUEUE).enqueue(
         RECEIPT_JOB,
         order_id=order_id,
         job_id=f"receipt-{order_id}",

@@ -42,17 +42,25 @@ def job_id_for(*, order: Order, run: int) -> str:
     return f"{order.kind}-{order.id}-run-{run}"
 
 
-def order_job_enqueue(*, order: Order, purpose: str = JobRequest.Purpose.INITIAL) -> str:
+# The order fields ``order_job_enqueue`` sets: a caller that saves the row itself right after
+# (``save=False``) includes them in its own ``update_fields``.
+ORDER_JOB_FIELDS = ("job_runs", "queue_job_id")
+
+
+def order_job_enqueue(*, order: Order, purpose: str = JobRequest.Purpose.INITIAL, save: bool = True) -> str:
     """Start the next job run for ``order``; the caller holds the row lock inside a transaction.
 
     The run number, the job id and the outbox request are written with the caller's state
     change; the job reaches Redis only when that transaction commits. Returns the job id.
+    With ``save=False`` the row is not saved here: the caller saves ``ORDER_JOB_FIELDS`` with its
+    own change in the same transaction (one UPDATE of the order instead of two).
     """
     order.job_runs += 1
     run = order.job_runs
     job_id = job_id_for(order=order, run=run)
     order.queue_job_id = job_id
-    order.save(update_fields=["job_runs", "queue_job_id", "updated_at"])
+    if save:
+        order.save(update_fields=[*ORDER_JOB_FIELDS, "updated_at"])
     job_request_create(
         subject_id=order.id,
         run=run,
