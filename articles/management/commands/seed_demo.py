@@ -41,7 +41,10 @@ class Command(BaseCommand):
             help=f"How many articles (default {len(DEMO_ARTICLES)}, one per demo text; more repeat the texts).",
         )
         parser.add_argument(
-            "--slots", type=int, default=None, help="Backlink slots per article (default: the model's default)."
+            "--slots",
+            type=int,
+            default=None,
+            help="Backlink slots per article (default: the model's default).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
