@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -524,7 +525,14 @@ def default_database_url() -> str:
     return "postgres://127.0.0.1:5432/blogorder_bench"
 
 
+def _interrupted(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    # Stopped by SIGTERM or Ctrl-C (even when started in the background), the stack is still stopped.
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -571,6 +579,7 @@ def main() -> None:
         flush=True,
     )
     started = time.time()
+    load_before = os.getloadavg()
     bench = Bench(stack, sizes, in_flight)
     try:
         stack.start(articles=total_orders // slots + 1, slots=slots)
@@ -583,6 +592,9 @@ def main() -> None:
         "scale": args.scale,
         "sizes": sizes.__dict__,
         "cpus": os.cpu_count(),
+        # Another load on the machine skews every figure: compare runs made on a quiet machine.
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "web_command": args.web_cmd,
         "worker_command": args.worker_cmd,
         "settings": "blogorder.settings.bench (production + local test payments, plain HTTP, X-Bench-Queries)",
@@ -601,7 +613,8 @@ def main() -> None:
     print()
     print(
         f"blogorder bench {stamp} (git {meta['git']}, {meta['cpus']} CPUs, scale {args.scale}, "
-        f"{meta['seconds'] / 60:.1f} min); worker: {args.worker_cmd}"
+        f"{meta['seconds'] / 60:.1f} min, load average {load_before[0]:.1f} before, "
+        f"{meta['load_average_after'][0]:.1f} after); worker: {args.worker_cmd}"
     )
     print(printed)
     print(f"\nJSON: {path.relative_to(ROOT)}")
