@@ -581,9 +581,12 @@ def main() -> None:
     started = time.time()
     load_before = os.getloadavg()
     bench = Bench(stack, sizes, in_flight)
+    stopped: BaseException | None = None
     try:
         stack.start(articles=total_orders // slots + 1, slots=slots)
         bench.run(figures)
+    except BaseException as exc:  # stopped or failed: what was measured is still printed and written
+        stopped = exc
     finally:
         stack.stop()
     meta = {
@@ -595,6 +598,8 @@ def main() -> None:
         # Another load on the machine skews every figure: compare runs made on a quiet machine.
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
+        "complete": stopped is None,
+        "stopped_by": repr(stopped) if stopped else None,
         "web_command": args.web_cmd,
         "worker_command": args.worker_cmd,
         "settings": "blogorder.settings.bench (production + local test payments, plain HTTP, X-Bench-Queries)",
@@ -618,6 +623,10 @@ def main() -> None:
     )
     print(printed)
     print(f"\nJSON: {path.relative_to(ROOT)}")
+    if stopped is not None:
+        print(f"incomplete: stopped by {stopped!r}")
+        if not isinstance(stopped, SystemExit | KeyboardInterrupt):
+            raise stopped
 
 
 if __name__ == "__main__":
