@@ -1,7 +1,7 @@
 """``make bench``: the order pipeline measured on the production stack, each figure beside its reference.
 
-    make bench                      # the full run (about 15-25 minutes on 2 cores)
-    BENCH_SCALE=0.1 make bench      # the same figures on a tenth of the sizes (about 2 minutes)
+    make bench                      # the full run (20-40 minutes on 2 cores, mostly the bursts)
+    BENCH_SCALE=0.1 make bench      # the same figures on a tenth of the sizes (3-4 minutes)
     .venv/bin/python -m bench.production --help
 
 It starts, on this machine: a private ``redis-server``; a dedicated PostgreSQL database (dropped,
