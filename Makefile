@@ -88,7 +88,7 @@ audit: install
 	$(BIN)/python .ci/pip_audit.py
 
 bench: install
-	$(BIN)/python bench/pipeline.py $(BENCH_ORDERS)
+	$(BIN)/python -m bench.production
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

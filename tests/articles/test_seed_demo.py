@@ -65,3 +65,26 @@ def test_seed_demo_without_the_admin_needs_no_password() -> None:
 
     assert not User.objects.exists()
     assert Article.objects.exists()
+
+
+def test_seed_demo_creates_n_articles_with_m_slots_each_and_is_idempotent() -> None:
+    seed("--no-admin", "--articles", "7", "--slots", "40")
+    seed("--no-admin", "--articles", "7", "--slots", "40")
+
+    assert Article.objects.count() == 7
+    assert set(Article.objects.values_list("max_backlinks", flat=True)) == {40}
+    assert all(article.published_version_id for article in Article.objects.all())
+
+
+def test_seed_demo_without_sizes_keeps_one_article_per_demo_text_and_the_default_slots() -> None:
+    seed("--no-admin")
+
+    assert Article.objects.count() == 3
+    assert set(Article.objects.values_list("max_backlinks", flat=True)) == {3}
+
+
+def test_seed_demo_refuses_negative_sizes_and_writes_nothing() -> None:
+    with pytest.raises(CommandError, match="--articles must be >= 0"):
+        seed("--no-admin", "--articles", "-1")
+
+    assert not Article.objects.exists()

@@ -1,4 +1,8 @@
-"""Load demo published articles (idempotent: existing slugs are left alone) and a staff login."""
+"""Load demo published articles (idempotent: existing slugs are left alone) and a staff login.
+
+``--articles N --slots M`` makes N articles (the demo texts in turn, numbered slugs past the first
+round) with M backlink slots each, so a benchmark can place thousands of orders.
+"""
 
 from __future__ import annotations
 
@@ -30,20 +34,43 @@ class Command(BaseCommand):
             "--admin-password",
             help="Password for the admin user (the password validators apply); required outside local settings.",
         )
+        parser.add_argument(
+            "--articles",
+            type=int,
+            default=len(DEMO_ARTICLES),
+            help=f"How many articles (default {len(DEMO_ARTICLES)}, one per demo text; more repeat the texts).",
+        )
+        parser.add_argument(
+            "--slots",
+            type=int,
+            default=None,
+            help="Backlink slots per article (default: the model's default).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = None if options["no_admin"] else self._admin_password(options["admin_password"])
-        for item in DEMO_ARTICLES:
-            if Article.objects.filter(slug=item["slug"]).exists():
-                self.stdout.write(f"exists: {item['slug']}")
+        count, slots = options["articles"], options["slots"]
+        if count < 0 or (slots is not None and not 0 <= slots <= 32767):
+            raise CommandError("--articles must be >= 0 and --slots between 0 and 32767")
+        extra = {} if slots is None else {"max_backlinks": slots}
+        for index in range(count):
+            item = DEMO_ARTICLES[index % len(DEMO_ARTICLES)]
+            round_ = index // len(DEMO_ARTICLES)
+            slug = item["slug"] if round_ == 0 else f"{item['slug']}-{round_ + 1}"
+            if Article.objects.filter(slug=slug).exists():
+                self.stdout.write(f"exists: {slug}")
                 continue
             article = article_create(
-                title=item["title"],
-                slug=item["slug"],
+                title=item["title"] if round_ == 0 else f"{item['title']} ({round_ + 1})",
+                slug=slug,
                 body_markdown=item["body"],
                 backlink_price=Decimal(item["price"]),
+                **extra,
             )
-            self.stdout.write(self.style.SUCCESS(f"published: {article.slug} (id {article.pk})"))
+            if count <= 50:
+                self.stdout.write(self.style.SUCCESS(f"published: {article.slug} (id {article.pk})"))
+        if count > 50:
+            self.stdout.write(self.style.SUCCESS(f"{count} articles present"))
         if password is not None:
             user_model = get_user_model()
             if not user_model.objects.filter(username="admin").exists():
