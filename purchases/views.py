@@ -43,11 +43,9 @@ from purchases.selectors import (
 from purchases.serializers import OrderLookupInSerializer
 from purchases.services.lookup import lookup_answer_text, order_lookup_request
 from purchases.services.payments import order_payment_confirm_from_session
-from purchases.services.runs import order_queue
 from purchases.status_messages import order_status_view
 from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, ORDERS_LINK_THROTTLES
 from purchases.tokens import make_order_token, orders_link_email, orders_link_ttl
-from queueing.selectors import estimate_wait_seconds
 
 P = ParamSpec("P")
 
@@ -203,21 +201,12 @@ def wait_words(seconds: int) -> str:
     return f"About {minutes} minute{'s' if minutes != 1 else ''} left"
 
 
-def _queue_estimate(order: Order, queue: dict[str, Any]) -> int | None:
-    """Seconds until the draft is done while the job waits in the queue (as ``regenerate``'s
-    ``estimatedSeconds``); None once it runs (the status API's estimate takes over then)."""
-    if queue.get("estimatedSeconds") is not None:
-        return int(queue["estimatedSeconds"])
-    if queue.get("state") != "queued" or not order.queue_job_id:
-        return None
-    return estimate_wait_seconds(queue=order_queue(order), job_id=order.queue_job_id)
-
-
 def _order_page_render(request: HttpRequest, order: Order, *, token: str) -> HttpResponse:
     version = order.current_version
     drafts = order_draft_items(order)
     queue = order_queue_state(order) if order.in_progress else None
-    estimate = _queue_estimate(order, queue) if queue else None
+    # The status API's figure (``order_queue_state`` gives it while a draft is being written).
+    estimate = queue["estimatedSeconds"] if queue else None
     paid_flag, cancelled_flag = request.GET.get("paid") == "1", request.GET.get("cancelled") == "1"
     status = order_status_view(
         order, queue=queue, returned_from_checkout=paid_flag, checkout_cancelled=cancelled_flag

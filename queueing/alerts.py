@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import django_rq
 from django.conf import settings
 from rq.job import Job
 
 from alerts.checks import Check, Finding
 from alerts.selectors import incident_last_resolved_at, incident_open
+from queueing.connections import rq_connection
 from queueing.stats import failed_jobs, finished_jobs, queue_snapshots
 
 
@@ -92,7 +92,7 @@ def failed_jobs_growing_check(queues: Sequence[str]) -> Check:
         findings = []
         for snapshot in queue_snapshots(queues, now=now):
             key = f"failed-jobs-growing:{snapshot.name}"
-            connection = django_rq.get_connection(snapshot.name)
+            connection = rq_connection(snapshot.name)
             raw = connection.getset(_failed_count_key(snapshot.name), snapshot.failed)
             last_check = int(raw) if raw is not None else None
             incident = incident_open(key=key)

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from rq.job import Job
 from rq.queue import Queue
+from rq.registry import BaseRegistry
 from rq.worker import BaseWorker
 
 # An idle RQ worker beats every ``worker_ttl - 15`` seconds (blocked in its dequeue), a busy one
@@ -151,15 +152,19 @@ def worker_snapshots(*, now: datetime | None = None) -> list[WorkerSnapshot]:
     return sorted(seen.values(), key=lambda w: w.name)
 
 
+def _registry_jobs(queue: Queue, registry: BaseRegistry) -> list[Job]:
+    """The jobs ``registry`` of ``queue`` lists, those RQ still has."""
+    ids = registry.get_job_ids()
+    return [job for job in Job.fetch_many(ids, connection=queue.connection) if job is not None]
+
+
 def failed_jobs(name: str) -> list[Job]:
     """The jobs in queue ``name``'s failed-job registry (those RQ still has)."""
     queue = rq_queue(name)
-    ids = queue.failed_job_registry.get_job_ids()
-    return [job for job in Job.fetch_many(ids, connection=queue.connection) if job is not None]
+    return _registry_jobs(queue, queue.failed_job_registry)
 
 
 def finished_jobs(name: str) -> list[Job]:
     """The jobs in queue ``name``'s finished-job registry (kept for their ``result_ttl``)."""
     queue = rq_queue(name)
-    ids = queue.finished_job_registry.get_job_ids()
-    return [job for job in Job.fetch_many(ids, connection=queue.connection) if job is not None]
+    return _registry_jobs(queue, queue.finished_job_registry)
