@@ -330,6 +330,7 @@ class OrderAdmin(admin.ModelAdmin):
         back = HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order_id]) + "#messages")
         if request.method != "POST":
             return back
+        get_object_or_404(Order, pk=order_id)
         form = MessageForm(request.POST)
         if not form.is_valid():
             errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
