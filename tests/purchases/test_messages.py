@@ -411,3 +411,17 @@ def test_json_body_must_be_an_object(api: Any, article: Any, run_worker: Any) ->
         "/api/v1/purchase/messages", data=json.dumps(["x"]), content_type="application/json", **auth(token)
     )
     assert response.status_code == 400
+
+
+def test_the_thread_costs_the_same_queries_however_long_it_is(
+    api: Any, article: Any, run_worker: Any, editor: User, django_assert_num_queries: Any
+) -> None:
+    order, token = drafted(api, article, run_worker, "evt_queries")
+    assert post_message(api, order, token, "one").status_code == 201
+    with django_assert_num_queries(2):  # the order with its token check, then the thread with its authors
+        assert len(api.get(f"/api/v1/purchase/messages/{order.id}", **auth(token)).json()) == 1
+    for text in ("two", "three"):
+        order_message_post(order_id=order.id, side=OrderMessage.Side.STAFF, body=text, actor=editor)
+        assert post_message(api, order, token, text).status_code == 201
+    with django_assert_num_queries(2):
+        assert len(api.get(f"/api/v1/purchase/messages/{order.id}", **auth(token)).json()) == 5
