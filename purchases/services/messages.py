@@ -13,8 +13,10 @@ share its one job. The job (``order_messages_digest_send``) takes every message 
 in an email, under the order's row lock, and queues one ``EmailRecord`` per recipient (the customer;
 or each of ``STAFF_NOTIFICATION_EMAILS``) keyed by the newest message, delivered claim-then-send
 after commit (``purchases/services/emails.py``). A second run finds nothing left to send; the
-(order, kind, key) unique key makes a repeated email impossible. A job Redis lost is made up for by
-the reconciler's pass (``order_messages_digest_overdue``, every minute). A "request changes"
+(order, kind, key) unique key makes a repeated email impossible. Posting and the job both hold the
+order's row lock, so a message is either taken by a running job or committed after it (and then
+schedules its own). A job Redis lost is made up for by the reconciler's pass
+(``order_messages_digest_overdue``, every minute, for messages older than the delay plus a minute). A "request changes"
 message is not emailed again: the rejection email carries it.
 """
 
