@@ -30,8 +30,24 @@ from articles.models import ArticleVersion
 from purchases.actions import PUBLISH, REFUND, REJECT, RETRY, STAFF_ACTIONS, TAKE_DOWN_LINK, OrderAction
 from purchases.actions.staff import order_links_in
 from purchases.errors import ApplicationError
-from purchases.models import EmailRecord, IllegalTransition, Order, OrderDraft, OrderLookup, StripeEvent
-from purchases.selectors import order_llm_usage, order_timeline, order_versions, version_diff
+from purchases.models import (
+    EmailRecord,
+    IllegalTransition,
+    Order,
+    OrderDraft,
+    OrderLookup,
+    OrderMessage,
+    StripeEvent,
+)
+from purchases.selectors import (
+    order_llm_usage,
+    order_message_author,
+    order_message_thread,
+    order_timeline,
+    order_versions,
+    version_diff,
+)
+from purchases.services.messages import order_message_post
 from queueing.models import JobRequest
 
 ACTION_ERRORS = (ApplicationError, IllegalTransition)
@@ -96,6 +112,22 @@ REASON_FORMS: dict[str, type[ReasonForm]] = {
 
 def reason_form(action: OrderAction, data: Any = None) -> ReasonForm:
     return REASON_FORMS.get(action.name, ReasonForm)(data)
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label="Message to the customer",
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 4, "cols": 60, "placeholder": "Plain text the customer will read"}
+        ),
+        help_text="Plain text; emailed to the customer (several within minutes go in one email).",
+    )
+    request_changes = forms.BooleanField(
+        label="Request changes (reject the draft with this message as the reason)",
+        required=False,
+        help_text="The same as Reject: the order returns to the customer, who is emailed this message once.",
+    )
 
 
 @dataclass(frozen=True)
@@ -283,7 +315,43 @@ class OrderAdmin(admin.ModelAdmin):
             )
             for route, action in REVIEW_PATHS
         ]
+        own.append(
+            path(
+                "<uuid:order_id>/message/",
+                self.admin_site.admin_view(self.message_view),
+                name="purchases_order_message",
+            )
+        )
         return own + super().get_urls()
+
+    def message_view(self, request: HttpRequest, order_id: Any) -> HttpResponse:
+        """The review page's message form: POST writes to the customer (``order_message_post``),
+        rejecting the draft too when "request changes" is ticked."""
+        back = HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order_id]) + "#messages")
+        if request.method != "POST":
+            return back
+        get_object_or_404(Order, pk=order_id)
+        form = MessageForm(request.POST)
+        if not form.is_valid():
+            errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+            self.message_user(request, f"Message not sent: {errors}", messages.ERROR)
+            return back
+        try:
+            order_message_post(
+                order_id=order_id,
+                side=OrderMessage.Side.STAFF,
+                body=form.cleaned_data["body"],
+                actor=request.user,
+                request_changes=form.cleaned_data["request_changes"],
+            )
+        except ACTION_ERRORS as exc:
+            self.message_user(request, f"Message not sent: {exc}", messages.ERROR)
+            return back
+        if form.cleaned_data["request_changes"]:
+            self.message_user(request, REJECT.done(None).message.capitalize(), messages.SUCCESS)
+        else:
+            self.message_user(request, "Message sent; the customer is emailed it.", messages.SUCCESS)
+        return back
 
     def action_view(self, request: HttpRequest, order_id: Any, action: OrderAction) -> HttpResponse:
         """The review page's button for ``action``: POST runs it (after a reason page if it needs one)."""
@@ -359,6 +427,9 @@ class OrderAdmin(admin.ModelAdmin):
             "usage": usage,
             "total_cost": usd(usage["estimated_cost_usd"]),
             "timeline": order_timeline(order),
+            "thread": [(order_message_author(m, for_staff=True), m) for m in order_message_thread(order)],
+            "message_form": MessageForm(),
+            "can_write": REJECT.has_permission(request.user),
             "staff": buttons,
             "staff_panel": any(b.available or b.needs_permission for b in buttons.values()),
             "reject_form": ReasonForm(),

@@ -29,6 +29,7 @@ from purchases.services.failures import (
     writing_service_down_notify,
 )
 from purchases.services.lookup import order_lookup_answer, order_lookup_fail
+from purchases.services.messages import order_messages_digest_overdue, order_messages_digest_send
 from purchases.services.payments import order_receipt_fetch
 from purchases.services.reconciliation import stripe_sessions_reconcile
 from purchases.services.runs import QUEUE_FOR_KIND, orders_reconcile
@@ -165,8 +166,20 @@ def order_receipt_job(*, order_id: str) -> str:
 
 
 def reconcile_orders_job() -> str:
-    """Periodic (``blogorder/cron.py``): re-enqueue lost or abandoned runs, send unsent emails."""
-    return orders_reconcile().summary()
+    """Periodic (``blogorder/cron.py``): re-enqueue lost or abandoned runs, send unsent emails and
+    the message digests whose job never ran."""
+    summary = orders_reconcile().summary()
+    return f"{summary}; overdue messages emailed {order_messages_digest_overdue()}"
+
+
+def order_messages_digest_job(*, order_id: str, side: str) -> int:
+    """Email the other side every message of ``side`` on the order not emailed yet, in one digest
+    (``order_messages_digest_send``; on ``maintenance``, put there delayed after the first message).
+
+    Idempotent: the messages are marked with their email under the order's row lock, so a second
+    run (an RQ retry, a duplicate) finds none and sends nothing. Returns the messages it carried.
+    """
+    return order_messages_digest_send(order_id=order_id, side=side)
 
 
 def stripe_reconcile_job(*, hours: int = 48) -> dict[str, int]:

@@ -360,6 +360,8 @@ class EmailKind(models.TextChoices):
     REVIEW_REJECTED = "review_rejected", "Changes requested by the editor"
     PUBLISHED = "published", "Your link is live"
     REFUNDED = "refunded", "Order refunded"
+    STAFF_MESSAGE = "staff_message", "Message from the editors (to the customer)"
+    CUSTOMER_MESSAGE = "customer_message", "Message from the customer (to the editors)"
 
 
 class EmailRecord(models.Model):
@@ -442,3 +444,36 @@ class OrderLookup(models.Model):
 
     def __str__(self) -> str:
         return f"orders of {self.email} ({self.outcome})"
+
+
+class OrderMessage(models.Model):
+    """One message of an order's thread between staff and the customer; plain text, never markup.
+
+    A new message is emailed to the other side once, in a digest of every message of that side
+    written within ``ORDER_MESSAGE_DIGEST_SECONDS`` (``purchases/services/messages.py``):
+    ``digest_key`` names the email(s) that carried it (the ``EmailRecord`` key), set once when the
+    digest is queued, with ``emailed_at``. Customer messages also reach the writer as quoted data
+    on the next regeneration.
+    """
+
+    class Side(models.TextChoices):
+        STAFF = "staff", "Editors"
+        CUSTOMER = "customer", "Customer"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="messages")
+    side = models.CharField(max_length=10, choices=Side.choices)
+    # Staff messages: who wrote it (kept if the user is deleted: the name goes, the message stays).
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    body = models.TextField()
+    # A staff message sent with "request changes": it was the reason of a reject (emailed with it).
+    requested_changes = models.BooleanField(default=False)
+    digest_key = models.CharField(max_length=100, blank=True, db_index=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "side", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_side_display()} message on order {self.order_id}"

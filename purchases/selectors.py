@@ -10,17 +10,26 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
 
+from django.conf import settings
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from articles.content import extract_links, normalize_href, render_html, split_paragraphs
 from articles.models import ArticleVersion
 from articles.selectors import version_preview
 from purchases.actions import SUBMIT_FOR_REVIEW, customer_actions
 from purchases.errors import NotFound, OrderNotFound
-from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition, unpaid_failure_q
+from purchases.models import (
+    EmailRecord,
+    Order,
+    OrderMessage,
+    OrderStatus,
+    OrderTransition,
+    unpaid_failure_q,
+)
 from purchases.services.runs import order_queue
 from purchases.status_messages import STATUS_LABELS
 from purchases.test_mode import TEST_PAYMENT_INTENT_PREFIX
@@ -350,7 +359,8 @@ class TimelineEntry:
 
 
 def order_timeline(order: Order) -> list[TimelineEntry]:
-    """Everything that happened to an order, oldest first: status moves, Stripe events, job attempts, emails."""
+    """Everything that happened to an order, oldest first: status moves, Stripe events, job attempts,
+    messages, emails."""
     entries = [
         TimelineEntry(
             t.created_at,
@@ -372,6 +382,17 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
             a.error,
         )
         for a in job_attempts_for(subject_id=order.id)
+    ]
+    entries += [
+        TimelineEntry(
+            m.created_at,
+            "message",
+            f"Message from {m.author or 'staff'}" + (" (requested changes)" if m.requested_changes else "")
+            if m.side == OrderMessage.Side.STAFF
+            else "Message from the customer",
+            m.body,
+        )
+        for m in order.messages.select_related("author")
     ]
     entries += [
         TimelineEntry(
@@ -548,3 +569,54 @@ def orders_processing_overdue(*, now: datetime, deadline_seconds: int) -> list[t
     """(order id, when it entered PROCESSING) of each overdue order, oldest first."""
     qs = orders_processing_overdue_qs(now=now, deadline_seconds=deadline_seconds)
     return list(qs.order_by("entered").values_list("id", "entered"))  # type: ignore[misc]
+
+
+# --- The conversation ---------------------------------------------------------------------------
+
+
+def order_message_thread(order: Order) -> list[OrderMessage]:
+    """The order's messages, oldest first, with their staff authors."""
+    return list(order.messages.select_related("author"))
+
+
+def orders_awaiting_staff_reply() -> QuerySet[Order]:
+    """Orders whose latest message is the customer's: no one on staff has answered it yet.
+
+    Oldest waiting first; each order carries ``last_message_at`` (when the customer wrote).
+    A staff message (or "request changes", which writes one) answers it.
+    """
+    latest = OrderMessage.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-id")
+    return (
+        Order.objects.select_related("article")
+        .annotate(
+            last_message_side=Subquery(latest.values("side")[:1]),
+            last_message_at=Subquery(latest.values("created_at")[:1]),
+        )
+        .filter(last_message_side=OrderMessage.Side.CUSTOMER)
+        .order_by("last_message_at")
+    )
+
+
+def customer_messages_for_prompt(order: Order) -> tuple[str, ...]:
+    """The customer's latest ``ORDER_MESSAGES_IN_PROMPT`` messages, oldest first, each cut to
+    ``ORDER_MESSAGE_PROMPT_CHARS``: what the writer is given, as quoted data, on the next draft."""
+    count = settings.ORDER_MESSAGES_IN_PROMPT
+    if count <= 0:
+        return ()
+    bodies = (
+        OrderMessage.objects.filter(order_id=order.pk, side=OrderMessage.Side.CUSTOMER)
+        .order_by("-created_at", "-id")
+        .values_list("body", flat=True)[:count]
+    )
+    return tuple(
+        Truncator(body).chars(settings.ORDER_MESSAGE_PROMPT_CHARS) for body in reversed(list(bodies))
+    )
+
+
+def order_message_author(message: OrderMessage, *, for_staff: bool) -> str:
+    """Who wrote ``message``, as each side reads it: staff see the editor's name, customers "Our editors"."""
+    if message.side == OrderMessage.Side.CUSTOMER:
+        return "The customer" if for_staff else "You"
+    if for_staff:
+        return str(message.author or "staff")
+    return "Our editors"

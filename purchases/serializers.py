@@ -246,6 +246,30 @@ class SubmitForReviewInSerializer(OrderActionInSerializer):
     )
 
 
+class MessageInSerializer(OrderActionInSerializer):
+    body = serializers.CharField(
+        trim_whitespace=False,
+        allow_blank=True,
+        help_text=(
+            "Plain text to the editors: shown as text (never as HTML or links), trimmed, at most "
+            "`ORDER_MESSAGE_MAX_CHARS` characters (2000 by default), no control characters."
+        ),
+    )
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.ChoiceField(
+        choices=["staff", "customer"], help_text="`staff`: our editors; `customer`: you."
+    )
+    authorName = serializers.CharField(help_text="Who wrote it, as the order page says it.")  # noqa: N815
+    body = serializers.CharField(help_text="Plain text; show it as text, never as HTML.")
+    requestedChanges = serializers.BooleanField(  # noqa: N815
+        help_text="The editors sent the draft back with this message as the reason."
+    )
+    createdAt = serializers.DateTimeField()  # noqa: N815
+
+
 class RegenerateOutSerializer(serializers.Serializer):
     jobId = serializers.CharField()  # noqa: N815
     estimatedSeconds = serializers.IntegerField()  # noqa: N815

@@ -135,6 +135,14 @@ ARTICLE_ORDER_CURRENCY = env.str("ARTICLE_ORDER_CURRENCY", "usd").lower()
 SPONSORED_LINK_REL = env.str("SPONSORED_LINK_REL", "sponsored")
 # Where staff notices go (order waiting for review, sold-out payment, final failures).
 STAFF_NOTIFICATION_EMAILS = env.list("STAFF_NOTIFICATION_EMAILS", ["editors@localhost"])
+# The conversation on an order (README "Conversation"): a message's longest text; how long new
+# messages of one side wait to go out together in one email (a digest) to the other side (the
+# editors' copy goes to STAFF_NOTIFICATION_EMAILS); how many of the customer's latest messages, each
+# cut to how many characters, the writer is given as quoted data on the next regeneration.
+ORDER_MESSAGE_MAX_CHARS = env.int("ORDER_MESSAGE_MAX_CHARS", 2000)
+ORDER_MESSAGE_DIGEST_SECONDS = env.int("ORDER_MESSAGE_DIGEST_SECONDS", 300)
+ORDER_MESSAGES_IN_PROMPT = env.int("ORDER_MESSAGES_IN_PROMPT", 5)
+ORDER_MESSAGE_PROMPT_CHARS = env.int("ORDER_MESSAGE_PROMPT_CHARS", 600)
 
 # --- Limits -------------------------------------------------------------------
 # Free holds and request rates (README "Limits"). A count limit is a whole number or "off"; a rate is
@@ -161,6 +169,9 @@ RATE_LIMIT_LOOKUP = env.rate("RATE_LIMIT_LOOKUP", "120/min")
 # "Email me my orders" (/orders/ and POST /api/v1/purchase/lookup) per client and per address asked about.
 RATE_LIMIT_ORDERS_LINK = env.rate("RATE_LIMIT_ORDERS_LINK", "10/hour")
 RATE_LIMIT_ORDERS_LINK_EMAIL = env.rate("RATE_LIMIT_ORDERS_LINK_EMAIL", "3/hour")
+# Customer messages (the order page and POST /api/v1/purchase/messages) per client and per order.
+RATE_LIMIT_MESSAGE = env.rate("RATE_LIMIT_MESSAGE", "20/hour")
+RATE_LIMIT_MESSAGE_ORDER = env.rate("RATE_LIMIT_MESSAGE_ORDER", "10/hour")
 # The cache that counts them: Redis, under its own key prefix (the RQ keys share the database).
 # Through Sentinel (REDIS_SENTINELS) the pool asks the sentinels for the master; LOCATION then gives
 # only the database number and password.
