@@ -241,17 +241,17 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_each_filter_and_sort_is_a_count_a_page_and_the_categories(
+def test_each_filter_and_sort_is_a_count_a_page_its_texts_and_its_categories(
     api: Any, shop: dict[str, Article], django_assert_num_queries: Any, query: str
 ) -> None:
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         assert api.get(f"{LIST}?{query}").status_code == 200
 
 
 def test_a_category_filter_adds_the_one_query_that_checks_the_slugs(
     api: Any, shop: dict[str, Article], django_assert_num_queries: Any
 ) -> None:
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         assert api.get(f"{LIST}?category=garden&category=home-office&sort=price").status_code == 200
 
 
@@ -265,7 +265,7 @@ def test_the_number_of_queries_does_not_grow_with_the_catalog(
         make_order(article)
     query = f"{LIST}?category=home-office&minSlots=1&sort=-slotsLeft&pageSize=100&q=sleep"
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         data = api.get(query).json()
 
     assert data["count"] == 30
@@ -322,9 +322,8 @@ def test_the_home_page_paginates_keeping_the_filters(client: Any, django_assert_
         make_published_article(categories=[office])
     make_published_article(title="Elsewhere")
 
-    with django_assert_num_queries(
-        5
-    ):  # categories for the form, the slug check, count, page, their categories
+    # The categories for the form, the slug check, the count, the page, its texts and its categories.
+    with django_assert_num_queries(6):
         first = client.get("/", {"category": "home-office"}).content.decode()
     assert "<strong>21</strong> articles found · page 1 of 2" in first
     assert first.count('class="catalog-item"') == 20
