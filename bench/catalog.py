@@ -45,6 +45,7 @@ from django.db.models import QuerySet  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from articles.models import Article  # noqa: E402
+from bench.querycount import statements_counted  # noqa: E402
 from purchases.catalog.selectors import CatalogQuery, article_catalog_search  # noqa: E402
 from purchases.models import Order, OrderStatus  # noqa: E402
 
@@ -112,17 +113,10 @@ def seed(articles: int, orders: int) -> None:
 
 
 def queries_of(run: Callable[[], Any]) -> int:
-    """How many statements ``run`` sends to the database (``DEBUG`` off, so counted by a wrapper)."""
-    count = 0
-
-    def counted(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        nonlocal count
-        count += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(counted):
+    """How many statements ``run`` sends to the database (``DEBUG`` is off: no query log)."""
+    with statements_counted() as count:
         run()
-    return count
+    return count[0]
 
 
 def first_page(found: QuerySet[Article]) -> list[Article]:
@@ -164,9 +158,9 @@ def main() -> None:
         raise SystemExit(
             "bench.catalog measures PostgreSQL plans: set DATABASE_URL to a PostgreSQL database."
         )
-    if args.jit_off:
-        with connection.cursor() as cursor:
-            cursor.execute("SET jit = off")
+    if args.jit_off:  # on every connection, including one opened again between requests
+        connection.close()
+        connection.settings_dict.setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
     started = time.perf_counter()
     seed(args.articles, args.orders)
