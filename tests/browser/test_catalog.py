@@ -61,7 +61,7 @@ def test_a_buyer_filters_the_catalog_with_the_form_and_pages_through_it(
     page.get_by_label("Language").select_option(label="German")
     page.get_by_label("Price from").fill("30")
     page.get_by_label("Price up to").fill("70")
-    page.get_by_label("Free slots, at least").fill("1")
+    page.get_by_label("Min. free slots").fill("1")
     page.get_by_label("Sort").select_option(label="Price: high to low")
     page.get_by_role("button", name="Show articles").click()
 
@@ -72,7 +72,7 @@ def test_a_buyer_filters_the_catalog_with_the_form_and_pages_through_it(
     expect(page.get_by_label("Home office")).not_to_be_checked()
     expect(page.get_by_label("Language")).to_have_value("de")
     expect(page.get_by_label("Price from")).to_have_value("30")
-    expect(page.get_by_label("Free slots, at least")).to_have_value("1")
+    expect(page.get_by_label("Min. free slots")).to_have_value("1")
     expect(page.get_by_label("Sort")).to_have_value("-price")
     flow.take(page, "filtered")
     a11y.scan(page, "catalog filtered")
