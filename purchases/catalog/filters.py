@@ -65,10 +65,20 @@ class CatalogQuerySerializer(serializers.Serializer):
         help_text="ISO 639-1 code (`ARTICLE_LANGUAGES`); repeat it for any of several.",
     )
     minPrice = serializers.DecimalField(  # noqa: N815
-        required=False, max_digits=10, decimal_places=2, min_value=0, help_text="Lowest backlink price."
+        required=False,
+        max_digits=10,
+        decimal_places=2,
+        min_value=0,
+        coerce_to_string=False,
+        help_text="Lowest backlink price.",
     )
     maxPrice = serializers.DecimalField(  # noqa: N815
-        required=False, max_digits=10, decimal_places=2, min_value=0, help_text="Highest backlink price."
+        required=False,
+        max_digits=10,
+        decimal_places=2,
+        min_value=0,
+        coerce_to_string=False,
+        help_text="Highest backlink price.",
     )
     minSlots = serializers.IntegerField(  # noqa: N815
         required=False,
