@@ -10,10 +10,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from articles.models import Article, ArticleVersion
+from articles.models import Article, ArticleVersion, Category
 from articles.services import (
     article_create,
     article_edit_publish,
@@ -64,7 +64,7 @@ class ArticleForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = ("title", "slug", "backlink_price", "currency", "max_backlinks")
+        fields = ("title", "slug", "language", "categories", "backlink_price", "currency", "max_backlinks")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -129,8 +129,11 @@ class ArticleAdmin(admin.ModelAdmin):
         "backlink_price",
         "currency",
         "max_backlinks",
+        "language",
         "created_at",
     )
+    list_filter = ("language", "categories")
+    filter_horizontal = ("categories",)
     search_fields = ("title", "slug")
     # The published version's name reads its article's title.
     list_select_related = ("published_version__article",)
@@ -146,7 +149,8 @@ class ArticleAdmin(admin.ModelAdmin):
         return super().has_add_permission(request) and can_publish_articles(request.user)
 
     def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
-        commercial = ["slug", "backlink_price", "currency", "max_backlinks", "updated_at"]
+        # Categories are saved by ``save_related`` (the form's many-to-many), in every branch.
+        commercial = ["slug", "language", "backlink_price", "currency", "max_backlinks", "updated_at"]
         if change and (obj.published_version_id is None or not form.can_publish):
             obj.save(update_fields=[*commercial, *(["title"] if obj.published_version_id is None else [])])
             return
@@ -159,6 +163,7 @@ class ArticleAdmin(admin.ModelAdmin):
                 backlink_price=obj.backlink_price,
                 currency=obj.currency,
                 max_backlinks=obj.max_backlinks,
+                language=obj.language,
             )
             obj.pk = created.pk
             obj.refresh_from_db()
@@ -167,6 +172,20 @@ class ArticleAdmin(admin.ModelAdmin):
         live = obj.published_version
         if live is None or live.body_markdown != body or live.title != obj.title:
             article_edit_publish(article=obj, title=obj.title, body_markdown=body, actor=request.user)
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "article_count")
+    search_fields = ("name", "slug", "description")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
+        return super().get_queryset(request).annotate(article_count=Count("articles"))
+
+    @admin.display(description="Articles", ordering="article_count")
+    def article_count(self, obj: Category) -> int:
+        return int(getattr(obj, "article_count", 0))
 
 
 @admin.register(ArticleVersion)

@@ -9,6 +9,26 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 
+def language_choices() -> list[tuple[str, str]]:
+    """The languages an article may be in: ``ARTICLE_LANGUAGES`` (ISO 639-1 code, name)."""
+    return list(settings.ARTICLE_LANGUAGES)
+
+
+class Category(models.Model):
+    """A subject buyers browse the catalog by; staff keep the list in admin."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Article(models.Model):
     title = models.CharField(max_length=300)
     slug = models.SlugField(max_length=200, unique=True)
@@ -30,11 +50,24 @@ class Article(models.Model):
     max_backlinks = models.PositiveSmallIntegerField(
         default=3, help_text="How many paid backlinks this article may carry."
     )
+    categories = models.ManyToManyField(
+        Category, blank=True, related_name="articles", help_text="One or more subjects buyers filter by."
+    )
+    language = models.CharField(
+        max_length=8, choices=language_choices, default="en", help_text="The language the article is in."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        # The catalog's filters and sorts (purchases/catalog/selectors.py); its text search has
+        # trigram indexes on PostgreSQL, made by migration 0006 (Django cannot state them portably).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="article_newest_idx"),
+            models.Index(fields=["backlink_price", "id"], name="article_price_idx"),
+            models.Index(fields=["language", "-created_at"], name="article_language_idx"),
+        ]
         # Changing the published title or text, by hand or by taking a link down, publishes.
         permissions = [("publish_article", "Can publish articles")]
 

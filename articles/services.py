@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from articles.content import Link, extract_links
-from articles.models import Article, ArticleVersion
+from articles.models import Article, ArticleVersion, Category
 from blogorder.errors import ApplicationError
 
 
@@ -28,16 +28,23 @@ def article_create(
     backlink_price: Any = None,
     currency: str = "usd",
     max_backlinks: int = 3,
+    language: str = "en",
+    categories: Iterable[Category] = (),
     publish: bool = True,
 ) -> Article:
     """Create an article with its first (original) version, published unless told otherwise."""
     article = Article(
-        title=title, slug=slug or slugify(title)[:200], currency=currency, max_backlinks=max_backlinks
+        title=title,
+        slug=slug or slugify(title)[:200],
+        currency=currency,
+        max_backlinks=max_backlinks,
+        language=language,
     )
     if backlink_price is not None:
         article.backlink_price = backlink_price
     article.full_clean(exclude=["published_version"])
     article.save()
+    article.categories.set(categories)
     version = version_create(
         article=article, title=title, body_markdown=body_markdown, kind=ArticleVersion.Kind.ORIGINAL
     )
@@ -47,6 +54,14 @@ def article_create(
 
 
 SLUG_MAX = 200
+
+
+def category_ensure(*, slug: str, name: str, description: str = "") -> Category:
+    """The category with ``slug``, created with ``name`` and ``description`` if missing (kept as is if present)."""
+    category, _ = Category.objects.get_or_create(
+        slug=slug, defaults={"name": name, "description": description}
+    )
+    return category
 
 
 def _slug_candidates(title: str) -> Iterator[str]:

@@ -39,6 +39,7 @@ ERROR_RESPONSES = [
     ("/api/v1/purchase/submit-for-review", "post", {"400", "404", "409", "429"}),
     ("/api/v1/purchase/messages", "post", {"400", "404", "409", "429"}),
     ("/api/v1/purchase/messages/{order_id}", "get", {"404", "429"}),
+    ("/api/v1/articles/", "get", {"400", "404"}),
     ("/api/v1/articles/{article_id}/", "get", {"404"}),
 ]
 ERROR_REF = "#/components/schemas/Error"
