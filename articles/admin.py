@@ -64,7 +64,7 @@ class ArticleForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = ("title", "slug", "backlink_price", "currency", "max_backlinks")
+        fields = ("title", "slug", "backlink_price", "currency", "max_backlinks", "needs_approval")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -129,8 +129,10 @@ class ArticleAdmin(admin.ModelAdmin):
         "backlink_price",
         "currency",
         "max_backlinks",
+        "needs_approval",
         "created_at",
     )
+    list_filter = ("needs_approval",)
     search_fields = ("title", "slug")
     # The published version's name reads its article's title.
     list_select_related = ("published_version__article",)
@@ -146,7 +148,7 @@ class ArticleAdmin(admin.ModelAdmin):
         return super().has_add_permission(request) and can_publish_articles(request.user)
 
     def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
-        commercial = ["slug", "backlink_price", "currency", "max_backlinks", "updated_at"]
+        commercial = ["slug", "backlink_price", "currency", "max_backlinks", "needs_approval", "updated_at"]
         if change and (obj.published_version_id is None or not form.can_publish):
             obj.save(update_fields=[*commercial, *(["title"] if obj.published_version_id is None else [])])
             return
@@ -159,6 +161,7 @@ class ArticleAdmin(admin.ModelAdmin):
                 backlink_price=obj.backlink_price,
                 currency=obj.currency,
                 max_backlinks=obj.max_backlinks,
+                needs_approval=obj.needs_approval,
             )
             obj.pk = created.pk
             obj.refresh_from_db()

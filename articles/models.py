@@ -30,6 +30,11 @@ class Article(models.Model):
     max_backlinks = models.PositiveSmallIntegerField(
         default=3, help_text="How many paid backlinks this article may carry."
     )
+    needs_approval = models.BooleanField(
+        default=False,
+        help_text="Paid backlink orders wait for staff to accept (or decline and refund) their target "
+        "before any writing starts.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

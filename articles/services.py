@@ -28,11 +28,16 @@ def article_create(
     backlink_price: Any = None,
     currency: str = "usd",
     max_backlinks: int = 3,
+    needs_approval: bool = False,
     publish: bool = True,
 ) -> Article:
     """Create an article with its first (original) version, published unless told otherwise."""
     article = Article(
-        title=title, slug=slug or slugify(title)[:200], currency=currency, max_backlinks=max_backlinks
+        title=title,
+        slug=slug or slugify(title)[:200],
+        currency=currency,
+        max_backlinks=max_backlinks,
+        needs_approval=needs_approval,
     )
     if backlink_price is not None:
         article.backlink_price = backlink_price

@@ -64,11 +64,17 @@ SUBJECTS = {
     EmailKind.REVIEW_REJECTED: "Your editor asked for a different placement",
     EmailKind.PUBLISHED: "Your link is live",
     EmailKind.REFUNDED: "Your order has been refunded",
+    EmailKind.AWAITING_APPROVAL: "Payment received: your link is waiting for the publisher's approval",
+    EmailKind.TARGET_ACCEPTED: "Your link was accepted: we are writing now",
+    EmailKind.TARGET_DECLINED: "Your link was declined and your payment refunded",
 }
 # New-article orders, where the backlink wording would be wrong.
 ARTICLE_ORDER_SUBJECTS = {
     EmailKind.REVISION_READY: "A fresh draft of your sponsored article is ready",
     EmailKind.REVIEW_REJECTED: "Your editor asked for changes to your article",
+    EmailKind.AWAITING_APPROVAL: "Payment received: your article order is waiting for the publisher's approval",
+    EmailKind.TARGET_ACCEPTED: "Your article order was accepted: we are writing now",
+    EmailKind.TARGET_DECLINED: "Your article order was declined and your payment refunded",
 }
 
 
