@@ -202,7 +202,12 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ("status", "kind", "needs_approval")
     search_fields = ("id", "customer_email", "target_url", "anchor_text")
     list_select_related = ("article",)
-    readonly_fields = tuple(f.name for f in Order._meta.fields if f.name != "token_salt")
+    # A boolean reads as words: the admin's yes/no icon would be the review page's only <img>.
+    readonly_fields = tuple(
+        {"needs_approval": "needs_approval_words"}.get(f.name, f.name)
+        for f in Order._meta.fields
+        if f.name != "token_salt"
+    )
     exclude = ("token_salt",)
     actions = tuple(bulk_action(action) for action in STAFF_ACTIONS)
     change_form_template = "admin/purchases/order/review.html"
@@ -217,6 +222,10 @@ class OrderAdmin(admin.ModelAdmin):
             .select_related("article", "current_version")
             .annotate(latest_job_state=Subquery(latest_job))
         )
+
+    @admin.display(description="Needs approval")
+    def needs_approval_words(self, obj: Order) -> str:
+        return "Yes: paid, it waits for staff to accept its target" if obj.needs_approval else "No"
 
     @admin.display(description="Order", ordering="id")
     def short_id(self, obj: Order) -> str:
