@@ -64,7 +64,16 @@ class ArticleForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = ("title", "slug", "language", "categories", "backlink_price", "currency", "max_backlinks")
+        fields = (
+            "title",
+            "slug",
+            "language",
+            "categories",
+            "backlink_price",
+            "currency",
+            "max_backlinks",
+            "needs_approval",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -130,9 +139,10 @@ class ArticleAdmin(admin.ModelAdmin):
         "currency",
         "max_backlinks",
         "language",
+        "needs_approval",
         "created_at",
     )
-    list_filter = ("language", "categories")
+    list_filter = ("language", "categories", "needs_approval")
     filter_horizontal = ("categories",)
     search_fields = ("title", "slug")
     # The published version's name reads its article's title.
@@ -150,7 +160,15 @@ class ArticleAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
         # Categories are saved by ``save_related`` (the form's many-to-many), in every branch.
-        commercial = ["slug", "language", "backlink_price", "currency", "max_backlinks", "updated_at"]
+        commercial = [
+            "slug",
+            "language",
+            "backlink_price",
+            "currency",
+            "max_backlinks",
+            "needs_approval",
+            "updated_at",
+        ]
         if change and (obj.published_version_id is None or not form.can_publish):
             obj.save(update_fields=[*commercial, *(["title"] if obj.published_version_id is None else [])])
             return
@@ -164,6 +182,7 @@ class ArticleAdmin(admin.ModelAdmin):
                 currency=obj.currency,
                 max_backlinks=obj.max_backlinks,
                 language=obj.language,
+                needs_approval=obj.needs_approval,
             )
             obj.pk = created.pk
             obj.refresh_from_db()

@@ -56,6 +56,11 @@ class Article(models.Model):
     language = models.CharField(
         max_length=8, choices=language_choices, default="en", help_text="The language the article is in."
     )
+    needs_approval = models.BooleanField(
+        default=False,
+        help_text="Paid backlink orders wait for staff to accept (or decline and refund) their target "
+        "before any writing starts.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -30,6 +30,7 @@ def article_create(
     max_backlinks: int = 3,
     language: str = "en",
     categories: Iterable[Category] = (),
+    needs_approval: bool = False,
     publish: bool = True,
 ) -> Article:
     """Create an article with its first (original) version, published unless told otherwise."""
@@ -39,6 +40,7 @@ def article_create(
         currency=currency,
         max_backlinks=max_backlinks,
         language=language,
+        needs_approval=needs_approval,
     )
     if backlink_price is not None:
         article.backlink_price = backlink_price

@@ -1,7 +1,7 @@
 """Editorial review in Django admin: the order list, the review page and the staff actions.
 
 Thin: the bulk actions, the review page's buttons and their URLs come from the staff actions in
-``purchases.actions`` (approve & publish, reject, retry, refund); each runs through
+``purchases.actions`` (accept or decline a target, approve & publish, reject, retry, refund); each runs through
 ``OrderAction.execute``, whose service checks the permission and the order under its row lock.
 """
 
@@ -27,7 +27,17 @@ from django.utils.timesince import timesince
 from articles.content import extract_links, normalize_href, render_html
 from articles.drafting.article import DEFAULT_WORD_COUNT, count_words
 from articles.models import ArticleVersion
-from purchases.actions import PUBLISH, REFUND, REJECT, RETRY, STAFF_ACTIONS, TAKE_DOWN_LINK, OrderAction
+from purchases.actions import (
+    ACCEPT_TARGET,
+    DECLINE_TARGET,
+    PUBLISH,
+    REFUND,
+    REJECT,
+    RETRY,
+    STAFF_ACTIONS,
+    TAKE_DOWN_LINK,
+    OrderAction,
+)
 from purchases.actions.staff import order_links_in
 from purchases.errors import ApplicationError
 from purchases.models import (
@@ -53,6 +63,8 @@ from queueing.models import JobRequest
 ACTION_ERRORS = (ApplicationError, IllegalTransition)
 # The review page's own URL for each staff action: /admin/purchases/order/<id>/<path>/.
 REVIEW_PATHS: tuple[tuple[str, OrderAction], ...] = (
+    ("accept-target", ACCEPT_TARGET),
+    ("decline-target", DECLINE_TARGET),
     ("publish", PUBLISH),
     ("reject", REJECT),
     ("retry", RETRY),
@@ -103,8 +115,19 @@ class RetryReasonForm(ReasonForm):
     )
 
 
+class DeclineReasonForm(ReasonForm):
+    reason = forms.CharField(
+        label="Why the target is declined",
+        widget=forms.Textarea(
+            attrs={"rows": 3, "cols": 60, "placeholder": "e.g. we do not link to gambling sites"}
+        ),
+        help_text="Emailed to the customer with their full refund, and kept with your name in the timeline.",
+    )
+
+
 # The reason form of each staff action that needs one; by default the one emailed to the customer.
 REASON_FORMS: dict[str, type[ReasonForm]] = {
+    DECLINE_TARGET.name: DeclineReasonForm,
     TAKE_DOWN_LINK.name: TakeDownReasonForm,
     RETRY.name: RetryReasonForm,
 }
@@ -208,10 +231,15 @@ class OrderAdmin(admin.ModelAdmin):
         "age",
         "queue_state",
     )
-    list_filter = ("status", "kind")
+    list_filter = ("status", "kind", "needs_approval")
     search_fields = ("id", "customer_email", "target_url", "anchor_text")
     list_select_related = ("article",)
-    readonly_fields = tuple(f.name for f in Order._meta.fields if f.name != "token_salt")
+    # A boolean reads as words: the admin's yes/no icon would be the review page's only <img>.
+    readonly_fields = tuple(
+        {"needs_approval": "needs_approval_words"}.get(f.name, f.name)
+        for f in Order._meta.fields
+        if f.name != "token_salt"
+    )
     exclude = ("token_salt",)
     actions = tuple(bulk_action(action) for action in STAFF_ACTIONS)
     change_form_template = "admin/purchases/order/review.html"
@@ -226,6 +254,10 @@ class OrderAdmin(admin.ModelAdmin):
             .select_related("article", "current_version")
             .annotate(latest_job_state=Subquery(latest_job))
         )
+
+    @admin.display(description="Needs approval")
+    def needs_approval_words(self, obj: Order) -> str:
+        return "Yes: paid, it waits for staff to accept its target" if obj.needs_approval else "No"
 
     @admin.display(description="Order", ordering="id")
     def short_id(self, obj: Order) -> str:
@@ -433,6 +465,7 @@ class OrderAdmin(admin.ModelAdmin):
             "staff": buttons,
             "staff_panel": any(b.available or b.needs_permission for b in buttons.values()),
             "reject_form": ReasonForm(),
+            "decline_form": DeclineReasonForm(),
             # The take-down button shows only while the order's link is in the published text.
             "link_live": bool(live and order_links_in(live.body_markdown, order)),
         }

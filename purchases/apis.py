@@ -239,7 +239,7 @@ class OrderStatusApi(OrderApi):
     @extend_schema(
         responses={200: OrderStatusSerializer, 404: ORDER_NOT_FOUND, 429: RATE_LIMITED},
         auth=ORDER_TOKEN_AUTH,
-        summary="Order status (poll while PROCESSING)",
+        summary="Order status (poll while PENDING_PAYMENT or PROCESSING; slowly while waiting on people)",
     )
     def get(self, request: Request, order_id: str) -> Response:
         return Response(status_body(self.get_order(request, order_id)))

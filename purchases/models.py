@@ -15,6 +15,7 @@ from blogorder.errors import ActionNotAllowed
 
 class OrderStatus(models.TextChoices):
     PENDING_PAYMENT = "PENDING_PAYMENT", "Pending payment"
+    AWAITING_APPROVAL = "AWAITING_APPROVAL", "Waiting for approval of the target"
     PROCESSING = "PROCESSING", "Processing"
     QUALITY_CHECK = "QUALITY_CHECK", "Ready for customer review"
     ADMIN_REVIEW = "ADMIN_REVIEW", "Waiting for editor"
@@ -26,16 +27,18 @@ class OrderStatus(models.TextChoices):
 S = OrderStatus
 # Every allowed move, written once. Anything else raises IllegalTransition.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    S.PENDING_PAYMENT: frozenset({S.PROCESSING, S.FAILED, S.REFUNDED}),
+    S.PENDING_PAYMENT: frozenset({S.AWAITING_APPROVAL, S.PROCESSING, S.FAILED, S.REFUNDED}),
+    # Paid, waiting for staff to accept the target (then written) or decline it (refunded in full).
+    S.AWAITING_APPROVAL: frozenset({S.PROCESSING, S.REFUNDED}),
     S.PROCESSING: frozenset({S.QUALITY_CHECK, S.FAILED, S.REFUNDED}),
     S.QUALITY_CHECK: frozenset({S.PROCESSING, S.ADMIN_REVIEW, S.FAILED, S.REFUNDED}),
     S.ADMIN_REVIEW: frozenset({S.PUBLISHED, S.QUALITY_CHECK, S.PROCESSING, S.REFUNDED}),
     S.PUBLISHED: frozenset({S.REFUNDED}),
-    S.FAILED: frozenset({S.PROCESSING, S.REFUNDED}),
+    S.FAILED: frozenset({S.AWAITING_APPROVAL, S.PROCESSING, S.REFUNDED}),
     S.REFUNDED: frozenset(),
 }
-# Paid orders that still hold (or used) an article's backlink slot.
-SLOT_HOLDING_PAID = (S.PROCESSING, S.QUALITY_CHECK, S.ADMIN_REVIEW, S.PUBLISHED)
+# Paid orders that still hold (or used) an article's backlink slot: one waiting for approval holds it.
+SLOT_HOLDING_PAID = (S.AWAITING_APPROVAL, S.PROCESSING, S.QUALITY_CHECK, S.ADMIN_REVIEW, S.PUBLISHED)
 
 
 def statuses_into(to_status: str) -> frozenset[str]:
@@ -47,6 +50,7 @@ def statuses_into(to_status: str) -> frozenset[str]:
 # never the internal name.
 CUSTOMER_STATES: dict[str, str] = {
     S.PENDING_PAYMENT: "the order is waiting for its payment",
+    S.AWAITING_APPROVAL: "the order is waiting for the publisher to approve your link",
     S.PROCESSING: "a draft is being written",
     S.QUALITY_CHECK: "the draft is waiting for your review",
     S.ADMIN_REVIEW: "the draft is with our editors",
@@ -136,6 +140,12 @@ class Order(models.Model):
     disputed_at = models.DateTimeField(null=True, blank=True)
     # The order token is a signature over the id salted with this; rotating it revokes old links.
     token_salt = models.CharField(max_length=64)
+    # Recorded at checkout (``purchases.services.checkout.order_needs_approval``): once paid, the order
+    # waits in AWAITING_APPROVAL for staff to accept its target (accept_target) or decline it
+    # (decline_target, a full refund) before anything is written.
+    needs_approval = models.BooleanField(
+        default=False, help_text="Paid, it waits for staff to accept the target before any writing."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -145,6 +155,7 @@ class Order(models.Model):
         permissions = [
             ("publish_order", "Can approve and publish orders"),
             ("refund_order", "Can refund orders"),
+            ("approve_target", "Can accept or decline the target of an order waiting for approval"),
         ]
 
     def __str__(self) -> str:
@@ -168,6 +179,11 @@ class Order(models.Model):
     def awaits_payment(self) -> bool:
         """A checkout is open: Stripe may still take the money."""
         return self.status == S.PENDING_PAYMENT
+
+    @property
+    def awaits_approval(self) -> bool:
+        """Paid, waiting for staff to accept or decline its target: nothing is written yet."""
+        return self.status == S.AWAITING_APPROVAL
 
     @property
     def in_progress(self) -> bool:
@@ -362,6 +378,9 @@ class EmailKind(models.TextChoices):
     REFUNDED = "refunded", "Order refunded"
     STAFF_MESSAGE = "staff_message", "Message from the editors (to the customer)"
     CUSTOMER_MESSAGE = "customer_message", "Message from the customer (to the editors)"
+    AWAITING_APPROVAL = "awaiting_approval", "Paid, waiting for approval of the target"
+    TARGET_ACCEPTED = "target_accepted", "Target accepted, writing started"
+    TARGET_DECLINED = "target_declined", "Target declined and refunded"
 
 
 class EmailRecord(models.Model):

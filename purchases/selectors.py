@@ -546,28 +546,45 @@ def orders_by_status() -> dict[str, int]:
     return {status: int(counts.get(status, 0)) for status in OrderStatus.values}
 
 
-def orders_processing_overdue_qs(*, now: datetime, deadline_seconds: int) -> QuerySet[Order]:
-    """Orders still PROCESSING ``deadline_seconds`` after they entered it, annotated ``entered``.
+# The statuses an order must not stay in for long, and the setting saying how long is too long: the
+# alerts (``purchases.monitoring``) and the overdue gauges (``purchases.metrics``) read both from here.
+OVERDUE_DEADLINE_SETTINGS: dict[str, str] = {
+    OrderStatus.PROCESSING: "ORDER_PROCESSING_DEADLINE_SECONDS",
+    OrderStatus.AWAITING_APPROVAL: "ORDER_APPROVAL_DEADLINE_SECONDS",
+}
 
-    When it entered: its latest move into PROCESSING (a regeneration or a retry enters it again),
-    else its payment time, else its ``updated_at``. The alert (``purchases.monitoring``) and the
-    ``blogorder_orders_processing_overdue`` gauge (``purchases.metrics``) both read this.
+
+def overdue_deadline_seconds(status: str) -> int:
+    """How long an order may stay in ``status`` (one of ``OVERDUE_DEADLINE_SETTINGS``) before it is overdue."""
+    return int(getattr(settings, OVERDUE_DEADLINE_SETTINGS[status]))
+
+
+def orders_overdue_qs(*, status: str, now: datetime, deadline_seconds: int | None = None) -> QuerySet[Order]:
+    """Orders still in ``status`` ``deadline_seconds`` (default: its setting) after they entered it,
+    annotated ``entered``.
+
+    When it entered: its latest move into ``status`` (a regeneration or a retry enters PROCESSING
+    again), else its payment time, else its ``updated_at``.
     """
+    if deadline_seconds is None:
+        deadline_seconds = overdue_deadline_seconds(status)
     entered = (
-        OrderTransition.objects.filter(order=OuterRef("pk"), to_status=OrderStatus.PROCESSING)
+        OrderTransition.objects.filter(order=OuterRef("pk"), to_status=status)
         .order_by("-created_at")
         .values("created_at")[:1]
     )
     return (
-        Order.objects.filter(status=OrderStatus.PROCESSING)
+        Order.objects.filter(status=status)
         .annotate(entered=Coalesce(Subquery(entered), F("paid_at"), F("updated_at")))
         .filter(entered__lte=now - timedelta(seconds=deadline_seconds))
     )
 
 
-def orders_processing_overdue(*, now: datetime, deadline_seconds: int) -> list[tuple[uuid.UUID, datetime]]:
-    """(order id, when it entered PROCESSING) of each overdue order, oldest first."""
-    qs = orders_processing_overdue_qs(now=now, deadline_seconds=deadline_seconds)
+def orders_overdue(
+    *, status: str, now: datetime, deadline_seconds: int | None = None
+) -> list[tuple[uuid.UUID, datetime]]:
+    """(order id, when it entered ``status``) of each overdue order, oldest first."""
+    qs = orders_overdue_qs(status=status, now=now, deadline_seconds=deadline_seconds)
     return list(qs.order_by("entered").values_list("id", "entered"))  # type: ignore[misc]
 
 

@@ -12,7 +12,7 @@ from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from articles.drafting.article import DEFAULT_WORD_COUNT, MAX_WORD_COUNT, MIN_WORD_COUNT
-from purchases.models import Order
+from purchases.models import Order, OrderStatus
 
 # Host names that never resolve publicly (RFC 2606 / 6761 and common private suffixes).
 _PRIVATE_SUFFIXES = (
@@ -202,7 +202,14 @@ class ReceiptSerializer(serializers.Serializer):
 class OrderStatusSerializer(serializers.Serializer):
     orderId = serializers.UUIDField()
     kind = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=OrderStatus.values,
+        help_text=(
+            "PENDING_PAYMENT, then AWAITING_APPROVAL (paid; only for an order that needs approval: staff "
+            "accept the target, or decline it and refund in full), PROCESSING, QUALITY_CHECK, "
+            "ADMIN_REVIEW, PUBLISHED; or FAILED, REFUNDED. statusMessage says what the order waits for."
+        ),
+    )
     # The state in a plain sentence or two for the customer (never an internal status name).
     statusMessage = serializers.CharField()  # noqa: N815
     # The order page's badge for the status ("Being written", "Changes requested"…) and its banner's tone.

@@ -38,6 +38,7 @@ PAYMENT_FAILED = "payment failed"
 # The badge: a short customer label per status (the admin keeps ``get_status_display``).
 STATUS_LABELS: dict[str, str] = {
     S.PENDING_PAYMENT: "Pending payment",
+    S.AWAITING_APPROVAL: "Waiting for approval",
     S.PROCESSING: "Being written",
     S.QUALITY_CHECK: "Ready for your review",
     S.ADMIN_REVIEW: "With our editors",
@@ -116,6 +117,7 @@ class _Words:
     """How one order kind is spoken of: chosen once per order by its kind (``_WORDS``)."""
 
     what: str  # what the customer bought
+    reviewed: str  # what the publisher approves before any writing
     another: str  # what a regeneration gives
     writing: Callable[[Order], str]  # the first draft is being written
     rewriting: Callable[[Order], str]  # a regeneration is being written
@@ -125,6 +127,7 @@ class _Words:
 _WORDS: dict[str, _Words] = {
     Order.Kind.BACKLINK: _Words(
         what="your link",
+        reviewed="your link (its target and anchor text)",
         another="another placement",
         writing=lambda order: f"We are weaving your link into “{order.display_title}”.",
         rewriting=lambda order: f"We are writing a new placement of your link in “{order.display_title}”.",
@@ -132,6 +135,7 @@ _WORDS: dict[str, _Words] = {
     ),
     Order.Kind.ARTICLE: _Words(
         what="your article",
+        reviewed="your order (its topic and link)",
         another="a fresh draft",
         writing=lambda order: f"We are writing your article about “{order.topic}”.",
         rewriting=lambda order: f"We are writing a fresh draft of your article “{order.display_title}”.",
@@ -204,6 +208,8 @@ def _being_written(order: Order, *, queue: dict[str, Any] | None) -> StatusView:
         )
     elif came_from == S.FAILED and arrival is not None and arrival.source == "staff":
         now = "Our team is trying your order again."
+    elif came_from == S.AWAITING_APPROVAL:
+        now = f"The publisher accepted {_words(order).what}. {_words(order).writing(order)}"
     else:
         now = _words(order).writing(order)
     return StatusView(label, f"{now} {then}", "warn")
@@ -262,18 +268,24 @@ def _failed(order: Order) -> StatusView:
 def _refunded(order: Order) -> StatusView:
     arrival = _arrival(order)
     amount = _money(order.refunded_amount or order.amount, order)
-    if arrival is not None and arrival.from_status == S.FAILED and order.failure_reason:
+    note = " ".join(arrival.reason.split()) if arrival is not None and arrival.source == "staff" else ""
+    declined_why = why = ""
+    if arrival is not None and arrival.from_status == S.AWAITING_APPROVAL and note:
+        # Staff declined the target (or refunded it) before anything was written.
+        stop = "" if note.endswith((".", "!", "?")) else "."
+        declined_why = f"The publisher declined {_words(order).what}: “{note}”{stop} "
+    elif arrival is not None and arrival.from_status == S.FAILED and order.failure_reason:
         why = f" because we could not complete it: {customer_failure_reason(order)}"
-    elif arrival is not None and arrival.source == "staff" and arrival.reason.strip():
-        why = f". Our team's note: “{' '.join(arrival.reason.split())}”"
-    else:
-        why = ""
+    elif note:
+        why = f". Our team's note: “{note}”"
     if order.refund_status in ("failed", "canceled"):
         then = "The refund did not go through at the bank: our team will pay you back another way."
     else:
         then = "Depending on your bank it can take 5 to 10 days to appear."
     return StatusView(
-        STATUS_LABELS[S.REFUNDED], f"We refunded {amount}, your payment in full{why}. {then}", "bad"
+        STATUS_LABELS[S.REFUNDED],
+        f"{declined_why}We refunded {amount}, your payment in full{why}. {then}",
+        "bad",
     )
 
 
@@ -308,11 +320,22 @@ def _review_view(order: Order, seen: _Seen) -> StatusView:
     )
 
 
+def _approval_view(order: Order, seen: _Seen) -> StatusView:
+    return StatusView(
+        STATUS_LABELS[S.AWAITING_APPROVAL],
+        f"Your payment is received. The publisher reviews {_words(order).reviewed} before anything is "
+        "written. We will email you when it is accepted and writing starts, or refund you in full if it "
+        "is declined.",
+        "warn",
+    )
+
+
 # One builder per status: looked up by the order's status, never compared with it.
 _VIEWS: dict[str, Callable[[Order, _Seen], StatusView]] = {
     S.PENDING_PAYMENT: lambda order, seen: _awaiting_payment(
         order, returned_from_checkout=seen.returned_from_checkout, checkout_cancelled=seen.checkout_cancelled
     ),
+    S.AWAITING_APPROVAL: _approval_view,
     S.PROCESSING: lambda order, seen: _being_written(order, queue=seen.queue),
     S.QUALITY_CHECK: lambda order, seen: _draft_ready(order),
     S.ADMIN_REVIEW: _review_view,

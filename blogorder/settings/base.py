@@ -145,6 +145,9 @@ CHECKOUT_EXPIRY_MINUTES = env.int("CHECKOUT_EXPIRY_MINUTES", 31)
 # New-article orders: one price for every sponsored article (at least 0.50), in this currency.
 ARTICLE_ORDER_PRICE = env.decimal("ARTICLE_ORDER_PRICE", "199.00")
 ARTICLE_ORDER_CURRENCY = env.str("ARTICLE_ORDER_CURRENCY", "usd").lower()
+# New-article orders wait, once paid, for staff to accept their target before any writing (a
+# backlink order follows its article's own ``needs_approval`` switch).
+ARTICLE_ORDERS_NEED_APPROVAL = env.bool("ARTICLE_ORDERS_NEED_APPROVAL", False)
 # rel attribute put on links sold to customers ("sponsored" per search-engine guidance, or "nofollow").
 SPONSORED_LINK_REL = env.str("SPONSORED_LINK_REL", "sponsored")
 # Where staff notices go (order waiting for review, sold-out payment, final failures).

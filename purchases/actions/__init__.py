@@ -27,13 +27,23 @@ from django.core.exceptions import ImproperlyConfigured
 
 from purchases.actions.base import Audience, Done, OrderAction, PermissionRequired
 from purchases.actions.customer import Pay, Regenerate, SubmitForReview, ViewArticle
-from purchases.actions.staff import Publish, Refund, Reject, Retry, TakeDownLink
+from purchases.actions.staff import (
+    AcceptTarget,
+    DeclineTarget,
+    Publish,
+    Refund,
+    Reject,
+    Retry,
+    TakeDownLink,
+)
 from purchases.actions.system import Fail, FailPayment, FinishDraft, KeepDraft
 from purchases.models import Order
 
 __all__ = [
+    "ACCEPT_TARGET",
     "ACTIONS_BY_NAME",
     "CUSTOMER_ACTIONS",
+    "DECLINE_TARGET",
     "FAIL",
     "FAIL_PAYMENT",
     "FINISH_DRAFT",
@@ -65,6 +75,8 @@ FINISH_DRAFT = FinishDraft()
 KEEP_DRAFT = KeepDraft()
 FAIL_PAYMENT = FailPayment()
 FAIL = Fail()
+ACCEPT_TARGET = AcceptTarget()
+DECLINE_TARGET = DeclineTarget()
 PUBLISH = Publish()
 REJECT = Reject()
 RETRY = Retry()
@@ -81,6 +93,8 @@ ORDER_ACTIONS: tuple[OrderAction, ...] = (
     KEEP_DRAFT,
     FAIL_PAYMENT,
     FAIL,
+    ACCEPT_TARGET,
+    DECLINE_TARGET,
     PUBLISH,
     REJECT,
     RETRY,

@@ -17,13 +17,16 @@ class Pay(OrderAction):
 
     Offered to the customer while a checkout is open (PENDING_PAYMENT). Recording a payment is also
     allowed from FAILED when no money had been taken (the checkout expired, a payment failed):
-    money taken is never refused. Effect: ``order_mark_paid``, which enqueues the first run.
+    money taken is never refused. Effect: ``order_mark_paid``, which enqueues the first run (or, for
+    an order that needs approval, leaves it AWAITING_APPROVAL for staff).
     """
 
     name = "pay"
     label = "Pay"
     audience = Audience.CUSTOMER
     to_status = S.PROCESSING
+    # An order that needs approval waits for staff once paid (``order_approval_await``).
+    also_to = frozenset({S.AWAITING_APPROVAL})
     from_statuses = frozenset({S.PENDING_PAYMENT, S.FAILED})
     refused = "This order is not waiting for a payment; right now {state}."
     link = True

@@ -1,4 +1,5 @@
-"""What staff do from the admin: approve & publish, reject, retry, refund, take a link down; each needs its permission."""
+"""What staff do from the admin: accept or decline a target, approve & publish, reject, retry, refund,
+take a link down; each needs its permission."""
 
 from __future__ import annotations
 
@@ -11,6 +12,55 @@ from purchases.errors import ApplicationError, NotRefundable
 from purchases.models import Order, OrderStatus
 
 S = OrderStatus
+
+
+class AcceptTarget(OrderAction):
+    """Accept the target of a paid order that needs approval: AWAITING_APPROVAL -> PROCESSING.
+
+    The first run is requested as a payment would have (``order_work_start``) and the customer is
+    emailed that writing started. Effect: ``order_target_accept``.
+    """
+
+    name = "accept_target"
+    label = "Accept target"
+    summary = "Starts writing the order; the customer is emailed that their target was accepted."
+    audience = Audience.STAFF
+    to_status = S.PROCESSING
+    from_statuses = frozenset({S.AWAITING_APPROVAL})
+    permission = "purchases.approve_target"
+    permission_to = "accept or decline order targets"
+    refused = "Only orders waiting for approval can have their target accepted (now {status})."
+
+    def done(self, result: Any) -> Done:
+        return Done(f"target accepted; writing started as job {result}.")
+
+
+class DeclineTarget(OrderAction):
+    """Decline the target of a paid order that needs approval, with a reason: AWAITING_APPROVAL -> REFUNDED.
+
+    The payment is refunded in full through Stripe (as ``refund``) and the customer is emailed the
+    reason. Nothing was written, so there is nothing to stop. Effect: ``order_target_decline``.
+    """
+
+    name = "decline_target"
+    label = "Decline target"
+    summary = "Refunds the order in full through Stripe; the customer is emailed your reason and nothing is written."
+    audience = Audience.STAFF
+    to_status = S.REFUNDED
+    from_statuses = frozenset({S.AWAITING_APPROVAL})
+    permission = "purchases.approve_target"
+    permission_to = "accept or decline order targets"
+    refused = "Only orders waiting for approval can have their target declined (now {status})."
+    needs_reason = True
+
+    def blocked(self, order: Order) -> ApplicationError | None:
+        return no_payment_refusal(order)
+
+    def done(self, result: Any) -> Done:
+        return Done(
+            f"target declined; refunded {result.refunded_amount} {result.currency.upper()} and the customer "
+            "was emailed the reason."
+        )
 
 
 class Publish(OrderAction):
@@ -131,11 +181,7 @@ class Refund(OrderAction):
         return refusal
 
     def blocked(self, order: Order) -> ApplicationError | None:
-        if not order.stripe_payment_intent_id:
-            return self.error(
-                "No Stripe payment is recorded for this order; refund it in the Stripe dashboard."
-            )
-        return None
+        return no_payment_refusal(order)
 
     def done(self, result: Any) -> Done:
         return Done(f"refunded {result.refunded_amount} {result.currency.upper()}; customer emailed.")
@@ -178,6 +224,15 @@ class TakeDownLink(OrderAction):
 
     def done(self, result: Any) -> Done:
         return Done(f"link taken down; the article is now version {result.number}.")
+
+
+def no_payment_refusal(order: Order) -> ApplicationError | None:
+    """Refuses a refund through Stripe (refund, decline_target) when no Stripe payment is on record."""
+    if not order.stripe_payment_intent_id:
+        return NotRefundable(
+            "No Stripe payment is recorded for this order; refund it in the Stripe dashboard."
+        )
+    return None
 
 
 def order_links_in(body: str, order: Order) -> int:

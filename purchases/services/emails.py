@@ -66,6 +66,9 @@ SUBJECTS = {
     EmailKind.REFUNDED: "Your order has been refunded",
     EmailKind.STAFF_MESSAGE: "A message from our editors about your order",
     EmailKind.CUSTOMER_MESSAGE: "The customer wrote about their order",
+    EmailKind.AWAITING_APPROVAL: "Payment received: your link is waiting for the publisher's approval",
+    EmailKind.TARGET_ACCEPTED: "Your link was accepted: we are writing now",
+    EmailKind.TARGET_DECLINED: "Your link was declined and your payment refunded",
 }
 # Emails to staff (a customer's messages): they link to the admin, never to the customer's order page.
 STAFF_EMAIL_KINDS = frozenset({EmailKind.CUSTOMER_MESSAGE})
@@ -75,6 +78,9 @@ MESSAGE_EMAIL_KINDS = frozenset({EmailKind.STAFF_MESSAGE, EmailKind.CUSTOMER_MES
 ARTICLE_ORDER_SUBJECTS = {
     EmailKind.REVISION_READY: "A fresh draft of your sponsored article is ready",
     EmailKind.REVIEW_REJECTED: "Your editor asked for changes to your article",
+    EmailKind.AWAITING_APPROVAL: "Payment received: your article order is waiting for the publisher's approval",
+    EmailKind.TARGET_ACCEPTED: "Your article order was accepted: we are writing now",
+    EmailKind.TARGET_DECLINED: "Your article order was declined and your payment refunded",
 }
 
 
