@@ -526,6 +526,7 @@ def test_the_article_switch_is_edited_in_admin(client: Any, article: Any) -> Non
         {
             "title": article.title,
             "slug": article.slug,
+            "language": "en",
             "backlink_price": "49.00",
             "currency": "usd",
             "max_backlinks": 3,
