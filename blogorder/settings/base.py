@@ -135,6 +135,12 @@ ARTICLE_ORDER_CURRENCY = env.str("ARTICLE_ORDER_CURRENCY", "usd").lower()
 SPONSORED_LINK_REL = env.str("SPONSORED_LINK_REL", "sponsored")
 # Where staff notices go (order waiting for review, sold-out payment, final failures).
 STAFF_NOTIFICATION_EMAILS = env.list("STAFF_NOTIFICATION_EMAILS", ["editors@localhost"])
+# Scheduled publishing: how far ahead a publish may be scheduled; a scheduled order still unpublished
+# this long after its time is an incident (the cron or the maintenance worker is not running).
+SCHEDULE_MAX_DAYS = env.int("SCHEDULE_MAX_DAYS", 365)
+SCHEDULE_OVERDUE_ALERT_SECONDS = env.int("SCHEDULE_OVERDUE_ALERT_SECONDS", 600)
+# The editors' desk (/admin/desk/): an order waiting for review longer than this is shown overdue.
+REVIEW_TARGET_HOURS = env.int("REVIEW_TARGET_HOURS", 24)
 
 # --- Limits -------------------------------------------------------------------
 # Free holds and request rates (README "Limits"). A count limit is a whole number or "off"; a rate is

@@ -27,24 +27,37 @@ from django.core.exceptions import ImproperlyConfigured
 
 from purchases.actions.base import Audience, Done, OrderAction, PermissionRequired
 from purchases.actions.customer import Pay, Regenerate, SubmitForReview, ViewArticle
-from purchases.actions.staff import Publish, Refund, Reject, Retry, TakeDownLink
-from purchases.actions.system import Fail, FailPayment, FinishDraft, KeepDraft
+from purchases.actions.staff import (
+    CancelSchedule,
+    MoveSchedule,
+    Publish,
+    Refund,
+    Reject,
+    Retry,
+    SchedulePublish,
+    TakeDownLink,
+)
+from purchases.actions.system import Fail, FailPayment, FinishDraft, KeepDraft, PublishScheduled
 from purchases.models import Order
 
 __all__ = [
     "ACTIONS_BY_NAME",
+    "CANCEL_SCHEDULE",
     "CUSTOMER_ACTIONS",
     "FAIL",
     "FAIL_PAYMENT",
     "FINISH_DRAFT",
     "KEEP_DRAFT",
+    "MOVE_SCHEDULE",
     "ORDER_ACTIONS",
     "PAY",
     "PUBLISH",
+    "PUBLISH_SCHEDULED",
     "REFUND",
     "REGENERATE",
     "REJECT",
     "RETRY",
+    "SCHEDULE_PUBLISH",
     "STAFF_ACTIONS",
     "SUBMIT_FOR_REVIEW",
     "TAKE_DOWN_LINK",
@@ -65,7 +78,11 @@ FINISH_DRAFT = FinishDraft()
 KEEP_DRAFT = KeepDraft()
 FAIL_PAYMENT = FailPayment()
 FAIL = Fail()
+PUBLISH_SCHEDULED = PublishScheduled()
 PUBLISH = Publish()
+SCHEDULE_PUBLISH = SchedulePublish()
+CANCEL_SCHEDULE = CancelSchedule()
+MOVE_SCHEDULE = MoveSchedule()
 REJECT = Reject()
 RETRY = Retry()
 REFUND = Refund()
@@ -81,7 +98,11 @@ ORDER_ACTIONS: tuple[OrderAction, ...] = (
     KEEP_DRAFT,
     FAIL_PAYMENT,
     FAIL,
+    PUBLISH_SCHEDULED,
     PUBLISH,
+    SCHEDULE_PUBLISH,
+    CANCEL_SCHEDULE,
+    MOVE_SCHEDULE,
     REJECT,
     RETRY,
     REFUND,
