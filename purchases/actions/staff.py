@@ -69,7 +69,7 @@ class SchedulePublish(OrderAction):
         return self.status_refusal(order) or draft_missing_refusal(self, order)
 
     def done(self, result: Any) -> Done:
-        return Done(f"scheduled to publish on {result}.")
+        return Done(result.message)
 
 
 class CancelSchedule(OrderAction):
@@ -106,7 +106,7 @@ class MoveSchedule(OrderAction):
     needs_when = True
 
     def done(self, result: Any) -> Done:
-        return Done(f"moved: now publishes on {result}.")
+        return Done(result.message)
 
 
 class Reject(OrderAction):

@@ -185,7 +185,8 @@ def test_staff_schedule_move_and_cancel_from_the_review_page_in_the_sites_time_z
     paris = timezone.now().astimezone(ZoneInfo("Europe/Paris")) + timedelta(days=2)
     typed = paris.strftime("%Y-%m-%dT%H:%M")
 
-    client.post(f"/admin/purchases/order/{order.id}/schedule/", {"publish_at": typed})
+    answer = client.post(f"/admin/purchases/order/{order.id}/schedule/", {"publish_at": typed}, follow=True)
+    assert f"approved; publishes on {paris.day} {paris:%b %Y} at {paris:%H:%M} CE" in answer.content.decode()
 
     order.refresh_from_db()
     assert order.status == S.SCHEDULED
@@ -197,14 +198,18 @@ def test_staff_schedule_move_and_cancel_from_the_review_page_in_the_sites_time_z
     assert article_slots_used(article_id=article.pk) == 1  # the slot stays held
 
     later = (paris + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    client.post(f"/admin/purchases/order/{order.id}/move-schedule/", {"publish_at": later})
+    answer = client.post(
+        f"/admin/purchases/order/{order.id}/move-schedule/", {"publish_at": later}, follow=True
+    )
+    assert "moved; now publishes on" in answer.content.decode()
     order.refresh_from_db()
     assert order.status == S.SCHEDULED
     assert order.publish_at == (paris + timedelta(days=1)).replace(second=0, microsecond=0)
     moved = OrderTransition.objects.get(order=order, from_status=S.SCHEDULED, to_status=S.SCHEDULED)
     assert moved.actor == editor and "schedule moved from" in moved.reason
 
-    client.post(f"/admin/purchases/order/{order.id}/cancel-schedule/")
+    answer = client.post(f"/admin/purchases/order/{order.id}/cancel-schedule/", follow=True)
+    assert "schedule cancelled; the order waits for review again" in answer.content.decode()
     order.refresh_from_db()
     assert order.status == S.ADMIN_REVIEW
     assert order.publish_at is None and order.scheduled_by is None
