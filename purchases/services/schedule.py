@@ -27,10 +27,10 @@ from rq import Retry
 from blogorder.logs import carried_log_context
 from purchases.actions import CANCEL_SCHEDULE, MOVE_SCHEDULE, PUBLISH_SCHEDULED, SCHEDULE_PUBLISH
 from purchases.errors import ApplicationError, InvalidField
-from purchases.models import Order, OrderStatus, OrderTransition
+from purchases.models import Order, OrderStatus
 from purchases.selectors import orders_scheduled_due
 from purchases.services.emails import staff_notify
-from purchases.services.orders import order_lock, order_transition
+from purchases.services.orders import order_event_record, order_lock, order_transition
 from purchases.services.review import order_proposal_publish
 from purchases.status_messages import publish_time_text
 from queueing.connections import rq_queue
@@ -111,10 +111,8 @@ def order_schedule_move(*, order_id: UUID | str, actor: Any, publish_at: Any) ->
         order.publish_at = publish_at
         order.scheduled_by = actor
         order.save(update_fields=[*SCHEDULE_FIELDS, "updated_at"])
-        OrderTransition.objects.create(
+        order_event_record(
             order=order,
-            from_status=order.status,
-            to_status=order.status,
             source="staff",
             actor=actor,
             reason=f"schedule moved from {before} to {publish_time_text(publish_at)}",

@@ -6,17 +6,17 @@ says when the order goes live. Saved at desktop and phone width (``desk-*.png``,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from purchases.models import Order, OrderStatus
-from tests.browser.support import DESKTOP, HEIGHT, A11yReport, Shots, admin_sign_in
+from tests.browser.support import A11yReport, Shots, admin_sign_in
+from tests.browser.test_order_flows import editor
 from tests.factories import make_published_article
 from tests.purchases.test_desk import order_in
 from tests.purchases.test_review import submitted
@@ -31,36 +31,9 @@ pytestmark = [
 S = OrderStatus
 
 
-@pytest.fixture
-def open_page(browser: Any, live_server: Any, settings: Any) -> Iterator[Callable[[], Page]]:
-    """A desktop-sized page on the live server in a fresh context (payments stay on the fake Stripe)."""
-    settings.SITE_URL = live_server.url
-    contexts: list[Any] = []
-
-    def _open() -> Page:
-        context = browser.new_context(viewport={"width": DESKTOP, "height": HEIGHT}, base_url=live_server.url)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield _open
-    for context in contexts:
-        context.close()
-
-
-def editor() -> tuple[str, str]:
-    user = User.objects.create_user("editor", "editor@example.com", "editor-pass-1234", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="purchases", codename__in=["change_order", "view_order", "publish_order"]
-        )
-    )
-    return "editor", "editor-pass-1234"
-
-
 def test_an_editor_schedules_an_order_and_finds_it_on_the_desk_with_the_other_work(
-    open_page: Callable[[], Page],
-    live_server: Any,
+    new_page: Callable[[], Page],
+    site: str,
     api: Any,
     run_worker: Any,
     shots: Callable[[str], Shots],
@@ -77,8 +50,8 @@ def test_an_editor_schedules_an_order_and_finds_it_on_the_desk_with_the_other_wo
     order_in(
         article, S.PUBLISHED, dispute_id="dp_1", dispute_status="needs_response", disputed_at=timezone.now()
     )
-    staff = open_page()
-    admin_sign_in(staff, live_server.url, *editor())
+    staff = new_page()
+    admin_sign_in(staff, site, *editor())
 
     staff.goto(f"/admin/purchases/order/{order.id}/change/")
     expect(staff.get_by_text("Date and time in the site's time zone, Europe/Paris.").first).to_be_visible()
@@ -107,7 +80,7 @@ def test_an_editor_schedules_an_order_and_finds_it_on_the_desk_with_the_other_wo
     a11y.scan(staff, "admin: the editors' desk")
     shots("desk").take(staff, "sections")
 
-    customer = open_page()
+    customer = new_page()
     customer.goto(f"/orders/{order.id}/?token={token}")
     expect(customer.get_by_text(re.compile(r"scheduled for .* 10:30 CET")).first).to_be_visible()
     a11y.scan(customer, "order page: scheduled")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import signal
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,8 +30,17 @@ from purchases.services.schedule import (
 )
 from tests.conftest import outbox_for
 from tests.factories import make_published_article
-from tests.purchases.test_faults import ROOT, _test_database_url
-from tests.purchases.test_review import auth, editor, links_to, published_body, reply, reviewer, submitted
+from tests.purchases.test_faults import worker_process
+from tests.purchases.test_review import (
+    REWRITES_PARAGRAPH_3,
+    auth,
+    editor,
+    links_to,
+    published_body,
+    reply,
+    reviewer,
+    submitted,
+)
 
 __all__ = ["editor", "reviewer"]  # fixtures
 
@@ -55,26 +61,6 @@ def staff_mail(subject_start: str) -> list[Any]:
     return [m for m in mail.outbox if "editors@localhost" in m.to and subject_start in m.subject]
 
 
-def rqworker_maintenance() -> subprocess.Popen[bytes]:
-    """A real ``manage.py rqworker maintenance --burst`` process on the test database."""
-    import os
-
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "blogorder.settings.test",
-        "DATABASE_URL": _test_database_url(),
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "maintenance", "--burst"],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 def test_a_scheduled_order_is_published_by_the_periodic_job_on_a_real_rqworker(
     api: Any, article: Any, run_worker: Any, editor: User
 ) -> None:
@@ -93,7 +79,7 @@ def test_a_scheduled_order_is_published_by_the_periodic_job_on_a_real_rqworker(
     time.sleep(max(0.0, (publish_at - timezone.now()).total_seconds()) + 0.05)
     assert scheduled_publish_due_job() == 1
     assert scheduled_publish_due_job() == 0  # the same order and time is not queued twice
-    worker = rqworker_maintenance()
+    worker = worker_process(queues=("maintenance",))
     try:
         assert worker.wait(timeout=60) == 0
     finally:
@@ -117,15 +103,7 @@ def test_a_scheduled_order_is_published_by_the_periodic_job_on_a_real_rqworker(
 def test_a_scheduled_publish_that_meets_a_changed_paragraph_reruns_and_tells_the_editors(
     api: Any, article: Any, run_worker: Any, fake_openai: Any, editor: User, mailoutbox: Any
 ) -> None:
-    rewritten = json.dumps(
-        {
-            "paragraph_index": 3,
-            "mode": "replace",
-            "paragraph": "Going to bed at the same time every day trains your body clock, and "
-            "[[memory foam pillows]] make that routine more comfortable.",
-        }
-    )
-    fake_openai.script(rewritten, reply(3), reply(7))
+    fake_openai.script(REWRITES_PARAGRAPH_3, reply(3), reply(7))
     order_a, _ = submitted(api, article, run_worker, "evt_a")
     order_b, token_b = submitted(api, article, run_worker, "evt_b")
     publish_at = timezone.now() + timedelta(seconds=1)
