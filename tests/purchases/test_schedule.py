@@ -21,6 +21,7 @@ from purchases.errors import ActionNotAllowed, InvalidField
 from purchases.jobs import scheduled_publish_due_job
 from purchases.models import EmailKind, EmailRecord, Order, OrderStatus, OrderTransition
 from purchases.monitoring import scheduled_publish_overdue_check
+from purchases.services.refunds import order_refund
 from purchases.services.review import order_approve_and_publish
 from purchases.services.schedule import (
     order_schedule_cancel,
@@ -34,6 +35,7 @@ from tests.purchases.test_faults import worker_process
 from tests.purchases.test_review import (
     REWRITES_PARAGRAPH_3,
     auth,
+    drafted,
     editor,
     links_to,
     published_body,
@@ -340,3 +342,20 @@ def test_a_scheduled_publish_left_undone_past_its_time_is_an_incident(
     (finding,) = check.find(timezone.now())
     assert finding.key == "scheduled-publish-overdue"
     assert finding.details["order_ids"] == [str(order.id)]
+
+
+def test_a_scheduled_order_refunded_before_its_time_is_never_published(
+    api: Any, article: Any, run_worker: Any, editor: User, fake_stripe: Any
+) -> None:
+    order, token = drafted(api, article, run_worker, "evt_refund_sched", fake_stripe)
+    api.post("/api/v1/purchase/submit-for-review", {"orderId": str(order.id)}, format="json", **auth(token))
+    scheduled_soon(order, editor)
+
+    order_refund(order_id=order.id, actor=editor, reason="The customer changed their mind.")
+
+    assert scheduled_publish_due_job() == 0
+    assert order_scheduled_publish(order_id=order.id) == "skipped"
+    order.refresh_from_db()
+    assert order.status == S.REFUNDED
+    assert links_to(published_body(article), order.target_url) == 0
+    assert article_slots_used(article_id=article.pk) == 0
