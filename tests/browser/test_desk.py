@@ -64,9 +64,7 @@ def test_an_editor_schedules_an_order_and_finds_it_on_the_desk_with_the_other_wo
     order.refresh_from_db()
     assert order.status == S.SCHEDULED
     expect(staff.get_by_text(re.compile(r"Publishes on .* 10:30 CET"))).to_be_visible()
-    staff.screenshot(
-        path=str(shots("scheduled").directory / "scheduled-admin-review-1280.png"), full_page=True
-    )
+    staff.screenshot(path=str(shots("scheduled").directory / "scheduled-admin-review-1280.png"))
 
     staff.goto("/admin/")
     summary = staff.locator("#desk-summary")
