@@ -29,11 +29,14 @@ from articles.drafting.article import DEFAULT_WORD_COUNT, count_words
 from articles.models import ArticleVersion
 from purchases.actions import (
     ACCEPT_TARGET,
+    CANCEL_SCHEDULE,
     DECLINE_TARGET,
+    MOVE_SCHEDULE,
     PUBLISH,
     REFUND,
     REJECT,
     RETRY,
+    SCHEDULE_PUBLISH,
     STAFF_ACTIONS,
     TAKE_DOWN_LINK,
     OrderAction,
@@ -58,6 +61,7 @@ from purchases.selectors import (
     version_diff,
 )
 from purchases.services.messages import order_message_post
+from purchases.status_messages import publish_time_text
 from queueing.models import JobRequest
 
 ACTION_ERRORS = (ApplicationError, IllegalTransition)
@@ -66,6 +70,9 @@ REVIEW_PATHS: tuple[tuple[str, OrderAction], ...] = (
     ("accept-target", ACCEPT_TARGET),
     ("decline-target", DECLINE_TARGET),
     ("publish", PUBLISH),
+    ("schedule", SCHEDULE_PUBLISH),
+    ("move-schedule", MOVE_SCHEDULE),
+    ("cancel-schedule", CANCEL_SCHEDULE),
     ("reject", REJECT),
     ("retry", RETRY),
     ("refund", REFUND),
@@ -131,6 +138,23 @@ REASON_FORMS: dict[str, type[ReasonForm]] = {
     TAKE_DOWN_LINK.name: TakeDownReasonForm,
     RETRY.name: RetryReasonForm,
 }
+
+
+class ScheduleForm(forms.Form):
+    """A publishing time, typed in the site's time zone (Django makes it aware in the current zone);
+    the service checks it is in the future and within ``SCHEDULE_MAX_DAYS``."""
+
+    publish_at = forms.DateTimeField(
+        label="Publish on",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "publish_at"
+        ].help_text = f"Date and time in the site's time zone, {timezone.get_current_timezone_name()}."
 
 
 def reason_form(action: OrderAction, data: Any = None) -> ReasonForm:
@@ -241,7 +265,8 @@ class OrderAdmin(admin.ModelAdmin):
         if f.name != "token_salt"
     )
     exclude = ("token_salt",)
-    actions = tuple(bulk_action(action) for action in STAFF_ACTIONS)
+    # Scheduling asks for a date and time on the review page, never in bulk.
+    actions = tuple(bulk_action(action) for action in STAFF_ACTIONS if not action.needs_when)
     change_form_template = "admin/purchases/order/review.html"
     fieldsets = (("Order record", {"fields": readonly_fields}),)
     list_per_page = 50
@@ -388,6 +413,15 @@ class OrderAdmin(admin.ModelAdmin):
     def action_view(self, request: HttpRequest, order_id: Any, action: OrderAction) -> HttpResponse:
         """The review page's button for ``action``: POST runs it (after a reason page if it needs one)."""
         back = HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order_id]))
+        if action.needs_when:
+            if request.method == "POST":
+                when = ScheduleForm(request.POST)
+                if when.is_valid():
+                    self._run_one(request, action, order_id, publish_at=when.cleaned_data["publish_at"])
+                else:
+                    errors = " ".join(str(e) for e in when.errors.get("publish_at", []))
+                    self.message_user(request, f"Order {order_id}: {action.label}: {errors}", messages.ERROR)
+            return back
         if not action.needs_reason:
             if request.method == "POST":
                 self._run_one(request, action, order_id)
@@ -466,6 +500,8 @@ class OrderAdmin(admin.ModelAdmin):
             "staff_panel": any(b.available or b.needs_permission for b in buttons.values()),
             "reject_form": ReasonForm(),
             "decline_form": DeclineReasonForm(),
+            "schedule_form": ScheduleForm(),
+            "publish_time": publish_time_text(order.publish_at) if order.publish_at else "",
             # The take-down button shows only while the order's link is in the published text.
             "link_live": bool(live and order_links_in(live.body_markdown, order)),
         }

@@ -133,6 +133,7 @@ def status_body(order: Order) -> dict[str, object]:
                 "statusMessage": state.message,
                 "statusLabel": state.label,
                 "statusTone": state.tone,
+                "publishAt": order.publish_at if order.is_scheduled else None,
                 "receipt": order_receipt(order),
                 "queue": queue,
                 "preview": order_preview(order),

@@ -17,6 +17,7 @@ class PurchasesConfig(AppConfig):
             payments,
             refunds,
             review,
+            schedule,
         )
 
         # Which links the article guard keeps is the orders' record, not the text (articles

@@ -19,6 +19,7 @@ class OrderStatus(models.TextChoices):
     PROCESSING = "PROCESSING", "Processing"
     QUALITY_CHECK = "QUALITY_CHECK", "Ready for customer review"
     ADMIN_REVIEW = "ADMIN_REVIEW", "Waiting for editor"
+    SCHEDULED = "SCHEDULED", "Scheduled to publish"
     PUBLISHED = "PUBLISHED", "Published"
     FAILED = "FAILED", "Failed"
     REFUNDED = "REFUNDED", "Refunded"
@@ -32,13 +33,23 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.AWAITING_APPROVAL: frozenset({S.PROCESSING, S.REFUNDED}),
     S.PROCESSING: frozenset({S.QUALITY_CHECK, S.FAILED, S.REFUNDED}),
     S.QUALITY_CHECK: frozenset({S.PROCESSING, S.ADMIN_REVIEW, S.FAILED, S.REFUNDED}),
-    S.ADMIN_REVIEW: frozenset({S.PUBLISHED, S.QUALITY_CHECK, S.PROCESSING, S.REFUNDED}),
+    S.ADMIN_REVIEW: frozenset({S.PUBLISHED, S.SCHEDULED, S.QUALITY_CHECK, S.PROCESSING, S.REFUNDED}),
+    # Approved, to be published at ``publish_at`` by the periodic job; back to the editors when the
+    # schedule is cancelled or cannot be kept, to a run when the article moved on under the link.
+    S.SCHEDULED: frozenset({S.PUBLISHED, S.ADMIN_REVIEW, S.PROCESSING, S.REFUNDED}),
     S.PUBLISHED: frozenset({S.REFUNDED}),
     S.FAILED: frozenset({S.AWAITING_APPROVAL, S.PROCESSING, S.REFUNDED}),
     S.REFUNDED: frozenset(),
 }
 # Paid orders that still hold (or used) an article's backlink slot: one waiting for approval holds it.
-SLOT_HOLDING_PAID = (S.AWAITING_APPROVAL, S.PROCESSING, S.QUALITY_CHECK, S.ADMIN_REVIEW, S.PUBLISHED)
+SLOT_HOLDING_PAID = (
+    S.AWAITING_APPROVAL,
+    S.PROCESSING,
+    S.QUALITY_CHECK,
+    S.ADMIN_REVIEW,
+    S.SCHEDULED,
+    S.PUBLISHED,
+)
 
 
 def statuses_into(to_status: str) -> frozenset[str]:
@@ -54,6 +65,7 @@ CUSTOMER_STATES: dict[str, str] = {
     S.PROCESSING: "a draft is being written",
     S.QUALITY_CHECK: "the draft is waiting for your review",
     S.ADMIN_REVIEW: "the draft is with our editors",
+    S.SCHEDULED: "the draft is approved and scheduled to be published",
     S.PUBLISHED: "the order is published",
     S.FAILED: "the order was not completed",
     S.REFUNDED: "the order was refunded",
@@ -146,6 +158,12 @@ class Order(models.Model):
     needs_approval = models.BooleanField(
         default=False, help_text="Paid, it waits for staff to accept the target before any writing."
     )
+    # SCHEDULED orders: when the periodic job publishes the approved draft, and who scheduled it
+    # (the publish is recorded in their name). Cleared when the schedule is cancelled or kept.
+    publish_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -193,6 +211,11 @@ class Order(models.Model):
     @property
     def has_failed(self) -> bool:
         return self.status == S.FAILED
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Approved, waiting for ``publish_at``."""
+        return self.status == S.SCHEDULED
 
     @property
     def is_published(self) -> bool:

@@ -12,9 +12,16 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+
 from alerts.checks import Check, Finding
 from purchases.models import OrderStatus
-from purchases.selectors import orders_by_status, orders_overdue, overdue_deadline_seconds
+from purchases.selectors import (
+    orders_by_status,
+    orders_overdue,
+    orders_scheduled_overdue,
+    overdue_deadline_seconds,
+)
 from purchases.services.runs import QUEUE_FOR_KIND
 from queueing.alerts import failed_jobs_growing_check, job_failure_check, no_worker_check, oldest_job_check
 from queueing.selectors import attempts_by_queue
@@ -69,6 +76,30 @@ def orders_overdue_check(status: str = OrderStatus.PROCESSING) -> Check:
     return Check(name=key, prefix=key, find=find)
 
 
+def scheduled_publish_overdue_check() -> Check:
+    """Scheduled orders still unpublished ``SCHEDULE_OVERDUE_ALERT_SECONDS`` after their time: the
+    cron or the maintenance worker is not running. One incident (``scheduled-publish-overdue``)."""
+
+    def find(now: datetime) -> list[Finding]:
+        grace = settings.SCHEDULE_OVERDUE_ALERT_SECONDS
+        overdue = orders_scheduled_overdue(now=now, grace_seconds=grace)
+        if not overdue:
+            return []
+        return [
+            Finding(
+                key="scheduled-publish-overdue",
+                title=f"Scheduled publishes not done {grace / 60:g} min after their time",
+                details={
+                    "orders_overdue": len(overdue),
+                    "oldest_due_at": overdue[0][1].astimezone(UTC).isoformat(),
+                    "order_ids": [str(order_id) for order_id, _ in overdue[:OVERDUE_ORDERS_LISTED]],
+                },
+            )
+        ]
+
+    return Check(name="scheduled-publish-overdue", prefix="scheduled-publish-overdue", find=find)
+
+
 def alert_checks() -> list[Check]:
     """Every condition staff are told about (README "Alerts")."""
     queues = queue_names()
@@ -78,6 +109,7 @@ def alert_checks() -> list[Check]:
         failed_jobs_growing_check(ORDER_QUEUES),
         job_failure_check(MAINTENANCE_QUEUE),
         *(orders_overdue_check(status) for status in OVERDUE_INCIDENTS),
+        scheduled_publish_overdue_check(),
     ]
 
 

@@ -23,6 +23,7 @@ from articles.selectors import version_preview
 from purchases.actions import SUBMIT_FOR_REVIEW, customer_actions
 from purchases.errors import NotFound, OrderNotFound
 from purchases.models import (
+    DISPUTE_CLOSED_STATUSES,
     EmailRecord,
     Order,
     OrderMessage,
@@ -637,3 +638,54 @@ def order_message_author(message: OrderMessage, *, for_staff: bool) -> str:
     if for_staff:
         return str(message.author or "staff")
     return "Our editors"
+
+
+# --- Scheduled publishing and the editors' desk ---------------------------------------------------
+
+
+def orders_scheduled_due(*, now: datetime) -> list[tuple[uuid.UUID, datetime]]:
+    """(order id, publish_at) of every scheduled order whose time has come, earliest first. One query."""
+    due = Order.objects.filter(status=OrderStatus.SCHEDULED, publish_at__lte=now).order_by("publish_at")
+    return list(due.values_list("id", "publish_at"))  # type: ignore[arg-type]
+
+
+def orders_scheduled_overdue(*, now: datetime, grace_seconds: int) -> list[tuple[uuid.UUID, datetime]]:
+    """Scheduled orders still unpublished ``grace_seconds`` after their time (the job is not running)."""
+    return orders_scheduled_due(now=now - timedelta(seconds=grace_seconds))
+
+
+def orders_waiting_for_review() -> QuerySet[Order]:
+    """Orders waiting for an editor, oldest wait first, annotated ``entered_status_at`` (since when)."""
+    return (
+        Order.objects.filter(status=OrderStatus.ADMIN_REVIEW)
+        .annotate(**{ENTERED_STATUS_AT: Coalesce(entered_status_at_subquery(), F("updated_at"))})
+        .order_by(ENTERED_STATUS_AT, "created_at")
+    )
+
+
+def orders_scheduled() -> QuerySet[Order]:
+    """Scheduled orders, the next to publish first."""
+    return Order.objects.filter(status=OrderStatus.SCHEDULED).order_by("publish_at", "created_at")
+
+
+def orders_failed_unrefunded() -> QuerySet[Order]:
+    """Paid orders that failed and were not refunded in full (FAILED: a full refund moves them on), oldest first."""
+    return (
+        Order.objects.filter(status=OrderStatus.FAILED, paid_at__isnull=False)
+        .annotate(**{ENTERED_STATUS_AT: Coalesce(entered_status_at_subquery(), F("updated_at"))})
+        .order_by(ENTERED_STATUS_AT, "created_at")
+    )
+
+
+def orders_awaiting_approval() -> QuerySet[Order]:
+    """Paid orders waiting for staff to accept or decline their target, the longest paid first."""
+    return Order.objects.filter(status=OrderStatus.AWAITING_APPROVAL).order_by("paid_at", "created_at")
+
+
+def orders_disputed() -> QuerySet[Order]:
+    """Orders with a chargeback still open at the bank, oldest dispute first."""
+    return (
+        Order.objects.exclude(dispute_id="")
+        .exclude(dispute_status__in=DISPUTE_CLOSED_STATUSES)
+        .order_by("disputed_at", "created_at")
+    )

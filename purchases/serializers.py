@@ -215,6 +215,8 @@ class OrderStatusSerializer(serializers.Serializer):
     # The order page's badge for the status ("Being written", "Changes requested"…) and its banner's tone.
     statusLabel = serializers.CharField()  # noqa: N815
     statusTone = serializers.ChoiceField(choices=["ok", "warn", "bad"])  # noqa: N815
+    # SCHEDULED: when the approved draft goes live (ISO 8601 with its offset); null otherwise.
+    publishAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
     # Null until the order is paid.
     receipt = ReceiptSerializer(allow_null=True)
     queue = QueueSerializer()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
@@ -42,6 +43,7 @@ STATUS_LABELS: dict[str, str] = {
     S.PROCESSING: "Being written",
     S.QUALITY_CHECK: "Ready for your review",
     S.ADMIN_REVIEW: "With our editors",
+    S.SCHEDULED: "Scheduled",
     S.PUBLISHED: "Published",
     S.FAILED: "Not completed",
     S.REFUNDED: "Refunded",
@@ -201,7 +203,10 @@ def _being_written(order: Order, *, queue: dict[str, Any] | None) -> StatusView:
     came_from = arrival.from_status if arrival is not None else ""
     if came_from == S.QUALITY_CHECK:
         now = _words(order).rewriting(order)
-    elif came_from == S.ADMIN_REVIEW:  # publishing found the article changed under the link: re-placed
+    elif came_from in (
+        S.ADMIN_REVIEW,
+        S.SCHEDULED,
+    ):  # publishing found the article changed under the link: re-placed
         now = (
             f"“{order.display_title}” was updated while your draft was with our editors, so we are placing "
             "your link in its current text again; you will review it before it goes to the editors again."
@@ -330,6 +335,22 @@ def _approval_view(order: Order, seen: _Seen) -> StatusView:
     )
 
 
+def publish_time_text(at: datetime) -> str:
+    """A publishing time as staff and customers read it, in the site's time zone, naming it."""
+    local = timezone.localtime(at)
+    return f"{local.day} {local:%b %Y} at {local:%H:%M} {local.tzname()}"
+
+
+def _scheduled_view(order: Order, seen: _Seen) -> StatusView:
+    when = publish_time_text(order.publish_at) if order.publish_at else "publication"
+    return StatusView(
+        STATUS_LABELS[S.SCHEDULED],
+        f"Our editors approved {_words(order).what}: it is scheduled for {when}. "
+        "We will email you when it is live.",
+        "ok",
+    )
+
+
 # One builder per status: looked up by the order's status, never compared with it.
 _VIEWS: dict[str, Callable[[Order, _Seen], StatusView]] = {
     S.PENDING_PAYMENT: lambda order, seen: _awaiting_payment(
@@ -339,6 +360,7 @@ _VIEWS: dict[str, Callable[[Order, _Seen], StatusView]] = {
     S.PROCESSING: lambda order, seen: _being_written(order, queue=seen.queue),
     S.QUALITY_CHECK: lambda order, seen: _draft_ready(order),
     S.ADMIN_REVIEW: _review_view,
+    S.SCHEDULED: _scheduled_view,
     S.PUBLISHED: lambda order, seen: _published(order),
     S.FAILED: lambda order, seen: _failed(order),
     S.REFUNDED: lambda order, seen: _refunded(order),

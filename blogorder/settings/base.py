@@ -160,6 +160,12 @@ ORDER_MESSAGE_MAX_CHARS = env.int("ORDER_MESSAGE_MAX_CHARS", 2000)
 ORDER_MESSAGE_DIGEST_SECONDS = env.int("ORDER_MESSAGE_DIGEST_SECONDS", 300)
 ORDER_MESSAGES_IN_PROMPT = env.int("ORDER_MESSAGES_IN_PROMPT", 5)
 ORDER_MESSAGE_PROMPT_CHARS = env.int("ORDER_MESSAGE_PROMPT_CHARS", 600)
+# Scheduled publishing: how far ahead a publish may be scheduled; a scheduled order still unpublished
+# this long after its time is an incident (the cron or the maintenance worker is not running).
+SCHEDULE_MAX_DAYS = env.int("SCHEDULE_MAX_DAYS", 365)
+SCHEDULE_OVERDUE_ALERT_SECONDS = env.int("SCHEDULE_OVERDUE_ALERT_SECONDS", 600)
+# The editors' desk (/admin/desk/): an order waiting for review longer than this is shown overdue.
+REVIEW_TARGET_HOURS = env.int("REVIEW_TARGET_HOURS", 24)
 
 # --- Limits -------------------------------------------------------------------
 # Free holds and request rates (README "Limits"). A count limit is a whole number or "off"; a rate is

@@ -29,32 +29,39 @@ from purchases.actions.base import Audience, Done, OrderAction, PermissionRequir
 from purchases.actions.customer import Pay, Regenerate, SubmitForReview, ViewArticle
 from purchases.actions.staff import (
     AcceptTarget,
+    CancelSchedule,
     DeclineTarget,
+    MoveSchedule,
     Publish,
     Refund,
     Reject,
     Retry,
+    SchedulePublish,
     TakeDownLink,
 )
-from purchases.actions.system import Fail, FailPayment, FinishDraft, KeepDraft
+from purchases.actions.system import Fail, FailPayment, FinishDraft, KeepDraft, PublishScheduled
 from purchases.models import Order
 
 __all__ = [
     "ACCEPT_TARGET",
     "ACTIONS_BY_NAME",
+    "CANCEL_SCHEDULE",
     "CUSTOMER_ACTIONS",
     "DECLINE_TARGET",
     "FAIL",
     "FAIL_PAYMENT",
     "FINISH_DRAFT",
     "KEEP_DRAFT",
+    "MOVE_SCHEDULE",
     "ORDER_ACTIONS",
     "PAY",
     "PUBLISH",
+    "PUBLISH_SCHEDULED",
     "REFUND",
     "REGENERATE",
     "REJECT",
     "RETRY",
+    "SCHEDULE_PUBLISH",
     "STAFF_ACTIONS",
     "SUBMIT_FOR_REVIEW",
     "TAKE_DOWN_LINK",
@@ -77,7 +84,11 @@ FAIL_PAYMENT = FailPayment()
 FAIL = Fail()
 ACCEPT_TARGET = AcceptTarget()
 DECLINE_TARGET = DeclineTarget()
+PUBLISH_SCHEDULED = PublishScheduled()
 PUBLISH = Publish()
+SCHEDULE_PUBLISH = SchedulePublish()
+CANCEL_SCHEDULE = CancelSchedule()
+MOVE_SCHEDULE = MoveSchedule()
 REJECT = Reject()
 RETRY = Retry()
 REFUND = Refund()
@@ -95,7 +106,11 @@ ORDER_ACTIONS: tuple[OrderAction, ...] = (
     FAIL,
     ACCEPT_TARGET,
     DECLINE_TARGET,
+    PUBLISH_SCHEDULED,
     PUBLISH,
+    SCHEDULE_PUBLISH,
+    CANCEL_SCHEDULE,
+    MOVE_SCHEDULE,
     REJECT,
     RETRY,
     REFUND,

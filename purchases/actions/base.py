@@ -61,6 +61,8 @@ class OrderAction:
     error: ClassVar[type[ApplicationError]] = ActionNotAllowed
     # Staff actions that ask for a reason (emailed to the customer, kept in the timeline).
     needs_reason: ClassVar[bool] = False
+    # Staff actions that ask for a date and time (scheduling): never a bulk action without one.
+    needs_when: ClassVar[bool] = False
     # Customer actions taken by following a URL (checkout, the article) rather than by posting.
     link: ClassVar[bool] = False
 

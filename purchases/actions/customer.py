@@ -84,6 +84,8 @@ class SubmitForReview(OrderAction):
     label = "Submit for editorial review"
     audience = Audience.CUSTOMER
     to_status = S.ADMIN_REVIEW
+    # Not SCHEDULED -> ADMIN_REVIEW: that is staff cancelling a schedule.
+    from_statuses = frozenset({S.QUALITY_CHECK})
     refused = "Only a draft awaiting your review can be submitted; right now {state}."
     outdated = (
         "The article has changed since draft {number} was written, so it can no longer be submitted. "

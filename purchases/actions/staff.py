@@ -75,19 +75,88 @@ class Publish(OrderAction):
     summary = "Publishes the draft; the customer is told it is live."
     audience = Audience.STAFF
     to_status = S.PUBLISHED
+    from_statuses = frozenset({S.ADMIN_REVIEW})
     also_to = frozenset({S.PROCESSING})
     permission = "purchases.publish_order"
     permission_to = "publish orders"
     refused = "Only orders waiting for review can be published (now {status})."
 
     def unavailable(self, order: Order) -> ApplicationError | None:
-        refusal = self.status_refusal(order)
-        if refusal is None and (order.current_version_id is None or order.article_id is None):
-            return self.error("This order has no draft to publish.")
-        return refusal
+        return self.status_refusal(order) or draft_missing_refusal(self, order)
 
     def done(self, result: Any) -> Done:
         return Done(result.message, warning=result.outcome == "rebased")
+
+
+def draft_missing_refusal(action: OrderAction, order: Order) -> ApplicationError | None:
+    """Refuses to publish (now or later) an order without a draft and its article."""
+    if order.current_version_id is None or order.article_id is None:
+        return action.error("This order has no draft to publish.")
+    return None
+
+
+class SchedulePublish(OrderAction):
+    """Approve the draft now and publish it later: ADMIN_REVIEW -> SCHEDULED with ``publish_at``.
+
+    The slot stays held; the periodic job publishes it through the same publish service
+    (``order_scheduled_publish``). Effect: ``order_schedule_publish``.
+    """
+
+    name = "schedule_publish"
+    label = "Approve & schedule"
+    summary = (
+        "Approves the draft and publishes it at the date and time you choose; the customer sees it scheduled."
+    )
+    audience = Audience.STAFF
+    to_status = S.SCHEDULED
+    from_statuses = frozenset({S.ADMIN_REVIEW})
+    permission = "purchases.publish_order"
+    permission_to = "schedule orders (publish orders)"
+    refused = "Only orders waiting for review can be scheduled (now {status})."
+    needs_when = True
+
+    def unavailable(self, order: Order) -> ApplicationError | None:
+        return self.status_refusal(order) or draft_missing_refusal(self, order)
+
+    def done(self, result: Any) -> Done:
+        return Done(result.message)
+
+
+class CancelSchedule(OrderAction):
+    """Take a scheduled order back to the editors: SCHEDULED -> ADMIN_REVIEW. Effect: ``order_schedule_cancel``."""
+
+    name = "cancel_schedule"
+    label = "Cancel the schedule"
+    summary = "The order goes back to waiting for review; nothing is published."
+    audience = Audience.STAFF
+    to_status = S.ADMIN_REVIEW
+    from_statuses = frozenset({S.SCHEDULED})
+    permission = "purchases.publish_order"
+    permission_to = "cancel schedules (publish orders)"
+    refused = "Only a scheduled order's schedule can be cancelled (now {status})."
+
+    def done(self, result: Any) -> Done:
+        return Done("schedule cancelled; the order waits for review again.")
+
+
+class MoveSchedule(OrderAction):
+    """Publish a scheduled order at another date and time; no status moves (recorded SCHEDULED -> SCHEDULED).
+
+    Effect: ``order_schedule_move``.
+    """
+
+    name = "move_schedule"
+    label = "Move the schedule"
+    summary = "Publishes the order at the new date and time instead."
+    audience = Audience.STAFF
+    from_statuses = frozenset({S.SCHEDULED})
+    permission = "purchases.publish_order"
+    permission_to = "move schedules (publish orders)"
+    refused = "Only a scheduled order can be moved (now {status})."
+    needs_when = True
+
+    def done(self, result: Any) -> Done:
+        return Done(result.message)
 
 
 class Reject(OrderAction):

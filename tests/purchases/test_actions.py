@@ -41,6 +41,7 @@ CUSTOMER_CONTRACT: dict[str, list[str]] = {
     S.PROCESSING: [],
     S.QUALITY_CHECK: ["regenerate", "submit_for_review"],
     S.ADMIN_REVIEW: [],
+    S.SCHEDULED: [],
     S.PUBLISHED: ["view_article"],
     S.FAILED: [],
     S.REFUNDED: [],
@@ -266,10 +267,12 @@ def test_the_order_list_offers_each_user_only_the_bulk_actions_they_may_run(
 
     assert offered(reviewer) == {"reject", "retry"}
     assert offered(refunder) == {"refund"}
+    # Scheduling and moving a schedule ask for a time on the review page: never in bulk.
     assert offered(editor) == {
         "accept_target",
         "decline_target",
         "approve_and_publish",
+        "cancel_schedule",
         "reject",
         "retry",
         "refund",
