@@ -24,14 +24,14 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
-from articles.content import extract_links, normalize_href, render_html
+from articles.content import extract_links, normalize_href, render_html, version_diff
 from articles.drafting.article import DEFAULT_WORD_COUNT, count_words
 from articles.models import ArticleVersion
 from purchases.actions import PUBLISH, REFUND, REJECT, RETRY, STAFF_ACTIONS, TAKE_DOWN_LINK, OrderAction
 from purchases.actions.staff import order_links_in
 from purchases.errors import ApplicationError
 from purchases.models import EmailRecord, IllegalTransition, Order, OrderDraft, OrderLookup, StripeEvent
-from purchases.selectors import order_llm_usage, order_timeline, order_versions, version_diff
+from purchases.selectors import order_llm_usage, order_timeline, order_versions
 from queueing.models import JobRequest
 
 ACTION_ERRORS = (ApplicationError, IllegalTransition)
@@ -426,3 +426,8 @@ class OrderDraftAdmin(ReadOnlyAdmin):
     @admin.display(description="Draft", ordering="number")
     def draft(self, obj: OrderDraft) -> str:
         return f"Draft {obj.number} (article v{obj.version.number})"
+
+
+# The article admin with its history, compare, restore and unpublish pages replaces the plain one
+# (it names orders, so it lives here); imported last, as it uses this module's draft labels.
+import purchases.article_admin  # noqa: E402,F401

@@ -64,6 +64,8 @@ SUBJECTS = {
     EmailKind.REVIEW_REJECTED: "Your editor asked for a different placement",
     EmailKind.PUBLISHED: "Your link is live",
     EmailKind.REFUNDED: "Your order has been refunded",
+    EmailKind.ARTICLE_UNPUBLISHED: "The article with your link is offline for now",
+    EmailKind.ARTICLE_REPUBLISHED: "The article with your link is live again",
 }
 # New-article orders, where the backlink wording would be wrong.
 ARTICLE_ORDER_SUBJECTS = {
