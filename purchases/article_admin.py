@@ -59,8 +59,6 @@ def _order_url(order: Order) -> str:
 def _why(version: ArticleVersion, draft: OrderDraft | None) -> str:
     if draft is not None:
         return f"{draft_type_label(version)}, draft {draft.number} of the order"
-    if version.restored_from is not None:
-        return f"Restore of v{version.restored_from.number}: {version.reason}".rstrip(": ")
     taken_down = version.backlink_metadata.get("taken_down_order_id")
     if taken_down and not version.reason:  # versions from before reasons were kept on the version
         return (
