@@ -12,8 +12,10 @@ which version); this module, above it, tells the orders, in the same transaction
 
 Orders in progress are kept as they are: their slot stays theirs, approving one is refused while
 the article is unpublished (``Publish.blocked``), and so are a regeneration and a retry (a run
-needs a published text to write on); they carry on once the article is back. Unpaid checkouts
-already open are left to expire; no new one can be opened (``ArticleUnavailable``).
+needs a published text to write on); they carry on once the article is back. No new checkout can
+be opened (``ArticleUnavailable``). A run that starts while the article is off the site (an order
+paid through a checkout opened before, or queued just before) fails as "The article is no longer
+published" (``BacklinkOrderDraft.plan``) and the failure's refund policy applies.
 
 Lock order as everywhere: the orders' rows, then the article's.
 """
