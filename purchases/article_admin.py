@@ -76,10 +76,13 @@ def _kind(version: ArticleVersion, draft: OrderDraft | None) -> str:
 
 
 def version_rows(article: Article) -> list[VersionRow]:
-    """Every version of ``article``, newest first, with its author and reason (three queries)."""
+    """Every version of ``article``, newest first, with its author and reason (two queries).
+
+    A staff version made before ``created_by`` was kept names who published it (an edit publishes at once).
+    """
     versions = list(
         ArticleVersion.objects.filter(article=article)
-        .select_related("created_by", "published_by", "restored_from", "base_version")
+        .select_related("created_by", "published_by", "restored_from")
         .order_by("-number")
     )
     drafts = {
@@ -92,7 +95,8 @@ def version_rows(article: Article) -> list[VersionRow]:
             order = draft.order
             author, url = f"Order {str(order.pk)[:8]} · {order.customer_email}", _order_url(order)
         else:
-            author, url = (version.created_by.get_username() if version.created_by else "—"), ""
+            staff = version.created_by or version.published_by
+            author, url = (staff.get_username() if staff else "—"), ""
         rows.append(
             VersionRow(
                 version=version,
