@@ -61,6 +61,16 @@ class Article(models.Model):
         help_text="Paid backlink orders wait for staff to accept (or decline and refund) their target "
         "before any writing starts.",
     )
+    # Set while the article is unpublished (``articles.services.article_unpublish``): the version that
+    # was live, which "publish back" makes live again. Readers, the catalog and checkout see no article.
+    unpublished_version = models.ForeignKey(
+        "articles.ArticleVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Set while the article is unpublished: the version publishing it back restores.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -83,6 +93,11 @@ class Article(models.Model):
     def is_published(self) -> bool:
         return self.published_version_id is not None
 
+    @property
+    def is_unpublished(self) -> bool:
+        """Taken off the site by staff (with a reason, ``ArticleEvent``), as opposed to never published."""
+        return self.unpublished_version_id is not None
+
 
 class ArticleVersion(models.Model):
     class Kind(models.TextChoices):
@@ -90,6 +105,7 @@ class ArticleVersion(models.Model):
         EDIT = "edit", "Editorial edit"
         BACKLINK = "backlink", "Customer backlink integration"
         GENERATED = "generated", "Generated article"
+        RESTORE = "restore", "Restore of an earlier version"
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField(help_text="1, 2, 3… within the article.")
@@ -111,6 +127,15 @@ class ArticleVersion(models.Model):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who made it and why: the staff user of an edit, a restore or a take-down (versions an order's
+    # run wrote have none: their author is the order, ``purchases.OrderDraft``).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True, help_text="Why this version was made, in the words of who made it.")
+    restored_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="restored_as"
+    )
 
     class Meta:
         ordering = ["article_id", "-number"]
@@ -125,3 +150,26 @@ class ArticleVersion(models.Model):
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+class ArticleEvent(models.Model):
+    """An article taken off the site or published back: who, when, why, and which version."""
+
+    class Kind(models.TextChoices):
+        UNPUBLISHED = "unpublished", "Unpublished"
+        REPUBLISHED = "republished", "Published back"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    version = models.ForeignKey(ArticleVersion, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} v{self.version.number} by {self.actor or 'system'}"

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
-from articles.content import extract_links, normalize_href, render_html
+from articles.content import extract_links, normalize_href, render_html, version_diff
 from articles.drafting.article import DEFAULT_WORD_COUNT, count_words
 from articles.models import ArticleVersion
 from purchases.actions import (
@@ -58,7 +58,6 @@ from purchases.selectors import (
     order_message_thread,
     order_timeline,
     order_versions,
-    version_diff,
 )
 from purchases.services.messages import order_message_post
 from purchases.status_messages import publish_time_text
@@ -566,3 +565,8 @@ class OrderDraftAdmin(ReadOnlyAdmin):
     @admin.display(description="Draft", ordering="number")
     def draft(self, obj: OrderDraft) -> str:
         return f"Draft {obj.number} (article v{obj.version.number})"
+
+
+# The article admin with its history, compare, restore and unpublish pages replaces the plain one
+# (it names orders, so it lives here); imported last, as it uses this module's draft labels.
+import purchases.article_admin  # noqa: E402,F401

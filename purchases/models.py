@@ -353,7 +353,15 @@ class RunSpend(models.Model):
 
 
 class OrderTransition(models.Model):
-    """Who moved an order from which status to which, when and why."""
+    """Who moved an order from which status to which, when and why.
+
+    A record that moves no status (``from_status == to_status``) notes an event: a link taken down,
+    or its article unpublished or published back (``source == ARTICLE_SOURCE``, which the customer
+    reads on the order page too).
+    """
+
+    # The source of the entries an article's unpublishing and publishing back leave on its orders.
+    ARTICLE_SOURCE: ClassVar[str] = "article"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=20, choices=OrderStatus.choices)
@@ -404,6 +412,8 @@ class EmailKind(models.TextChoices):
     AWAITING_APPROVAL = "awaiting_approval", "Paid, waiting for approval of the target"
     TARGET_ACCEPTED = "target_accepted", "Target accepted, writing started"
     TARGET_DECLINED = "target_declined", "Target declined and refunded"
+    ARTICLE_UNPUBLISHED = "article_unpublished", "Article unpublished: your link is offline"
+    ARTICLE_REPUBLISHED = "article_republished", "Article published back: your link is live again"
 
 
 class EmailRecord(models.Model):

@@ -407,31 +407,17 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: e.at)
 
 
+def order_article_notices(order: Order) -> list[OrderTransition]:
+    """The order's timeline entries about its article being unpublished or published back, oldest first."""
+    return list(order.transitions.filter(source=OrderTransition.ARTICLE_SOURCE).order_by("created_at", "id"))
+
+
 def _email_state(record: EmailRecord) -> str:
     if record.sent_at:
         return "sent " + record.sent_at.isoformat(timespec="seconds")
     if record.coalesced_into_id:
         return "folded into a later email (one revision email a minute)"
     return "NOT SENT"
-
-
-@dataclass(frozen=True)
-class DiffRow:
-    tag: str  # equal | replace | insert | delete
-    base_html: str
-    proposal_html: str
-
-
-def version_diff(base_body: str, proposal_body: str, *, context: int = 1) -> list[DiffRow]:
-    """Paragraph-level diff of two bodies, with ``context`` unchanged paragraphs around each change."""
-    base, proposal = split_paragraphs(base_body), split_paragraphs(proposal_body)
-    rows: list[DiffRow] = []
-    for group in difflib.SequenceMatcher(a=base, b=proposal, autojunk=False).get_grouped_opcodes(context):
-        for tag, i1, i2, j1, j2 in group:
-            left = "".join(render_html(p) for p in base[i1:i2])
-            right = "".join(render_html(p) for p in proposal[j1:j2])
-            rows.append(DiffRow(tag, left, right))
-    return rows
 
 
 def order_id_from_metadata(obj: dict[str, Any]) -> uuid.UUID | None:

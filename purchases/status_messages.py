@@ -249,6 +249,13 @@ def _draft_ready(order: Order) -> StatusView:
 
 
 def _published(order: Order) -> StatusView:
+    if order.article is not None and order.article.is_unpublished:
+        return StatusView(
+            "Offline for now",
+            f"Our editors have taken “{order.display_title}” off the site for now, so {_words(order).what} "
+            "is not online. Your order is kept as it is; we will email you when the article is back.",
+            "warn",
+        )
     link = article_live_url(order)
     live = _words(order).live(order)
     message = f"{live}: {link}" if link else f"{live}."

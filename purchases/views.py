@@ -32,6 +32,7 @@ from purchases.models import Order, OrderMessage
 from purchases.selectors import (
     QUEUE_STAGE_WORDS,
     customer_order_rows,
+    order_article_notices,
     order_customer_actions,
     order_draft_items,
     order_get_for_customer,
@@ -277,6 +278,8 @@ def _order_page_render(
         "status_tone": status.tone,
         "status_link": status.link,
         "receipt": order_receipt(order),
+        # Its article taken off the site or published back: who said why (the timeline's entries).
+        "article_notices": order_article_notices(order),
         # For order_live.js (the root element's data- attributes); the page is served only to the
         # token's holder, with no-store.
         "live_mode": live_mode(order, paid_flag=paid_flag),

@@ -165,3 +165,14 @@ def open_run_refusal(order: Order) -> ApplicationError | None:
     if job_request_open_exists(subject_id=order.id):
         return ActionNotAllowed("A draft is already being written for this order.")
     return None
+
+
+def article_unpublished_refusal(order: Order) -> ApplicationError | None:
+    """Refuses while staff have taken the order's article off the site (publish, regenerate, retry):
+    there is no published text to write on or publish into until it is published back."""
+    article = order.article
+    if article is not None and article.is_unpublished:
+        return ActionNotAllowed(
+            f"“{article.title}” is unpublished for now; this can be done once it is published back."
+        )
+    return None

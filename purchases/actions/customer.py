@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from articles.models import ArticleVersion
-from purchases.actions.base import Audience, OrderAction, open_run_refusal
+from purchases.actions.base import Audience, OrderAction, article_unpublished_refusal, open_run_refusal
 from purchases.errors import ApplicationError, DraftOutdated
 from purchases.models import Order, OrderStatus, RunSpend
 
@@ -72,7 +72,7 @@ class Regenerate(OrderAction):
                 "This order has used its writing allowance, so no new draft can be written. "
                 "Submit the current draft for editorial review."
             )
-        return open_run_refusal(order)
+        return article_unpublished_refusal(order) or open_run_refusal(order)
 
 
 class SubmitForReview(OrderAction):

@@ -7,7 +7,7 @@ from typing import Any
 
 from articles.content import extract_links, normalize_href
 from articles.models import ArticleVersion
-from purchases.actions.base import Audience, Done, OrderAction, open_run_refusal
+from purchases.actions.base import Audience, Done, OrderAction, article_unpublished_refusal, open_run_refusal
 from purchases.errors import ApplicationError, NotRefundable
 from purchases.models import Order, OrderStatus
 
@@ -83,6 +83,9 @@ class Publish(OrderAction):
 
     def unavailable(self, order: Order) -> ApplicationError | None:
         return self.status_refusal(order) or draft_missing_refusal(self, order)
+
+    def blocked(self, order: Order) -> ApplicationError | None:
+        return article_unpublished_refusal(order)
 
     def done(self, result: Any) -> Done:
         return Done(result.message, warning=result.outcome == "rebased")
@@ -214,7 +217,7 @@ class Retry(OrderAction):
         return None
 
     def blocked(self, order: Order) -> ApplicationError | None:
-        return open_run_refusal(order)
+        return article_unpublished_refusal(order) or open_run_refusal(order)
 
     def done(self, result: Any) -> Done:
         return Done(f"retried as job {result}; the customer is emailed when the new draft is ready.")

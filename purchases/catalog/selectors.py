@@ -173,3 +173,8 @@ def article_get_published(*, article_id: int | None = None, slug: str | None = N
     if slug is not None:
         qs = qs.filter(slug=slug)
     return qs.first()
+
+
+def article_get_unpublished(*, slug: str) -> Article | None:
+    """The article at ``slug`` if staff took it off the site (``Article.is_unpublished``)."""
+    return Article.objects.filter(slug=slug, unpublished_version__isnull=False).first()

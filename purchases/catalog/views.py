@@ -10,7 +10,12 @@ from django.shortcuts import render
 from articles.content import excerpt, render_html
 from articles.selectors import category_list
 from purchases.catalog.filters import PAGE_SIZE, SORT_LABELS, CatalogQuerySerializer, query_values
-from purchases.catalog.selectors import CATALOG_DEFAULT_SORT, article_catalog_search, article_get_published
+from purchases.catalog.selectors import (
+    CATALOG_DEFAULT_SORT,
+    article_catalog_search,
+    article_get_published,
+    article_get_unpublished,
+)
 
 
 def article_index(request: HttpRequest) -> HttpResponse:
@@ -46,6 +51,9 @@ def article_index(request: HttpRequest) -> HttpResponse:
 def article_page(request: HttpRequest, slug: str) -> HttpResponse:
     article = article_get_published(slug=slug)
     if article is None or article.published_version is None:
+        withdrawn = article_get_unpublished(slug=slug)
+        if withdrawn is not None:  # taken off the site by staff: gone, not "never was"
+            return render(request, "articles/unpublished.html", {"article": withdrawn}, status=410)
         raise Http404("No such article")
     return render(
         request,

@@ -103,7 +103,10 @@ def _order_reserve(
     if article is None:
         raise InvalidField("Invalid input: articleId.", fields={"articleId": ["No article with this id."]})
     if not article.is_published:
-        raise ArticleUnavailable("This article is not published, so it cannot carry a backlink.")
+        raise ArticleUnavailable(
+            f"“{article.title}” is not published, so it cannot carry a backlink.",
+            fields={"articleId": ["This article is not published."]},
+        )
     if article_slots_used(article_id=article.pk) >= article.max_backlinks:
         raise SoldOut("This article has no backlink slots left.")
     return Order.objects.create(

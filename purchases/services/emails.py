@@ -69,6 +69,8 @@ SUBJECTS = {
     EmailKind.AWAITING_APPROVAL: "Payment received: your link is waiting for the publisher's approval",
     EmailKind.TARGET_ACCEPTED: "Your link was accepted: we are writing now",
     EmailKind.TARGET_DECLINED: "Your link was declined and your payment refunded",
+    EmailKind.ARTICLE_UNPUBLISHED: "The article with your link is offline for now",
+    EmailKind.ARTICLE_REPUBLISHED: "The article with your link is live again",
 }
 # Emails to staff (a customer's messages): they link to the admin, never to the customer's order page.
 STAFF_EMAIL_KINDS = frozenset({EmailKind.CUSTOMER_MESSAGE})

@@ -103,6 +103,8 @@ def order_link_take_down(*, order_id: UUID | str, actor: Any, reason: str) -> Ar
             kind=ArticleVersion.Kind.EDIT,
             base_version=live,
             backlink_metadata={"taken_down_order_id": str(order.id), "reason": reason},
+            created_by=actor,
+            reason=f"link of order {str(order.id)[:8]} taken down: {reason}",
         )
         version_publish(version=version, actor=actor)
         order_event_record(
