@@ -31,6 +31,9 @@ class AcceptTarget(OrderAction):
     permission_to = "accept or decline order targets"
     refused = "Only orders waiting for approval can have their target accepted (now {status})."
 
+    def blocked(self, order: Order) -> ApplicationError | None:
+        return article_unpublished_refusal(order)
+
     def done(self, result: Any) -> Done:
         return Done(f"target accepted; writing started as job {result}.")
 
@@ -120,6 +123,9 @@ class SchedulePublish(OrderAction):
 
     def unavailable(self, order: Order) -> ApplicationError | None:
         return self.status_refusal(order) or draft_missing_refusal(self, order)
+
+    def blocked(self, order: Order) -> ApplicationError | None:
+        return article_unpublished_refusal(order)
 
     def done(self, result: Any) -> Done:
         return Done(result.message)

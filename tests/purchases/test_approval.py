@@ -25,6 +25,7 @@ from purchases.catalog.selectors import article_slots_used
 from purchases.errors import ActionNotAllowed, InvalidField
 from purchases.models import EmailKind, EmailRecord, Order, OrderStatus, OrderTransition
 from purchases.services.approval import order_target_accept, order_target_decline
+from purchases.services.article_availability import article_withdraw
 from purchases.services.reconciliation import stripe_sessions_reconcile
 from queueing.models import JobRequest
 from tests.conftest import outbox_for, signed_post
@@ -238,6 +239,22 @@ def test_accepting_twice_starts_one_run_and_the_second_is_refused(
     assert "Only orders waiting for approval" in str(refused.value)
     assert JobRequest.objects.filter(subject_id=order.id).count() == 1
     assert OrderTransition.objects.filter(order=order, to_status=S.PROCESSING).count() == 1
+
+
+def test_the_target_of_an_order_whose_article_was_unpublished_cannot_be_accepted(
+    api: Any, approval_article: Any, fake_stripe: Any
+) -> None:
+    order, _ = waiting_order(api, fake_stripe, approval_article)
+    publisher = get_user_model().objects.create_superuser("publisher", "publisher@example.com", "pw")
+    article_withdraw(article_id=approval_article.pk, actor=publisher, reason="A legal complaint.")
+
+    with pytest.raises(ActionNotAllowed) as refused:
+        order_target_accept(order_id=order.id, actor=approver())
+
+    assert "unpublished for now" in str(refused.value)
+    order.refresh_from_db()
+    assert order.status == S.AWAITING_APPROVAL
+    assert not JobRequest.objects.filter(subject_id=order.id).exists()
 
 
 def test_an_order_that_does_not_wait_cannot_be_accepted_or_declined(
