@@ -125,6 +125,9 @@ class ArticleForm(forms.ModelForm):
                 )
             return cleaned
         body = cleaned.get("body_markdown")
+        if body is not None:
+            # Browsers post a textarea with CRLF line ends; the stored Markdown uses LF.
+            body = cleaned["body_markdown"] = body.replace("\r\n", "\n")
         if body is not None and (self.instance.pk is None or self.instance.published_version_id):
             refusal = article_edit_refusal(
                 article=self.instance if self.instance.pk else None, body_markdown=body
@@ -208,7 +211,8 @@ class ArticleAdmin(admin.ModelAdmin):
             return
         obj.save(update_fields=commercial)
         live = obj.published_version
-        if live is None or live.body_markdown != body or live.title != obj.title:
+        # The form strips the text's ends, so a save that changed nothing publishes nothing.
+        if live is None or live.body_markdown.strip() != body.strip() or live.title != obj.title:
             article_edit_publish(
                 article=obj,
                 title=obj.title,

@@ -250,3 +250,42 @@ def test_the_article_list_filters_by_language_and_category(admin_client: Any) ->
     assert "Balkon" in by_language and "Desk" not in by_language
     assert "Balkon" in by_category.content.decode() and "Desk" not in by_category.content.decode()
     assert 'class="field-article_count">1<' in categories
+
+
+def test_saving_an_article_with_its_text_unchanged_publishes_no_new_version(client: Any) -> None:
+    article = make_published_article()
+    editor = staff_with("ed", "view_article", "change_article", "publish_article")
+    client.force_login(editor)
+    versions = ArticleVersion.objects.filter(article=article).count()
+    live = article.published_version
+    assert live is not None
+    # As a browser posts the textarea: CRLF line ends, the trailing newline stripped by the form.
+    posted = live.body_markdown.strip().replace("\n", "\r\n")
+
+    response = client.post(
+        f"/admin/articles/article/{article.pk}/change/",
+        article_form(article, body_markdown=posted, max_backlinks=5),
+    )
+
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.max_backlinks == 5
+    assert article.published_version_id == live.pk
+    assert ArticleVersion.objects.filter(article=article).count() == versions
+
+
+def test_an_edit_posted_with_crlf_line_ends_is_stored_with_lf(client: Any) -> None:
+    article = make_published_article()
+    editor = staff_with("ed", "view_article", "change_article", "publish_article")
+    client.force_login(editor)
+    assert article.published_version is not None
+    edited = article.published_version.body_markdown.strip() + "\n\nA new closing paragraph."
+
+    client.post(
+        f"/admin/articles/article/{article.pk}/change/",
+        article_form(article, body_markdown=edited.replace("\n", "\r\n")),
+    )
+
+    article.refresh_from_db()
+    assert article.published_version is not None
+    assert article.published_version.body_markdown == edited
