@@ -13,6 +13,7 @@ from django.db.models import Count, Expression, F, IntegerField, Q, QuerySet, Va
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
+from articles.content import link_preview_html
 from articles.models import Article
 from purchases.models import Order, open_checkout_q, paid_slot_q
 
@@ -76,3 +77,15 @@ def article_get_published(*, article_id: int | None = None, slug: str | None = N
     if slug is not None:
         qs = qs.filter(slug=slug)
     return qs.first()
+
+
+# The sample link the shop window shows (the buy forms and the quote show the customer's own).
+SAMPLE_ANCHOR = "your anchor text"
+SAMPLE_URL = "https://www.example.com/your-page"
+
+
+def sample_link_preview() -> str:
+    """What a bought link looks like in an article (``<a href=… rel="sponsored">…</a>``), as HTML text."""
+    return link_preview_html(
+        anchor_text=SAMPLE_ANCHOR, target_url=SAMPLE_URL, rel=settings.SPONSORED_LINK_REL
+    )

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from articles.content import excerpt, render_html
-from purchases.catalog.selectors import article_catalog, article_get_published
+from purchases.catalog.selectors import article_catalog, article_get_published, sample_link_preview
 
 
 def article_index(request: HttpRequest) -> HttpResponse:
@@ -24,5 +24,9 @@ def article_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "articles/article.html",
-        {"article": article, "body_html": render_html(article.published_version.body_markdown)},
+        {
+            "article": article,
+            "body_html": render_html(article.published_version.body_markdown),
+            "link_preview": sample_link_preview(),
+        },
     )

@@ -1,0 +1,76 @@
+"""The link policy in admin: blocked domains, niches (with the articles refusing each), and, on the
+article's own page, the niches it refuses.
+
+The article admin lives in ``articles``, which knows nothing of the policy; this module adds the
+refusals inline to it by re-registering ``ArticleAdmin`` with one more inline (``articles`` never
+imports ``policy``).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from articles.admin import ArticleAdmin
+from articles.models import Article
+from policy.models import ArticleNicheRefusal, BlockedDomain, Niche
+
+
+@admin.register(BlockedDomain)
+class BlockedDomainAdmin(admin.ModelAdmin):
+    list_display = ("domain", "note", "created_at")
+    search_fields = ("domain", "note")
+
+
+class NicheRefusalInline(admin.TabularInline):
+    """On a niche: the articles that refuse it."""
+
+    model = ArticleNicheRefusal
+    extra = 0
+    autocomplete_fields = ("article",)
+    fields = ("article", "created_at")
+    readonly_fields = ("created_at",)
+
+
+@admin.register(Niche)
+class NicheAdmin(admin.ModelAdmin):
+    list_display = ("name", "rule_display", "needs_approval", "active", "keyword_count", "updated_at")
+    list_filter = ("rule", "active", "needs_approval")
+    search_fields = ("name", "keywords")
+    inlines = [NicheRefusalInline]
+    fieldsets = (
+        (None, {"fields": ("name", "active", "keywords")}),
+        ("Rule", {"fields": ("rule", "surcharge_percent", "surcharge_amount", "needs_approval")}),
+    )
+
+    @admin.display(description="Rule", ordering="rule")
+    def rule_display(self, obj: Niche) -> str:
+        return obj.rule_words()
+
+    @admin.display(description="Keywords")
+    def keyword_count(self, obj: Niche) -> int:
+        return len(obj.keyword_list)
+
+
+class ArticleRefusalInline(admin.TabularInline):
+    """On an article: the niches it refuses, whatever their own rule."""
+
+    model = ArticleNicheRefusal
+    fk_name = "article"
+    extra = 0
+    fields = ("niche", "created_at")
+    readonly_fields = ("created_at",)
+    verbose_name = "refused niche"
+    verbose_name_plural = "Niches this article refuses"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ArticleNicheRefusal]:
+        return super().get_queryset(request).select_related("niche")
+
+
+class PolicyArticleAdmin(ArticleAdmin):
+    inlines = (*ArticleAdmin.inlines, ArticleRefusalInline)  # type: ignore[assignment]
+
+
+admin.site.unregister(Article)
+admin.site.register(Article, PolicyArticleAdmin)
