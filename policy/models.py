@@ -118,7 +118,7 @@ class Niche(models.Model):
         if self.rule == NicheRule.SURCHARGE:
             if self.surcharge_percent is not None:
                 return f"surcharge {self.surcharge_percent.normalize():f}%"
-            return f"surcharge {self.surcharge_amount}"
+            return f"surcharge {self.surcharge_amount or 0:.2f}"
         return str(self.rule)
 
     def clean(self) -> None:

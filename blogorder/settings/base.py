@@ -110,6 +110,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Checkout and quote share each kind's one-value ``orderType``: one enum per kind, named once.
+    "ENUM_NAME_OVERRIDES": {"BacklinkOrderTypeEnum": ["backlink"], "ArticleOrderTypeEnum": ["article"]},
     # The order endpoints read this token themselves (purchases.apis.OrderApi); their operations name it.
     "APPEND_COMPONENTS": {
         "securitySchemes": {

@@ -1,0 +1,95 @@
+"""Staff run the link policy from admin: blocked domains, niches with their rule, and the articles
+refusing a niche (on the niche's page and on the article's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policy.models import ArticleNicheRefusal, BlockedDomain, Niche
+from tests.factories import make_niche
+
+pytestmark = pytest.mark.django_db
+
+
+def inline_management(prefix: str, total: int = 1, initial: int = 0) -> dict[str, str]:
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
+def test_staff_block_a_domain_typed_any_way(admin_client: Any) -> None:
+    response = admin_client.post(
+        "/admin/policy/blockeddomain/add/", {"domain": "https://Shop.Bücher.DE/path", "note": "spam"}
+    )
+    assert response.status_code == 302, response.content
+    assert BlockedDomain.objects.get().domain == "shop.xn--bcher-kva.de"
+
+
+def test_a_domain_that_is_not_one_is_a_form_error(admin_client: Any) -> None:
+    response = admin_client.post("/admin/policy/blockeddomain/add/", {"domain": "not a domain"})
+    assert response.status_code == 200
+    assert "Enter a domain name" in response.content.decode()
+    assert not BlockedDomain.objects.exists()
+
+
+def niche_form(**fields: str) -> dict[str, str]:
+    data = {
+        "name": "Crypto",
+        "keywords": "bitcoin\ncrypto",
+        "rule": "surcharge",
+        "surcharge_percent": "15",
+        "surcharge_amount": "",
+        "active": "on",
+        **inline_management("refusals"),
+        "refusals-TOTAL_FORMS": "0",
+    }
+    data.update(fields)
+    return data
+
+
+def test_staff_add_a_surcharge_niche(admin_client: Any) -> None:
+    response = admin_client.post("/admin/policy/niche/add/", niche_form())
+    assert response.status_code == 302, response.content.decode()[:3000]
+    niche = Niche.objects.get()
+    assert (niche.rule_words(), niche.keyword_list) == ("surcharge 15%", ["bitcoin", "crypto"])
+    listing = admin_client.get("/admin/policy/niche/").content.decode()
+    assert "surcharge 15%" in listing
+
+
+def test_a_surcharge_with_both_a_percentage_and_an_amount_is_a_form_error(admin_client: Any) -> None:
+    response = admin_client.post("/admin/policy/niche/add/", niche_form(surcharge_amount="5"))
+    assert response.status_code == 200
+    assert "either a percentage or a fixed amount" in response.content.decode()
+    assert not Niche.objects.exists()
+
+
+def test_a_niche_lists_the_articles_refusing_it_and_staff_add_one_there(
+    admin_client: Any, article: Any
+) -> None:
+    niche = make_niche("Crypto", "bitcoin", "allowed")
+    data = niche_form(rule="allowed", surcharge_percent="")
+    data.update(
+        {
+            "refusals-TOTAL_FORMS": "1",
+            "refusals-0-article": str(article.pk),
+            "refusals-0-niche": str(niche.pk),
+        }
+    )
+    response = admin_client.post(f"/admin/policy/niche/{niche.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert ArticleNicheRefusal.objects.filter(article=article, niche=niche).exists()
+    page = admin_client.get(f"/admin/policy/niche/{niche.pk}/change/").content.decode()
+    assert "Articles refusing this niche" in page
+
+
+def test_the_article_page_in_admin_lists_the_niches_it_refuses(admin_client: Any, article: Any) -> None:
+    niche = make_niche("Crypto", "bitcoin", "allowed")
+    ArticleNicheRefusal.objects.create(article=article, niche=niche)
+    page = admin_client.get(f"/admin/articles/article/{article.pk}/change/").content.decode()
+    assert "Niches this article refuses" in page
+    assert f'<option value="{niche.pk}" selected>Crypto</option>' in page
