@@ -96,7 +96,7 @@ def _order_reserve(
         raise InvalidField("Invalid input: articleId.", fields={"articleId": ["No article with this id."]})
     if not article.is_published:
         raise ArticleUnavailable("This article is not published, so it cannot carry a backlink.")
-    # Link policy: the decision is applied here (a refusal raises, nothing written); needs_approval too.
+    # Link policy decision applied here: a refusal raises (nothing written); decision.needs_approval is the niche's.
     decision = policy_decide(
         article=article, kind="backlink", target_url=target_url, anchor_text=anchor_text, notes=customer_notes
     )
@@ -172,7 +172,7 @@ def order_article_checkout_create(
     checkouts of its address and client as a backlink order does. Stripe failures are handled as
     for backlink orders (``PaymentProviderError``, nothing left open).
     """
-    # Link policy: the decision is applied here (a refusal raises, nothing written); needs_approval too.
+    # Link policy decision applied here: a refusal raises (nothing written); decision.needs_approval is the niche's.
     decision = policy_decide(
         article=None,
         kind="article",

@@ -23,7 +23,7 @@
   var status = document.getElementById("quote-status");
   var preview = document.getElementById("link-preview");
   var accepted = document.getElementById("acceptedTotal");
-  var submit = document.getElementById("order-submit");
+  var submit = form.querySelector("button[type=submit]");
   var submitWords = submit ? submit.textContent : "";
   var timer = null;
   var asked = 0;
