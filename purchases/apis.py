@@ -197,7 +197,9 @@ class CheckoutApi(APIView):
                 description=(
                     "Backlinks only. `article_unavailable`: the article is not published; "
                     "`sold_out`: it has no backlink slots left. Both kinds: `too_many_open_checkouts`: "
-                    "this address or client already has as many unpaid checkouts open as allowed."
+                    "this address or client already has as many unpaid checkouts open as allowed; "
+                    "`price_changed`: `acceptedTotal` was sent and the price (with any niche "
+                    "surcharge) is now different. Nothing is written."
                 ),
             ),
             429: RATE_LIMITED,
