@@ -318,10 +318,26 @@ def test_the_form_shows_a_refusal_on_the_field_and_writes_nothing(
     assert Order.objects.count() == 0 and fake_stripe.requests == []
 
 
-def test_the_form_refuses_a_niche_by_anchor_text(client: Any, article: Any) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"anchorText": "casino tips"}, "anchorText"),
+        ({"targetUrl": "https://casino.example-store.com/"}, "targetUrl"),
+    ],
+)
+def test_the_form_refuses_a_niche_on_the_field_that_matched(
+    client: Any, article: Any, overrides: dict[str, str], field: str
+) -> None:
     make_niche("Gambling", "casino", "blocked")
-    page = buy(client, article, anchorText="casino tips").content.decode()
-    assert 'id="anchorText-error">Links about Gambling are not accepted' in page
+    page = buy(client, article, **overrides).content.decode()
+    assert f'id="{field}-error">Links about Gambling are not accepted' in page
+    assert Order.objects.count() == 0
+
+
+def test_the_form_says_an_article_refuses_a_niche(client: Any, article: Any) -> None:
+    refuse_niche(article, make_niche("Crypto", "bitcoin"))
+    page = buy(client, article, anchorText="bitcoin wallets").content.decode()
+    assert 'id="anchorText-error">This article does not accept links about Crypto' in page
     assert Order.objects.count() == 0
 
 
