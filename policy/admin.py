@@ -8,8 +8,11 @@ imports ``policy``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from articles.admin import ArticleAdmin
@@ -53,10 +56,26 @@ class NicheAdmin(admin.ModelAdmin):
         return len(obj.keyword_list)
 
 
+class AdditiveInlineFormSet(BaseInlineFormSet):
+    """An inline that a POST may leave out: then it changes nothing.
+
+    The article admin is the ``articles`` app's; a form posted without this inline's rows (a page
+    rendered before the policy app, a script) would otherwise fail on the missing management form.
+    """
+
+    def __init__(self, data: Any = None, files: Any = None, **kwargs: Any) -> None:
+        name = kwargs.get("prefix") or self.get_default_prefix()
+        if data is not None and f"{name}-TOTAL_FORMS" not in data:
+            data = data.copy()
+            data[f"{name}-TOTAL_FORMS"] = data[f"{name}-INITIAL_FORMS"] = "0"
+        super().__init__(data, files, **kwargs)
+
+
 class ArticleRefusalInline(admin.TabularInline):
     """On an article: the niches it refuses, whatever their own rule."""
 
     model = ArticleNicheRefusal
+    formset = AdditiveInlineFormSet
     fk_name = "article"
     extra = 0
     fields = ("niche", "created_at")

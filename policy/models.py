@@ -155,7 +155,7 @@ class Niche(models.Model):
 class ArticleNicheRefusal(models.Model):
     """An article refuses links in a niche, whatever the niche's own rule (the publisher's own choice)."""
 
-    article = models.ForeignKey("articles.Article", on_delete=models.CASCADE, related_name="+")
+    article = models.ForeignKey("articles.Article", on_delete=models.CASCADE, related_name="niche_refusals")
     niche = models.ForeignKey(Niche, on_delete=models.CASCADE, related_name="refusals")
     created_at = models.DateTimeField(auto_now_add=True)
 

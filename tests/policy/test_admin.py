@@ -93,3 +93,42 @@ def test_the_article_page_in_admin_lists_the_niches_it_refuses(admin_client: Any
     page = admin_client.get(f"/admin/articles/article/{article.pk}/change/").content.decode()
     assert "Niches this article refuses" in page
     assert f'<option value="{niche.pk}" selected>Crypto</option>' in page
+
+
+def article_form(article: Any, **fields: str) -> dict[str, Any]:
+    return {
+        "title": article.title,
+        "slug": article.slug,
+        "backlink_price": "59.00",
+        "currency": "usd",
+        "max_backlinks": 3,
+        "body_markdown": article.published_version.body_markdown,
+        "versions-TOTAL_FORMS": 0,
+        "versions-INITIAL_FORMS": 0,
+        **fields,
+    }
+
+
+def test_staff_refuse_a_niche_from_the_article_page(admin_client: Any, article: Any) -> None:
+    niche = make_niche("Crypto", "bitcoin", "allowed")
+    form = article_form(
+        article,
+        **{
+            **inline_management("niche_refusals"),
+            "niche_refusals-0-niche": str(niche.pk),
+            "niche_refusals-0-article": str(article.pk),
+        },
+    )
+    response = admin_client.post(f"/admin/articles/article/{article.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert ArticleNicheRefusal.objects.filter(article=article, niche=niche).exists()
+
+
+def test_an_article_form_posted_without_the_refusals_keeps_them(admin_client: Any, article: Any) -> None:
+    niche = make_niche("Crypto", "bitcoin", "allowed")
+    ArticleNicheRefusal.objects.create(article=article, niche=niche)
+    response = admin_client.post(f"/admin/articles/article/{article.pk}/change/", article_form(article))
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert str(article.backlink_price) == "59.00"
+    assert ArticleNicheRefusal.objects.filter(article=article, niche=niche).exists()
