@@ -168,8 +168,8 @@ def order_article_checkout_create(
     """A new-article order at ``ARTICLE_ORDER_PRICE`` and its Checkout Session; returns it and its token.
 
     The link policy applies as for backlinks (topic and keywords are matched too, and the base is
-    ``ARTICLE_ORDER_PRICE``). No article slot is involved: the article is written after payment. It counts towards the open
-    checkouts of its address and client as a backlink order does. Stripe failures are handled as
+    ``ARTICLE_ORDER_PRICE``). No article slot is involved: the article is written after payment.
+    It counts towards the open checkouts of its address and client as a backlink order does. Stripe failures are handled as
     for backlink orders (``PaymentProviderError``, nothing left open).
     """
     # Link policy decision applied here: a refusal raises (nothing written); decision.needs_approval is the niche's.
