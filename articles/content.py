@@ -68,6 +68,16 @@ def paid_link_markdown(*, anchor_text: str, target_url: str, rel: str) -> str:
     return f'[{anchor_text}](<{target_url}>){{rel="{rel}"}}'
 
 
+def link_preview_html(*, anchor_text: str, target_url: str, rel: str) -> str:
+    """The HTML a paid link will have on the page (``<a href="…" rel="sponsored">anchor</a>``).
+
+    Rendered exactly as the article will render it (``render_html``), so the preview cannot promise
+    what the page would not show; callers show it as text (escaped), never as markup.
+    """
+    html_text = render_html(paid_link_markdown(anchor_text=anchor_text, target_url=target_url, rel=rel))
+    return html_text.strip().removeprefix("<p>").removesuffix("</p>")
+
+
 def fill_link_mark(paragraph: str, *, anchor_text: str, target_url: str, rel: str) -> str:
     """Turn the model's ``[[anchor]]`` mark into the real link; the model never writes URLs."""
     return paragraph.replace(

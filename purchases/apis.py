@@ -19,14 +19,16 @@ from blogorder.api_errors import ErrorSerializer, error_body
 from blogorder.throttling import client_ip, throttle_wait
 from purchases import stripe_api
 from purchases.errors import NoContent
-from purchases.intake import checkout_submit
+from purchases.intake import checkout_submit, quote_submit
 from purchases.models import Order, OrderMessage
 from purchases.selectors import (
+    decision_price,
     order_customer_actions,
     order_get_for_customer,
     order_message_author,
     order_message_thread,
     order_preview,
+    order_price,
     order_queue_state,
     order_receipt,
     order_versions,
@@ -34,6 +36,8 @@ from purchases.selectors import (
 )
 from purchases.serializers import (
     ArticleCheckoutInSerializer,
+    ArticleQuoteInSerializer,
+    BacklinkQuoteInSerializer,
     CheckoutInSerializer,
     CheckoutOutSerializer,
     ContentSerializer,
@@ -43,6 +47,7 @@ from purchases.serializers import (
     OrderLookupInSerializer,
     OrderLookupOutSerializer,
     OrderStatusSerializer,
+    QuoteOutSerializer,
     RegenerateOutSerializer,
     SubmitForReviewInSerializer,
     VersionItemSerializer,
@@ -60,6 +65,7 @@ from purchases.throttles import (
     MESSAGE_THROTTLES,
     ORDERS_LINK_THROTTLES,
     LookupThrottle,
+    QuoteThrottle,
 )
 from queueing.selectors import estimate_wait_seconds
 
@@ -109,6 +115,25 @@ CHECKOUT_EXAMPLES = [
             "targetUrl": "https://shop.example.com/tents",
             "anchorText": "lightweight hiking tents",
             "customerEmail": "buyer@example.com",
+        },
+        request_only=True,
+    ),
+]
+
+
+LINK_REFUSED_WORDS = (
+    "`link_refused`: the publisher's link policy refuses the link (a blocked domain or subdomain, a "
+    "blocked niche, or a niche this article refuses); `fields` names the one field that matched "
+    "(`targetUrl`, `anchorText`, `customerNotes`, `topic` or `keywords`) with the rule in words."
+)
+QUOTE_EXAMPLES = [
+    OpenApiExample(
+        "Quote a backlink (the anchor text and address may still be empty)",
+        value={
+            "orderType": "backlink",
+            "articleId": 1,
+            "targetUrl": "https://shop.example.com/tents",
+            "anchorText": "lightweight hiking tents",
         },
         request_only=True,
     ),
@@ -170,8 +195,9 @@ class CheckoutApi(APIView):
                 response=ErrorSerializer,
                 description=(
                     "`invalid`: a field is missing or wrong, each one named in `fields` (an unknown "
-                    "`orderType`, or an `articleId` with no article, too); `parse_error`: not JSON. "
-                    "Nothing is written."
+                    "`orderType`, or an `articleId` with no article, too); `parse_error`: not JSON; "
+                    + LINK_REFUSED_WORDS
+                    + " Nothing is written and Stripe is not called."
                 ),
             ),
             409: OpenApiResponse(
@@ -179,7 +205,9 @@ class CheckoutApi(APIView):
                 description=(
                     "Backlinks only. `article_unavailable`: the article is not published; "
                     "`sold_out`: it has no backlink slots left. Both kinds: `too_many_open_checkouts`: "
-                    "this address or client already has as many unpaid checkouts open as allowed."
+                    "this address or client already has as many unpaid checkouts open as allowed; "
+                    "`price_changed`: `acceptedTotal` was sent and the price (with any niche "
+                    "surcharge) is now different. Nothing is written."
                 ),
             ),
             429: RATE_LIMITED,
@@ -194,8 +222,51 @@ class CheckoutApi(APIView):
     )
     def post(self, request: Request) -> Response:
         order, token = checkout_submit(request.data, client_ip=client_ip(request))
-        body = {"orderId": order.id, "orderToken": token, "checkoutUrl": order.checkout_url}
+        body = {
+            "orderId": order.id,
+            "orderToken": token,
+            "checkoutUrl": order.checkout_url,
+            "price": order_price(order),
+        }
         return Response(CheckoutOutSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class QuoteApi(APIView):
+    throttle_classes = [QuoteThrottle]
+
+    @extend_schema(
+        request=PolymorphicProxySerializer(
+            component_name="QuoteRequest",
+            serializers={"backlink": BacklinkQuoteInSerializer, "article": ArticleQuoteInSerializer},
+            resource_type_field_name="orderType",
+        ),
+        responses={
+            200: QuoteOutSerializer,
+            400: OpenApiResponse(
+                response=ErrorSerializer,
+                description=(
+                    "`invalid`: a field is wrong, named in `fields`; `parse_error`: not JSON; "
+                    + LINK_REFUSED_WORDS
+                ),
+            ),
+            409: OpenApiResponse(
+                response=ErrorSerializer, description="`article_unavailable`: the article is not published."
+            ),
+            429: RATE_LIMITED,
+        },
+        examples=QUOTE_EXAMPLES,
+        auth=[],
+        summary="The price of a checkout (with any niche surcharge) or why it would be refused; writes nothing",
+    )
+    def post(self, request: Request) -> Response:
+        quote = quote_submit(request.data)
+        quote.decision.raise_if_refused()
+        body = {
+            "price": decision_price(quote.decision),
+            "slotsLeft": quote.slots_left,
+            "linkPreview": quote.link_preview,
+        }
+        return Response(QuoteOutSerializer(body).data)
 
 
 @method_decorator(csrf_exempt, name="dispatch")

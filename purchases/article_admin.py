@@ -28,6 +28,7 @@ from articles.admin import ArticleAdmin
 from articles.content import DiffRow, version_diff
 from articles.models import Article, ArticleEvent, ArticleVersion
 from articles.services import article_edit_refusal, can_publish_articles, version_restore
+from policy.admin import ArticleRefusalInline
 from purchases.admin import draft_type_label
 from purchases.errors import ApplicationError
 from purchases.models import Order, OrderDraft
@@ -131,6 +132,8 @@ class AvailabilityReasonForm(ReasonForm):
 
 class ArticleHistoryAdmin(ArticleAdmin):
     change_form_template = "admin/articles/article/change_form_history.html"
+    # The niches the article refuses (the link policy, README "Link policy").
+    inlines = (*ArticleAdmin.inlines, ArticleRefusalInline)  # type: ignore[assignment]
 
     def get_urls(self) -> list[URLPattern]:
         def view(fn: Any) -> Any:

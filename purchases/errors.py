@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from blogorder.errors import ActionNotAllowed, ApplicationError, Conflict, InvalidField, NotFound
+from policy.selectors import PolicyDecision
 
 __all__ = [
     "ActionNotAllowed",
@@ -16,6 +17,7 @@ __all__ = [
     "NotRefundable",
     "OrderNotFound",
     "PaymentProviderError",
+    "PriceChanged",
     "SoldOut",
     "TooManyOpenCheckouts",
 ]
@@ -58,3 +60,16 @@ class NotRefundable(Conflict):
 class PaymentProviderError(ApplicationError):
     status_code = 503
     code = "payment_provider_unavailable"
+
+
+class PriceChanged(Conflict):
+    """The price is not the ``acceptedTotal`` the buyer agreed to (a niche surcharge applies, or changed).
+
+    ``decision`` holds the price now, so a form can show it and ask again; nothing was written.
+    """
+
+    code = "price_changed"
+
+    def __init__(self, message: str, *, decision: PolicyDecision) -> None:
+        super().__init__(message, fields={"acceptedTotal": [message]})
+        self.decision = decision

@@ -118,6 +118,16 @@ class Order(models.Model):
     word_count = models.PositiveIntegerField(null=True, blank=True)
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
+    # The link policy's decision at checkout (policy.selectors.policy_decide): the niche the link
+    # matched (its name kept, as staff may rename or delete the niche), the rule applied, and the
+    # price as base + surcharge = amount. Orders from before the policy have no base_amount.
+    policy_niche = models.ForeignKey(
+        "policy.Niche", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    policy_niche_name = models.CharField(max_length=100, blank=True)
+    policy_rule = models.CharField(max_length=40, blank=True)
+    base_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    surcharge_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     checkout_url = models.URLField(max_length=2000, blank=True)

@@ -20,6 +20,7 @@ from django.utils.text import Truncator
 from articles.content import extract_links, normalize_href, render_html, split_paragraphs
 from articles.models import ArticleVersion
 from articles.selectors import version_preview
+from policy.selectors import PolicyDecision
 from purchases.actions import SUBMIT_FOR_REVIEW, customer_actions
 from purchases.errors import NotFound, OrderNotFound
 from purchases.models import (
@@ -506,6 +507,48 @@ def version_html_marked(version: ArticleVersion, *, target_url: str) -> str:
     return "".join(parts)
 
 
+def price_breakdown(
+    *, base: Decimal, surcharge: Decimal, currency: str, niche: str, rule: str
+) -> dict[str, Any]:
+    """A price as the API, the buy forms and the receipt show it: base + surcharge = total."""
+    note = ""
+    if surcharge:
+        note = f"Includes a surcharge of {surcharge} {currency.upper()} for links about {niche}."
+    return {
+        "base": base,
+        "surcharge": surcharge,
+        "total": base + surcharge,
+        "currency": currency.upper(),
+        "niche": niche or None,
+        "rule": rule,
+        "note": note,
+    }
+
+
+def decision_price(decision: PolicyDecision) -> dict[str, Any]:
+    """The price the link policy quotes (``policy_decide``)."""
+    return price_breakdown(
+        base=decision.base,
+        surcharge=decision.surcharge,
+        currency=decision.currency,
+        niche=decision.niche_name,
+        rule=decision.rule,
+    )
+
+
+def order_price(order: Order) -> dict[str, Any]:
+    """The order's price as checkout decided it; orders from before the link policy are all base."""
+    surcharge = order.surcharge_amount or Decimal(0)
+    base = order.base_amount if order.base_amount is not None else order.amount - surcharge
+    return price_breakdown(
+        base=base,
+        surcharge=surcharge,
+        currency=order.currency,
+        niche=order.policy_niche_name,
+        rule=order.policy_rule,
+    )
+
+
 def order_receipt(order: Order) -> dict[str, Any] | None:
     """What the customer paid, when, and its reference (the payment intent), for the order page and
     the status API's ``receipt``; None before payment.
@@ -524,6 +567,7 @@ def order_receipt(order: Order) -> dict[str, Any] | None:
         "reference": reference,
         "receiptUrl": url,
         "testMode": reference.startswith(TEST_PAYMENT_INTENT_PREFIX),
+        "price": order_price(order),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -116,6 +117,16 @@ class _LinkOrderInSerializer(serializers.Serializer):
         max_length=1000, required=False, allow_blank=True, allow_null=True, default=""
     )
     customerEmail = serializers.EmailField(max_length=254)
+    acceptedTotal = serializers.DecimalField(  # noqa: N815
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal(0),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Optional: the total the buyer agreed to (a quote's `price.total`). If the price is "
+        "now different, 409 `price_changed` and nothing is written.",
+    )
 
     def validate_targetUrl(self, value: str) -> str:  # noqa: N802
         return validate_public_url(value)
@@ -169,10 +180,59 @@ class ArticleCheckoutInSerializer(_LinkOrderInSerializer):
         return DEFAULT_WORD_COUNT if value is None else value
 
 
+class BacklinkQuoteInSerializer(CheckoutInSerializer):
+    """A quote takes the checkout's fields; the anchor text and address may still be empty."""
+
+    anchorText = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
+    customerEmail = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+
+    def validate_anchorText(self, value: str) -> str:  # noqa: N802
+        return validate_anchor_text(value) if value.strip() else ""
+
+
+class ArticleQuoteInSerializer(ArticleCheckoutInSerializer):
+    """A quote for a new article; the topic, anchor text and address may still be empty."""
+
+    topic = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    anchorText = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
+    customerEmail = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+
+    def validate_topic(self, value: str) -> str:
+        return validate_plain_line(value) if value.strip() else ""
+
+    def validate_anchorText(self, value: str) -> str:  # noqa: N802
+        return validate_anchor_text(value) if value.strip() else ""
+
+
+class PriceSerializer(serializers.Serializer):
+    """The price with its breakdown: ``total`` = ``base`` + ``surcharge`` (the link policy's niche surcharge)."""
+
+    base = serializers.DecimalField(max_digits=10, decimal_places=2)
+    surcharge = serializers.DecimalField(max_digits=10, decimal_places=2)
+    total = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField(help_text="Upper case, e.g. `USD`.")
+    niche = serializers.CharField(allow_null=True, help_text="The niche the link matched, if any.")
+    rule = serializers.CharField(
+        allow_blank=True, help_text="The niche's rule as applied: `allowed`, `surcharge`, or empty."
+    )
+    note = serializers.CharField(allow_blank=True, help_text="The surcharge in words, for the buyer.")
+
+
+class QuoteOutSerializer(serializers.Serializer):
+    price = PriceSerializer()
+    slotsLeft = serializers.IntegerField(
+        allow_null=True, help_text="Backlinks: slots left now; null for articles."
+    )  # noqa: N815
+    linkPreview = serializers.CharField(  # noqa: N815
+        help_text='The link as the page will carry it (`<a href="…" rel="sponsored">…</a>`), as text.'
+    )
+
+
 class CheckoutOutSerializer(serializers.Serializer):
     orderId = serializers.UUIDField()
     orderToken = serializers.CharField()
     checkoutUrl = serializers.URLField()
+    price = PriceSerializer()
 
 
 class QueueSerializer(serializers.Serializer):
@@ -197,6 +257,7 @@ class ReceiptSerializer(serializers.Serializer):
     reference = serializers.CharField()
     receiptUrl = serializers.URLField(allow_null=True)  # noqa: N815
     testMode = serializers.BooleanField()  # noqa: N815
+    price = PriceSerializer(help_text="What the amount is made of (base price and any niche surcharge).")
 
 
 class OrderStatusSerializer(serializers.Serializer):

@@ -55,6 +55,12 @@ class LookupThrottle(ClientRateThrottle):
     scope = "lookup"
 
 
+class QuoteThrottle(ClientRateThrottle):
+    """Price quotes per client (``RATE_LIMIT_QUOTE``): the buy forms ask one as the customer types."""
+
+    scope = "quote"
+
+
 class OrdersLinkThrottle(ClientRateThrottle):
     """Requests for the link to all of an address's orders, per client (``RATE_LIMIT_ORDERS_LINK``)."""
 

@@ -6,6 +6,7 @@ app_name = "purchases"
 
 api_urlpatterns: list[URLPattern] = [
     path("checkout", apis.CheckoutApi.as_view(), name="checkout"),
+    path("quote", apis.QuoteApi.as_view(), name="quote"),
     path("webhook", apis.StripeWebhookApi.as_view(), name="stripe-webhook"),
     path("status/<str:order_id>", apis.OrderStatusApi.as_view(), name="order-status"),
     path("content/<str:order_id>", apis.OrderContentApi.as_view(), name="order-content"),

@@ -21,17 +21,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.exceptions import ValidationError
 
+from articles.content import link_preview_html
 from blogorder.throttling import client_ip, throttle_wait
 from purchases import test_mode
 from purchases.actions import CUSTOMER_ACTIONS, PAY, SUBMIT_FOR_REVIEW, OrderAction
 from purchases.catalog.selectors import article_get_published
-from purchases.errors import ApplicationError, DraftOutdated, OrderNotFound
+from purchases.errors import ApplicationError, DraftOutdated, OrderNotFound, PriceChanged
 from purchases.gateways import payment_gateway
-from purchases.intake import checkout_submit
+from purchases.intake import PREVIEW_ANCHOR, PREVIEW_URL, checkout_submit
 from purchases.models import Order, OrderMessage
 from purchases.selectors import (
     QUEUE_STAGE_WORDS,
     customer_order_rows,
+    decision_price,
     order_article_notices,
     order_customer_actions,
     order_draft_items,
@@ -43,7 +45,7 @@ from purchases.selectors import (
     queue_stage_words,
     version_html_marked,
 )
-from purchases.serializers import OrderLookupInSerializer
+from purchases.serializers import OrderLookupInSerializer, validate_anchor_text, validate_public_url
 from purchases.services.lookup import lookup_answer_text, order_lookup_request
 from purchases.services.messages import order_message_post
 from purchases.services.payments import order_payment_confirm_from_session
@@ -302,16 +304,23 @@ def _order_form(
 ) -> HttpResponse:
     """Show an order form; on POST open the checkout and send the customer to pay.
 
+    The link policy answers before any payment: a refusal comes back as the field's error; a price
+    other than the form's ``acceptedTotal`` (the base price shown, or the quote the page's script
+    fetched) comes back with the breakdown and that total to confirm, so no one pays a surcharge
+    they were not shown. Nothing is written until the price is confirmed.
+
     A POST goes through the API's checkout limits; past one the form comes back with a message
     (status 429, ``Retry-After``) and nothing is written.
     """
     errors: dict[str, list[str]] = {}
     error = ""
+    quote: dict[str, Any] | None = None
     values = dict(initial)
     wait = throttle_wait(request, CHECKOUT_THROTTLES) if request.method == "POST" else None
     if wait is not None:
         values.update({key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"})
         context = {**extra, "values": values, "errors": errors, "error": rate_limited_message(wait)}
+        context.update(quote_url=reverse("purchase-api:quote"), link_preview=_form_link_preview(values))
         response = render(request, template, context, status=429)
         response["Retry-After"] = str(wait)
         return response
@@ -331,9 +340,27 @@ def _order_form(
                 str(key): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
                 for key, msgs in detail.items()
             }
+        except PriceChanged as exc:
+            # Not paid yet: the form comes back with the price to confirm (README "Link policy").
+            quote = decision_price(exc.decision)
+            values["acceptedTotal"] = str(exc.decision.total)
         except ApplicationError as exc:
             errors, error = exc.fields, exc.message
-    return render(request, template, {**extra, "values": values, "errors": errors, "error": error})
+    context = {**extra, "values": values, "errors": errors, "error": error, "quote": quote}
+    context["quote_url"] = reverse("purchase-api:quote")
+    context["link_preview"] = _form_link_preview(values)
+    return render(request, template, context)
+
+
+def _form_link_preview(values: dict[str, Any]) -> str:
+    """What the customer's link will look like, from what they typed so far (a sample until then)."""
+    anchor, url = str(values.get("anchorText") or ""), str(values.get("targetUrl") or "")
+    try:
+        anchor = validate_anchor_text(anchor) if anchor.strip() else PREVIEW_ANCHOR
+        url = validate_public_url(url) if url.strip() else PREVIEW_URL
+    except ValidationError:
+        anchor, url = PREVIEW_ANCHOR, PREVIEW_URL
+    return link_preview_html(anchor_text=anchor, target_url=url, rel=settings.SPONSORED_LINK_REL)
 
 
 @require_http_methods(["GET", "POST"])
@@ -341,16 +368,27 @@ def buy_backlink(request: HttpRequest, slug: str) -> HttpResponse:
     article = article_get_published(slug=slug)
     if article is None:
         raise Http404("No such article")
-    initial = {"orderType": Order.Kind.BACKLINK, "articleId": str(article.pk)}
-    return _order_form(
-        request, initial=initial, template="purchases/buy_backlink.html", extra={"article": article}
-    )
+    initial = {
+        "orderType": Order.Kind.BACKLINK,
+        "articleId": str(article.pk),
+        "acceptedTotal": str(article.backlink_price),
+    }
+    extra = {"article": article, "base_price": article.backlink_price, "currency": article.currency}
+    return _order_form(request, initial=initial, template="purchases/buy_backlink.html", extra=extra)
 
 
 @require_http_methods(["GET", "POST"])
 def buy_article(request: HttpRequest) -> HttpResponse:
-    initial = {"orderType": Order.Kind.ARTICLE, "wordCount": "800"}
-    extra = {"price": settings.ARTICLE_ORDER_PRICE, "currency": settings.ARTICLE_ORDER_CURRENCY}
+    initial = {
+        "orderType": Order.Kind.ARTICLE,
+        "wordCount": "800",
+        "acceptedTotal": str(settings.ARTICLE_ORDER_PRICE),
+    }
+    extra = {
+        "price": settings.ARTICLE_ORDER_PRICE,
+        "base_price": settings.ARTICLE_ORDER_PRICE,
+        "currency": settings.ARTICLE_ORDER_CURRENCY,
+    }
     return _order_form(request, initial=initial, template="purchases/buy_article.html", extra=extra)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from articles.models import Article
 from articles.services import article_create
+from policy.models import ArticleNicheRefusal, BlockedDomain, Niche
 from purchases.services.checkout import order_article_checkout_create, order_checkout_create
 
 _seq = itertools.count(1)
@@ -44,6 +45,26 @@ def make_published_article(**overrides: Any) -> Article:
     }
     fields.update(overrides)
     return article_create(**fields)
+
+
+def make_niche(name: str, keywords: str, rule: str = "allowed", **fields: Any) -> Niche:
+    """A niche as staff save it in admin (validated by the model's ``full_clean``)."""
+    niche = Niche(name=name, keywords=keywords, rule=rule, **fields)
+    niche.full_clean()
+    niche.save()
+    return niche
+
+
+def block_domain(domain: str) -> BlockedDomain:
+    """A blocked domain as staff save it in admin (normalised by ``full_clean``)."""
+    blocked = BlockedDomain(domain=domain)
+    blocked.full_clean()
+    blocked.save()
+    return blocked
+
+
+def refuse_niche(article: Article, niche: Niche) -> ArticleNicheRefusal:
+    return ArticleNicheRefusal.objects.create(article=article, niche=niche)
 
 
 def make_order(article: Article, **overrides: Any) -> tuple[Any, str]:

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "anymail",
     "csp",
     "articles",
+    "policy",
     "purchases",
     "queueing",
     "alerts",
@@ -123,6 +124,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Checkout and quote share each kind's one-value ``orderType``: one enum per kind, named once.
+    "ENUM_NAME_OVERRIDES": {"BacklinkOrderTypeEnum": ["backlink"], "ArticleOrderTypeEnum": ["article"]},
     # The order endpoints read this token themselves (purchases.apis.OrderApi); their operations name it.
     "APPEND_COMPONENTS": {
         "securitySchemes": {
@@ -189,6 +192,7 @@ RATE_LIMIT_CHECKOUT_EMAIL = env.rate("RATE_LIMIT_CHECKOUT_EMAIL", "10/hour")
 RATE_LIMIT_REGENERATE = env.rate("RATE_LIMIT_REGENERATE", "30/hour")
 RATE_LIMIT_SUBMIT = env.rate("RATE_LIMIT_SUBMIT", "30/hour")
 RATE_LIMIT_LOOKUP = env.rate("RATE_LIMIT_LOOKUP", "120/min")
+RATE_LIMIT_QUOTE = env.rate("RATE_LIMIT_QUOTE", "60/min")
 # "Email me my orders" (/orders/ and POST /api/v1/purchase/lookup) per client and per address asked about.
 RATE_LIMIT_ORDERS_LINK = env.rate("RATE_LIMIT_ORDERS_LINK", "10/hour")
 RATE_LIMIT_ORDERS_LINK_EMAIL = env.rate("RATE_LIMIT_ORDERS_LINK_EMAIL", "3/hour")

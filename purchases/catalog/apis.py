@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -13,7 +14,7 @@ from articles.models import Article
 from blogorder.api_errors import ErrorSerializer
 from blogorder.errors import NotFound
 from purchases.catalog.filters import CatalogPagination, CatalogQuerySerializer
-from purchases.catalog.selectors import article_catalog_search, article_get_published
+from purchases.catalog.selectors import article_catalog_search, article_get_published, sample_link_preview
 
 
 class CategoryOutSerializer(serializers.Serializer):
@@ -36,6 +37,11 @@ class ArticleOutSerializer(serializers.Serializer):
 class ArticleDetailOutSerializer(ArticleOutSerializer):
     bodyMarkdown = serializers.CharField()  # noqa: N815
     bodyHtml = serializers.CharField()  # noqa: N815
+    linkRel = serializers.CharField(help_text="The `rel` every paid link carries (`sponsored`).")  # noqa: N815
+    linkPreview = serializers.CharField(  # noqa: N815
+        help_text="What a bought link looks like in the page, with a sample URL and anchor "
+        "(`POST /api/v1/purchase/quote` gives it for yours, with the price)."
+    )
 
 
 def _article_body(article: Article, *, detail: bool) -> dict[str, object]:
@@ -55,6 +61,8 @@ def _article_body(article: Article, *, detail: bool) -> dict[str, object]:
     if detail:
         data["bodyMarkdown"] = body_md
         data["bodyHtml"] = render_html(body_md)
+        data["linkRel"] = settings.SPONSORED_LINK_REL
+        data["linkPreview"] = sample_link_preview()
     return data
 
 

@@ -28,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
+from articles.content import link_preview_html
 from articles.models import Article, ArticleVersion, Category
 from purchases.models import Order, open_checkout_q, paid_slot_q
 
@@ -178,3 +179,15 @@ def article_get_published(*, article_id: int | None = None, slug: str | None = N
 def article_get_unpublished(*, slug: str) -> Article | None:
     """The article at ``slug`` if staff took it off the site (``Article.is_unpublished``)."""
     return Article.objects.filter(slug=slug, unpublished_version__isnull=False).first()
+
+
+# The sample link the shop window shows (the buy forms and the quote show the customer's own).
+SAMPLE_ANCHOR = "your anchor text"
+SAMPLE_URL = "https://www.example.com/your-page"
+
+
+def sample_link_preview() -> str:
+    """What a bought link looks like in an article (``<a href=… rel="sponsored">…</a>``), as HTML text."""
+    return link_preview_html(
+        anchor_text=SAMPLE_ANCHOR, target_url=SAMPLE_URL, rel=settings.SPONSORED_LINK_REL
+    )

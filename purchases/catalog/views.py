@@ -15,6 +15,7 @@ from purchases.catalog.selectors import (
     article_catalog_search,
     article_get_published,
     article_get_unpublished,
+    sample_link_preview,
 )
 
 
@@ -58,5 +59,9 @@ def article_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "articles/article.html",
-        {"article": article, "body_html": render_html(article.published_version.body_markdown)},
+        {
+            "article": article,
+            "body_html": render_html(article.published_version.body_markdown),
+            "link_preview": sample_link_preview(),
+        },
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -19,11 +21,13 @@ from django.utils import timezone
 
 from articles.drafting.article import DEFAULT_WORD_COUNT
 from articles.models import Article
-from purchases.catalog.selectors import article_slots_used
+from policy.selectors import OrderKind, PolicyDecision, policy_decide
+from purchases.catalog.selectors import article_catalog, article_slots_used
 from purchases.errors import (
     ArticleUnavailable,
     InvalidField,
     PaymentProviderError,
+    PriceChanged,
     SoldOut,
     TooManyOpenCheckouts,
 )
@@ -74,14 +78,17 @@ def _open_checkouts_check(*, customer_email: str, client_ip: str | None) -> None
             )
 
 
-def order_needs_approval(*, article: Article | None) -> bool:
+def order_needs_approval(*, article: Article | None, decision: PolicyDecision) -> bool:
     """Whether a new order waits, once paid, for staff to accept its target (``AWAITING_APPROVAL``).
 
     Recorded on the order at checkout, so a later change of the switches does not move orders
     already paid. A backlink order follows its article's ``needs_approval``; an article order has no
     article yet and follows ``ARTICLE_ORDERS_NEED_APPROVAL``. The one place that decides: a further
-    reason to wait (a niche's switch) is OR-ed in here.
+    reason to wait is OR-ed in here: a link-policy niche the link matched that asks for approval
+    (``decision.needs_approval``).
     """
+    if decision.needs_approval:
+        return True
     if article is not None:
         return article.needs_approval
     return bool(settings.ARTICLE_ORDERS_NEED_APPROVAL)
@@ -96,6 +103,7 @@ def _order_reserve(
     customer_notes: str,
     customer_email: str,
     client_ip: str | None,
+    accepted_total: Decimal | None,
 ) -> Order:
     """Create the unpaid order under a lock on the article row, so two checkouts cannot oversell it."""
     _open_checkouts_check(customer_email=customer_email, client_ip=client_ip)
@@ -107,6 +115,12 @@ def _order_reserve(
             f"“{article.title}” is not published, so it cannot carry a backlink.",
             fields={"articleId": ["This article is not published."]},
         )
+    # Link policy decision applied here: a refusal raises (nothing written); its needs_approval is OR-ed in.
+    decision = policy_decide(
+        article=article, kind="backlink", target_url=target_url, anchor_text=anchor_text, notes=customer_notes
+    )
+    decision.raise_if_refused()
+    _price_accepted_check(decision=decision, accepted_total=accepted_total)
     if article_slots_used(article_id=article.pk) >= article.max_backlinks:
         raise SoldOut("This article has no backlink slots left.")
     return Order.objects.create(
@@ -116,12 +130,11 @@ def _order_reserve(
         target_url=target_url,
         anchor_text=anchor_text,
         customer_notes=customer_notes,
-        amount=article.backlink_price,
-        currency=article.currency,
+        **_price_fields(decision),
         checkout_expires_at=timezone.now() + timedelta(minutes=settings.CHECKOUT_EXPIRY_MINUTES),
         client_ip=client_ip,
         token_salt=new_token_salt(),
-        needs_approval=order_needs_approval(article=article),
+        needs_approval=order_needs_approval(article=article, decision=decision),
     )
 
 
@@ -133,8 +146,13 @@ def order_checkout_create(
     customer_email: str,
     customer_notes: str = "",
     client_ip: str | None = None,
+    accepted_total: Decimal | None = None,
 ) -> tuple[Order, str]:
     """Reserve a slot and open a Checkout Session. Returns the order and its access token.
+
+    The link policy decides first (``policy_decide``): a refusal raises ``LinkRefused`` and the
+    price is the article's plus any niche surcharge. With ``accepted_total`` (what the buyer was
+    shown) a different price raises ``PriceChanged``; in both cases nothing is written.
 
     Past a cap on open checkouts (this address, this ``client_ip``) nothing is written and
     ``TooManyOpenCheckouts`` is raised.
@@ -150,6 +168,7 @@ def order_checkout_create(
         customer_notes=customer_notes,
         customer_email=customer_email,
         client_ip=client_ip,
+        accepted_total=accepted_total,
     )
     return _checkout_open(order=order, product_name=f"Backlink in “{order.display_title}”")
 
@@ -164,16 +183,31 @@ def order_article_checkout_create(
     customer_notes: str = "",
     word_count: int = DEFAULT_WORD_COUNT,
     client_ip: str | None = None,
+    accepted_total: Decimal | None = None,
 ) -> tuple[Order, str]:
     """A new-article order at ``ARTICLE_ORDER_PRICE`` and its Checkout Session; returns it and its token.
 
-    No article slot is involved: the article is written after payment. It counts towards the open
-    checkouts of its address and client as a backlink order does. Stripe failures are handled as
+    The link policy applies as for backlinks (topic and keywords are matched too, and the base is
+    ``ARTICLE_ORDER_PRICE``). No article slot is involved: the article is written after payment.
+    It counts towards the open checkouts of its address and client as a backlink order does. Stripe failures are handled as
     for backlink orders (``PaymentProviderError``, nothing left open).
     """
+    # Link policy decision applied here: a refusal raises (nothing written); its needs_approval is OR-ed in.
+    decision = policy_decide(
+        article=None,
+        kind="article",
+        target_url=target_url,
+        anchor_text=anchor_text,
+        notes=customer_notes,
+        topic=topic,
+        keywords=keywords,
+    )
+    decision.raise_if_refused()
+    _price_accepted_check(decision=decision, accepted_total=accepted_total)
     with transaction.atomic():
         _open_checkouts_check(customer_email=customer_email, client_ip=client_ip)
         order = _article_order_create(
+            decision=decision,
             topic=topic,
             keywords=keywords,
             target_url=target_url,
@@ -188,6 +222,7 @@ def order_article_checkout_create(
 
 def _article_order_create(
     *,
+    decision: PolicyDecision,
     topic: str,
     keywords: list[str],
     target_url: str,
@@ -206,13 +241,76 @@ def _article_order_create(
         topic=topic,
         keywords=list(keywords),
         word_count=word_count,
-        amount=settings.ARTICLE_ORDER_PRICE,
-        currency=settings.ARTICLE_ORDER_CURRENCY,
+        **_price_fields(decision),
         checkout_expires_at=timezone.now() + timedelta(minutes=settings.CHECKOUT_EXPIRY_MINUTES),
         client_ip=client_ip,
         token_salt=new_token_salt(),
-        needs_approval=order_needs_approval(article=None),
+        needs_approval=order_needs_approval(article=None, decision=decision),
     )
+
+
+def _price_accepted_check(*, decision: PolicyDecision, accepted_total: Decimal | None) -> None:
+    if accepted_total is not None and accepted_total != decision.total:
+        currency = decision.currency.upper()
+        detail = f" ({decision.base} plus a surcharge of {decision.surcharge} for links about {decision.niche_name})"
+        raise PriceChanged(
+            f"The price of this link is {decision.total} {currency}"
+            + (detail if decision.surcharge else "")
+            + f", not {accepted_total} {currency}. Check it and confirm to continue.",
+            decision=decision,
+        )
+
+
+def _price_fields(decision: PolicyDecision) -> dict[str, Any]:
+    """The order's price and the policy decision it records: amount = base + surcharge."""
+    return {
+        "amount": decision.total,
+        "currency": decision.currency,
+        "base_amount": decision.base,
+        "surcharge_amount": decision.surcharge,
+        "policy_niche": decision.niche,
+        "policy_niche_name": decision.niche_name,
+        "policy_rule": decision.rule,
+    }
+
+
+def checkout_quote(
+    *,
+    kind: OrderKind,
+    article_id: int | None,
+    target_url: str,
+    anchor_text: str = "",
+    customer_notes: str = "",
+    topic: str = "",
+    keywords: list[str] | None = None,
+) -> tuple[PolicyDecision, Article | None]:
+    """What a checkout with this input would cost, or why it would be refused; writes nothing.
+
+    The same decision checkout makes (``policy_decide``), on the article as it is now (a backlink
+    needs a published article: ``articleId`` unknown is a 400, unpublished a 409). The article is
+    returned with ``slots_left`` annotated.
+    """
+    article = None
+    if kind == "backlink":
+        if article_id is None:
+            raise InvalidField("Invalid input: articleId.", fields={"articleId": ["This field is required."]})
+        article = article_catalog(only_published=False).filter(pk=article_id).first()
+        if article is None:
+            raise InvalidField(
+                "Invalid input: articleId.", fields={"articleId": ["No article with this id."]}
+            )
+        if not article.is_published:
+            raise ArticleUnavailable("This article is not published, so it cannot carry a backlink.")
+    decision = policy_decide(
+        article=article,
+        kind=kind,
+        target_url=target_url,
+        anchor_text=anchor_text,
+        notes=customer_notes,
+        topic=topic,
+        keywords=keywords or [],
+    )
+    return decision, article
 
 
 def _checkout_open(*, order: Order, product_name: str) -> tuple[Order, str]:

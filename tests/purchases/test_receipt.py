@@ -76,6 +76,15 @@ def test_a_stripe_payment_shows_amount_date_reference_and_stripes_receipt(
         "reference": "pi_receipt",
         "receiptUrl": charge_url,
         "testMode": False,
+        "price": {
+            "base": "49.00",
+            "surcharge": "0.00",
+            "total": "49.00",
+            "currency": "USD",
+            "niche": None,
+            "rule": "",
+            "note": "",
+        },
     }
     section = receipt_section(client, order, token)
     assert "49.00 USD" in section
