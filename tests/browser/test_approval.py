@@ -77,7 +77,9 @@ def test_a_paid_order_waits_for_approval_then_one_is_accepted_and_written_and_on
         target="https://shop.example-store.com/pillows",
     )
     expect(customer.get_by_text("Waiting for approval").first).to_be_visible()
-    expect(customer.get_by_text(re.compile(r"The publisher reviews your link"))).to_be_visible()
+    expect(
+        customer.locator("#status-message").get_by_text(re.compile(r"The publisher reviews your link"))
+    ).to_be_visible()
     expect(customer.locator("#order")).to_have_attribute("data-live", "slow")
     order.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_APPROVAL
@@ -113,7 +115,9 @@ def test_a_paid_order_waits_for_approval_then_one_is_accepted_and_written_and_on
     staff.get_by_role("button", name="Decline and refund").click()
     expect(staff.locator(".messagelist")).to_contain_text("target declined; refunded 49.00 USD")
 
-    expect(other.get_by_text(re.compile(r"The publisher declined your link"))).to_be_visible(timeout=15_000)
+    expect(
+        other.locator("#status-message").get_by_text(re.compile(r"The publisher declined your link"))
+    ).to_be_visible(timeout=15_000)
     expect(other.get_by_text(REASON, exact=False).first).to_be_visible()
     expect(other.locator("#order")).to_have_attribute("data-live", "off")
     assert still_no_reload(other)
