@@ -46,7 +46,7 @@ from types import FrameType
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from rq.job import Job
 from rq.queue import Queue
 from rq.scheduler import RQScheduler
@@ -58,7 +58,12 @@ from queueing.worker import job_hand_back_interrupted, worker_preload
 logger = logging.getLogger(__name__)
 
 # How long an idle thread blocks on Redis for a job before it looks at its stop flag again.
-IDLE_POLL_SECONDS = 5
+IDLE_POLL_SECONDS = 2
+
+
+class ColdShutdown(BaseException):
+    """Raised by a job thread's next SQL statement once its process shuts down cold: from then on it
+    commits nothing, so the job handed back is not also finished by the thread it was taken from."""
 
 
 class ThreadWorker(SimpleWorker):
@@ -66,9 +71,10 @@ class ThreadWorker(SimpleWorker):
 
     death_penalty_class = TimerDeathPenalty
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cold: threading.Event | None = None, **kwargs: Any) -> None:
         kwargs["worker_ttl"] = kwargs.get("worker_ttl") or settings.WORKER_TTL_SECONDS
         super().__init__(*args, **kwargs)
+        self.cold = cold or threading.Event()
         self.running: tuple[Job, Any] | None = None  # (job, execution) while a job runs
         self._running_lock = threading.Lock()
 
@@ -100,12 +106,18 @@ class ThreadWorker(SimpleWorker):
         with self._running_lock:
             self.running = (job, execution)
         try:
-            self.perform_job(job, queue, execution)
+            with connection.execute_wrapper(self._unless_cold):
+                self.perform_job(job, queue, execution)
         finally:
             with self._running_lock:
                 self.running = None
             close_old_connections()
         self.set_state(WorkerStatus.IDLE)
+
+    def _unless_cold(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if self.cold.is_set():
+            raise ColdShutdown("the worker process is shutting down cold; this job was handed back")
+        return execute(sql, params, many, context)
 
     def beat(self) -> None:
         """Called from the main thread: keep this worker, and the job it runs, alive in Redis."""
@@ -127,7 +139,8 @@ class ThreadedWorkerPool:
         self.workers: dict[str, tuple[ThreadWorker, threading.Thread]] = {}
         self.scheduler: RQScheduler | None = None
         self._stopping = False
-        self._cold = threading.Event()
+        self._cold = threading.Event()  # the cold shutdown is due
+        self._stop_jobs = threading.Event()  # the job threads' SQL now fails (ColdShutdown)
         self._grace_timer: threading.Timer | None = None
         self._burst = False
         self._logging_level = "INFO"
@@ -135,7 +148,7 @@ class ThreadedWorkerPool:
     # --- threads
 
     def _start_worker(self) -> None:
-        worker = ThreadWorker(self.queues, connection=self.connection)
+        worker = ThreadWorker(self.queues, connection=self.connection, cold=self._stop_jobs)
         thread = threading.Thread(target=self._run, args=(worker,), name=f"rq-{worker.name}", daemon=True)
         self.workers[worker.name] = (worker, thread)
         thread.start()
@@ -206,15 +219,28 @@ class ThreadedWorkerPool:
             self._grace_timer.start()
 
     def _cold_shutdown(self) -> None:
-        """Hand back every job still running, say the workers are gone, and exit with the threads."""
-        for worker, job_id in self._busy_jobs():
+        """Hand back every job still running, say the workers are gone, and exit with the threads.
+
+        First the idle threads (told to stop at the warm shutdown) must be gone: one still blocked
+        on Redis for a job would take the very job handed back, then die with the process.
+        """
+        for worker, _thread in self.workers.values():
+            worker._stop_requested = True
+        deadline = time.monotonic() + IDLE_POLL_SECONDS + 1
+        while time.monotonic() < deadline and any(
+            thread.is_alive() and worker.running is None for worker, thread in self.workers.values()
+        ):
+            time.sleep(0.05)
+        self._stop_scheduler()
+        busy = self._busy_jobs()  # before their SQL fails: RQ would then count them as done with
+        self._stop_jobs.set()
+        for worker, job_id in busy:
             job_hand_back_interrupted(job_id=job_id, worker=worker.name)
         for worker, _thread in self.workers.values():
             try:
                 worker.register_death()
             except Exception:
                 logger.exception("could not unregister a worker", extra={"worker": worker.name})
-        self._stop_scheduler()
         logger.warning("cold shutdown: jobs in flight handed back")
         logging.shutdown()
         sys.stdout.flush()
