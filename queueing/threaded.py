@@ -75,6 +75,7 @@ class ThreadWorker(SimpleWorker):
         kwargs["worker_ttl"] = kwargs.get("worker_ttl") or settings.WORKER_TTL_SECONDS
         super().__init__(*args, **kwargs)
         self.cold = cold or threading.Event()
+        self.interrupted: list[str] = []  # jobs stopped by the cold shutdown, for the pool to hand back
         self.running: tuple[Job, Any] | None = None  # (job, execution) while a job runs
         self._running_lock = threading.Lock()
 
@@ -98,6 +99,7 @@ class ThreadWorker(SimpleWorker):
             )
             if result is not None:
                 return result
+            close_old_connections()  # idle: its DB connection closes once CONN_MAX_AGE old
         return None
 
     def execute_job(self, job: Job, queue: Queue) -> None:
@@ -113,6 +115,13 @@ class ThreadWorker(SimpleWorker):
                 self.running = None
             close_old_connections()
         self.set_state(WorkerStatus.IDLE)
+
+    def _finalize_failure(self, job: Job, queue: Queue, execution: Any, exc_info: Any) -> None:
+        """A job stopped by the cold shutdown is the pool's to hand back: RQ records no failure or retry."""
+        if self.cold.is_set():
+            self.interrupted.append(job.id)
+            return
+        super()._finalize_failure(job, queue, execution, exc_info)
 
     def _unless_cold(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         if self.cold.is_set():
@@ -221,9 +230,13 @@ class ThreadedWorkerPool:
     def _cold_shutdown(self) -> None:
         """Hand back every job still running, say the workers are gone, and exit with the threads.
 
-        First the idle threads (told to stop at the warm shutdown) must be gone: one still blocked
-        on Redis for a job would take the very job handed back, then die with the process.
+        The job threads' SQL fails from now on (``ColdShutdown``): none commits anything more, and
+        RQ records nothing for the jobs it stops (they stay "started" for the hand-back). The idle
+        threads (told to stop at the warm shutdown) must be gone before the hand-back: one still
+        blocked on Redis for a job would take the very job handed back.
         """
+        busy = {job_id: worker for worker, job_id in self._busy_jobs()}
+        self._stop_jobs.set()
         for worker, _thread in self.workers.values():
             worker._stop_requested = True
         deadline = time.monotonic() + IDLE_POLL_SECONDS + 1
@@ -231,11 +244,14 @@ class ThreadedWorkerPool:
             thread.is_alive() and worker.running is None for worker, thread in self.workers.values()
         ):
             time.sleep(0.05)
-        self._stop_scheduler()
-        busy = self._busy_jobs()  # before their SQL fails: RQ would then count them as done with
-        self._stop_jobs.set()
-        for worker, job_id in busy:
+        for worker, job_id in self._busy_jobs():
+            busy.setdefault(job_id, worker)
+        for worker, _thread in self.workers.values():
+            for job_id in worker.interrupted:
+                busy.setdefault(job_id, worker)
+        for job_id, worker in busy.items():
             job_hand_back_interrupted(job_id=job_id, worker=worker.name)
+        self._stop_scheduler()
         for worker, _thread in self.workers.values():
             try:
                 worker.register_death()
