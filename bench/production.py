@@ -7,10 +7,10 @@
 It starts, on this machine: a private ``redis-server``; a dedicated PostgreSQL database (dropped,
 created, migrated and seeded with ``seed_demo --articles N --slots M``); gunicorn with 4 workers on
 ``blogorder.settings.bench`` (production plus local test-mode payments, plain HTTP and a query
-counter); the worker set-up (``--worker``: ``threads``, one ``manage.py rqworker_pool --threads``
-process per CPU sharing the N jobs in flight, by default; ``threads-1``, one such process;
-``forked``, N ``manage.py rqworker`` processes, each forking a work horse per job; the table's
-heading names the one used); and the fake model (``bench/fake_model.py``). The load client runs in its own process
+counter); the worker set-up (``--worker``: ``threads``, one ``manage.py rqworker_pool --threads N``
+process for N jobs in flight, by default; ``threads-per-cpu``, one such process per CPU sharing
+them; ``forked``, N ``manage.py rqworker`` processes, each forking a work horse per job; the
+table's heading names the one used); and the fake model (``bench/fake_model.py``). The load client runs in its own process
 (``bench/loadclient.py``). It prints one table and writes the same figures as JSON under
 ``bench/results/``. It never fails on time.
 """
@@ -34,12 +34,13 @@ from urllib.parse import urlparse
 from bench.stack import PYTHON, ROOT, Stack, memory_kb
 
 QUEUES = "backlink-integration article-generation maintenance"
-# The worker set-ups (--worker): N jobs in flight as threads, one `rqworker_pool --threads` process per
-# CPU (README, "Worker set-ups": the GIL runs one thread of a process at a time), or all N in one
-# process (threads-1), or as N forked `rqworker` processes (a work horse forked per job; before issue 13).
+# The worker set-ups (--worker): N jobs in flight as N threads of one `rqworker_pool --threads` process
+# (README, "Worker set-ups"), or split over one such process per CPU (threads-per-cpu: the GIL runs
+# one thread of a process at a time), or as N forked `rqworker` processes (a work horse forked per
+# job, as before issue 13).
 WORKERS = {
-    "threads": f"{{python}} manage.py rqworker_pool {QUEUES} --threads {{per_cpu}}",
-    "threads-1": f"{{python}} manage.py rqworker_pool {QUEUES} --threads {{n}}",
+    "threads": f"{{python}} manage.py rqworker_pool {QUEUES} --threads {{n}}",
+    "threads-per-cpu": f"{{python}} manage.py rqworker_pool {QUEUES} --threads {{per_cpu}}",
     "forked": f"{{python}} manage.py rqworker {QUEUES} --worker-ttl 60",
 }
 DEFAULT_WORKER = WORKERS["threads"]
@@ -558,8 +559,8 @@ def main() -> None:
         "--worker",
         choices=sorted(WORKERS),
         default=os.environ.get("BENCH_WORKER") or "threads",
-        help="the worker set-up: threads (one rqworker_pool --threads process per CPU, the default), "
-        "threads-1 (one such process) or forked (N rqworker)",
+        help="the worker set-up: threads (one rqworker_pool --threads N process, the default), "
+        "threads-per-cpu (one such process per CPU) or forked (N rqworker)",
     )
     parser.add_argument(
         "--worker-cmd",

@@ -55,20 +55,31 @@ def threaded(
         )
 
 
+def result_of(job: Any) -> dict[str, Any]:
+    result = job.latest_result()
+    assert result is not None and isinstance(result.return_value, dict), job.id
+    return result.return_value
+
+
 def test_threads_run_jobs_side_by_side_in_one_process_each_a_registered_worker(tmp_path: Path) -> None:
     queue = django_rq.get_queue(QUEUE)
     jobs = [queue.enqueue("tests.queueing.jobs.db_state", nap=1.5) for _ in range(2)]
     log = tmp_path / "threads.log"
     seen: set[str] = set()
+
+    def both_registered() -> bool:
+        seen.update(w.name for w in Worker.all(queue=queue))
+        return len(seen) >= 2
+
     pool = threaded(2, log=log, burst=True)
     try:
-        wait_for(lambda: bool(seen.update(w.name for w in Worker.all(queue=queue))) or len(seen) >= 2)
+        wait_for(both_registered)
         assert stopped(pool, timeout=60) == 0, log.read_text()
     finally:
         if pool.poll() is None:
             os.killpg(pool.pid, signal.SIGKILL)
 
-    a, b = (job.latest_result().return_value for job in jobs)  # type: ignore[union-attr]
+    a, b = (result_of(job) for job in jobs)
     assert a["started"] < b["ended"] and b["started"] < a["ended"], (a, b)  # overlapped
     assert a["pid"] == b["pid"] == pool.pid  # in the pool's own process: no work horse
     assert a["thread"] != b["thread"] and a["worker"] != b["worker"]
@@ -83,7 +94,7 @@ def test_each_thread_keeps_its_own_database_connection_from_job_to_job(tmp_path:
     pool = threaded(2, log=log, burst=True)
     assert stopped(pool, timeout=60) == 0, log.read_text()
 
-    states = [job.latest_result().return_value for job in jobs]  # type: ignore[union-attr]
+    states = [result_of(job) for job in jobs]
     backends: dict[int, set[int]] = {}
     for state in states:
         backends.setdefault(state["thread"], set()).add(state["backend"])
