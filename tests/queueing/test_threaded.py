@@ -22,7 +22,7 @@ from rq import Worker
 from purchases.services.runs import orders_reconcile
 from queueing.models import JobAttempt, JobRequest
 from tests.purchases.test_faults import GOOD, _test_database_url, paid, wait_for
-from tests.queueing.test_worker import done_once, stopped
+from tests.queueing.test_worker import done_once, handed_back, stop_mid_job, stopped
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.postgres]
 
@@ -150,26 +150,9 @@ def test_jobs_still_running_when_the_process_must_stop_are_handed_back_and_compl
     order = paid(api, article, "evt_threads_cold")
     log = tmp_path / "threads.log"
     pool = threaded(2, log=log, fake_openai_url=fake_openai.url, grace=60 if second_signal else 2)
-    try:
-        wait_for(lambda: len(fake_openai.requests) == 1)
-        started = time.monotonic()
-        os.kill(pool.pid, signal.SIGTERM)
-        if second_signal:
-            time.sleep(1.0)
-            os.kill(pool.pid, signal.SIGTERM)
-        stopped(pool, timeout=15)
-        assert time.monotonic() - started < 10, log.read_text()  # not the 30 s the model call takes
-    finally:
-        if pool.poll() is None:
-            os.killpg(pool.pid, signal.SIGKILL)
-
-    request = JobRequest.objects.get(subject_id=order.id)
-    assert request.state == JobRequest.State.ENQUEUED, log.read_text()
-    assert [a.outcome for a in request.attempts.all()] == ["interrupted"]
-    assert django_rq.get_queue(QUEUE).get_job_ids() == [request.job_id]
+    stop_mid_job(pool, fake_openai=fake_openai, log=log, second_signal=second_signal)
+    request = handed_back(order, log=log)
     assert Worker.all(queue=django_rq.get_queue(QUEUE)) == []
-    report = orders_reconcile(grace=timedelta(0))
-    assert (report.requeued, report.abandoned) == ([], [])
 
     rerun = threaded(1, log=log, fake_openai_url=fake_openai.url, burst=True)
     assert stopped(rerun, timeout=30) == 0, log.read_text()
