@@ -6,9 +6,9 @@ a work horse per job, so N jobs in flight are N processes (~115 MB each on the b
 ``ThreadWorker`` threads share one interpreter, one copy of Django and the job modules, and keep
 their database and Redis connections from job to job. What each still is, as RQ sees it:
 
-* a real RQ worker registered in Redis (its own name, heartbeats, ``StartedJobRegistry`` entries,
-  pub/sub channel for ``send_stop_job_command``), so dashboards, ``queue_stats`` and the reconciler
-  see N workers exactly as with N ``rqworker`` processes;
+* a real RQ worker registered in Redis (its own name, heartbeats, ``StartedJobRegistry`` entries),
+  so dashboards, ``queue_stats`` and the reconciler see N workers exactly as with N ``rqworker``
+  processes (RQ's stop-job command cannot stop a thread's job, as with RQ's ``SimpleWorker``);
 * a job timeout enforced by ``TimerDeathPenalty`` (an exception raised in the job's thread: there
   is one ``SIGALRM`` per process, so signals cannot time threads);
 * one Django database connection per thread (Django's connections are per thread), validated
