@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.conf import settings
+from django.db.models import Exists, JSONField, OuterRef, Subquery
+from django.db.models.functions import JSONObject
 from django.urls import reverse
 from django.utils import timezone
 
 from purchases.actions import REGENERATE
-from purchases.models import Order, OrderStatus, OrderTransition
+from purchases.models import Order, OrderStatus, OrderTransition, StripeEvent
 
 S = OrderStatus
 Tone = Literal["ok", "warn", "bad"]
@@ -104,11 +106,49 @@ def article_live_url(order: Order) -> str:
     return settings.SITE_URL + reverse("article-page", kwargs={"slug": order.article.slug})
 
 
+# The names under which ``order_get_for_customer`` reads, with the order itself, what a status view
+# needs beyond the row (``status_view_annotations``), so the view costs no query of its own.
+ARRIVAL = "status_arrival"
+PAYMENT_CLEARING = "payment_clearing"
+
+
+def _arrivals(order: Any) -> Any:
+    """The moves into the order's current status; records that move no status (a link taken down,
+    ``REFUNDED -> REFUNDED``) are not arrivals. ``order``: an Order, or ``OuterRef("pk")``."""
+    if isinstance(order, Order):
+        return order.transitions.filter(to_status=order.status).exclude(from_status=order.status)
+    return OrderTransition.objects.filter(order_id=order, to_status=OuterRef("status")).exclude(
+        from_status=OuterRef("status")
+    )
+
+
+def status_view_annotations() -> dict[str, Any]:
+    """``Order`` query annotations: the arrival (``_arrival``'s fields) and whether a payment is
+    clearing, read in the order's own query."""
+    latest = _arrivals(OuterRef("pk")).order_by("-created_at", "-id")
+    fields = JSONObject(from_status="from_status", source="source", reason="reason")
+    return {
+        ARRIVAL: Subquery(latest.values_list(fields)[:1], output_field=JSONField()),
+        PAYMENT_CLEARING: Exists(
+            StripeEvent.objects.filter(order_id=OuterRef("pk"), outcome=AWAITING_ASYNC_PAYMENT)
+        ),
+    }
+
+
 def _arrival(order: Order) -> OrderTransition | None:
-    """The move that brought the order into its current status (one query); records that move no status
-    (a link taken down, ``REFUNDED -> REFUNDED``) are not arrivals."""
-    moves = order.transitions.filter(to_status=order.status).exclude(from_status=order.status)
-    return moves.order_by("-created_at", "-id").first()
+    """The move that brought the order into its current status: from ``status_view_annotations`` when
+    the order was read with them, else one query."""
+    if hasattr(order, ARRIVAL):
+        fields = getattr(order, ARRIVAL)
+        return OrderTransition(order=order, to_status=order.status, **fields) if fields else None
+    return _arrivals(order).order_by("-created_at", "-id").first()
+
+
+def _payment_clearing(order: Order) -> bool:
+    """Whether the checkout completed with the money still clearing (annotated, else one query)."""
+    if hasattr(order, PAYMENT_CLEARING):
+        return bool(getattr(order, PAYMENT_CLEARING))
+    return order.stripe_events.filter(outcome=AWAITING_ASYNC_PAYMENT).exists()
 
 
 @dataclass(frozen=True)
@@ -146,8 +186,7 @@ def _words(order: Order) -> _Words:
 
 def _awaiting_payment(order: Order, *, returned_from_checkout: bool, checkout_cancelled: bool) -> StatusView:
     label = STATUS_LABELS[S.PENDING_PAYMENT]
-    clearing = order.stripe_events.filter(outcome=AWAITING_ASYNC_PAYMENT).exists()
-    if clearing:
+    if _payment_clearing(order):
         return StatusView(
             "Payment clearing",
             "Your payment has been made and is still clearing with your bank, which can take a few days. "
@@ -333,7 +372,7 @@ def order_status_view(
     written); the two flags are the order page's return from Stripe (``?paid=1``, ``?cancelled=1``).
 
     At most one query: the move into the current status, or the Stripe event of a payment still
-    clearing.
+    clearing; none for an order read with ``status_view_annotations`` (``order_get_for_customer``).
     """
     seen = _Seen(queue, returned_from_checkout, checkout_cancelled)
     view = _VIEWS[order.status](order, seen)
