@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import Exists, JSONField, OuterRef, Subquery
-from django.db.models.functions import JSONObject
+from django.db.models import BooleanField, TextField
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 
 from purchases.actions import REGENERATE
 from purchases.models import Order, OrderStatus, OrderTransition, StripeEvent
+from purchases.tokens import latest_move_sql
 
 S = OrderStatus
 Tone = Literal["ok", "warn", "bad"]
@@ -108,40 +109,38 @@ def article_live_url(order: Order) -> str:
 
 # The names under which ``order_get_for_customer`` reads, with the order itself, what a status view
 # needs beyond the row (``status_view_annotations``), so the view costs no query of its own.
-ARRIVAL = "status_arrival"
+ARRIVAL_FIELDS = ("from_status", "source", "reason")
+ARRIVAL = "status_arrival_"  # + each of ARRIVAL_FIELDS
 PAYMENT_CLEARING = "payment_clearing"
 
 
-def _arrivals(order: Any) -> Any:
-    """The moves into the order's current status; records that move no status (a link taken down,
-    ``REFUNDED -> REFUNDED``) are not arrivals. ``order``: an Order, or ``OuterRef("pk")``."""
-    if isinstance(order, Order):
-        return order.transitions.filter(to_status=order.status).exclude(from_status=order.status)
-    return OrderTransition.objects.filter(order_id=order, to_status=OuterRef("status")).exclude(
-        from_status=OuterRef("status")
+def status_view_annotations() -> dict[str, RawSQL]:
+    """``Order`` query annotations: the arrival's fields (``_arrival``) and whether a payment is
+    clearing, read in the order's own query (raw SQL, cheap to compile: ``latest_move_sql``)."""
+    events, orders = StripeEvent._meta.db_table, Order._meta.db_table
+    clearing = (
+        f'EXISTS (SELECT 1 FROM "{events}" e WHERE e."order_id" = "{orders}"."id" AND e."outcome" = %s)'
     )
-
-
-def status_view_annotations() -> dict[str, Any]:
-    """``Order`` query annotations: the arrival (``_arrival``'s fields) and whether a payment is
-    clearing, read in the order's own query."""
-    latest = _arrivals(OuterRef("pk")).order_by("-created_at", "-id")
-    fields = JSONObject(from_status="from_status", source="source", reason="reason")
     return {
-        ARRIVAL: Subquery(latest.values_list(fields)[:1], output_field=JSONField()),
-        PAYMENT_CLEARING: Exists(
-            StripeEvent.objects.filter(order_id=OuterRef("pk"), outcome=AWAITING_ASYNC_PAYMENT)
-        ),
+        **{
+            ARRIVAL + name: RawSQL(latest_move_sql(name, arrivals_only=True), (), output_field=TextField())
+            for name in ARRIVAL_FIELDS
+        },
+        PAYMENT_CLEARING: RawSQL(clearing, (AWAITING_ASYNC_PAYMENT,), output_field=BooleanField()),
     }
 
 
 def _arrival(order: Order) -> OrderTransition | None:
-    """The move that brought the order into its current status: from ``status_view_annotations`` when
-    the order was read with them, else one query."""
-    if hasattr(order, ARRIVAL):
-        fields = getattr(order, ARRIVAL)
-        return OrderTransition(order=order, to_status=order.status, **fields) if fields else None
-    return _arrivals(order).order_by("-created_at", "-id").first()
+    """The move that brought the order into its current status; records that move no status (a link
+    taken down, ``REFUNDED -> REFUNDED``) are not arrivals. From ``status_view_annotations`` when the
+    order was read with them, else one query."""
+    if hasattr(order, ARRIVAL + "from_status"):
+        if getattr(order, ARRIVAL + "from_status") is None:
+            return None
+        fields = {name: getattr(order, ARRIVAL + name) for name in ARRIVAL_FIELDS}
+        return OrderTransition(order=order, to_status=order.status, **fields)
+    moves = order.transitions.filter(to_status=order.status).exclude(from_status=order.status)
+    return moves.order_by("-created_at", "-id").first()
 
 
 def _payment_clearing(order: Order) -> bool:
