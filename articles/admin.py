@@ -10,10 +10,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from articles.models import Article, ArticleVersion
+from articles.models import Article, ArticleVersion, Category
 from articles.services import (
     article_create,
     article_edit_publish,
@@ -36,6 +36,8 @@ class VersionInline(admin.TabularInline):
         "completion_tokens",
         "estimated_cost_usd",
         "created_at",
+        "created_by",
+        "reason",
         "published_at",
         "published_by",
     )
@@ -43,7 +45,7 @@ class VersionInline(admin.TabularInline):
     show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ArticleVersion]:
-        return super().get_queryset(request).select_related("published_by")
+        return super().get_queryset(request).select_related("published_by", "created_by")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -59,18 +61,42 @@ class ArticleForm(forms.ModelForm):
         '([anchor](<url>){rel="sponsored"}) cannot be removed, and no other link may carry a rel: '
         "a link is paid only when an order says so.",
     )
+    change_reason = forms.CharField(
+        label="Why this change",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 100}),
+        help_text="Optional; kept with your name on the new version in the article's history.",
+    )
     # Set per request by ``ArticleAdmin.get_form``.
     can_publish: bool = False
 
     class Meta:
         model = Article
-        fields = ("title", "slug", "backlink_price", "currency", "max_backlinks")
+        fields = (
+            "title",
+            "slug",
+            "language",
+            "categories",
+            "backlink_price",
+            "currency",
+            "max_backlinks",
+            "needs_approval",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         live = self.instance.published_version if self.instance.pk else None
         if live is not None:
             self.fields["body_markdown"].initial = live.body_markdown
+        elif self.instance.pk and self.instance.is_unpublished:
+            self.fields["body_markdown"].initial = self.instance.unpublished_version.body_markdown
+            self.fields["body_markdown"].required = False
+            self.fields["body_markdown"].disabled = True
+            self.fields[
+                "body_markdown"
+            ].help_text = "Unpublished: publish the article back (from its history) before changing its text."
+            self.fields["title"].disabled = True
         elif self.instance.pk:
             # An unpublished (generated) article goes live only through its order's review.
             self.fields["body_markdown"].required = False
@@ -80,7 +106,7 @@ class ArticleForm(forms.ModelForm):
                 "from the order's review page."
             )
         if not self.can_publish and self.instance.pk:
-            for name in PUBLISHED_FIELDS:
+            for name in (*PUBLISHED_FIELDS, "change_reason"):
                 self.fields[name].disabled = True
             self.fields["body_markdown"].help_text = (
                 "Read-only: changing the published title or text needs the “Can publish articles” "
@@ -129,8 +155,12 @@ class ArticleAdmin(admin.ModelAdmin):
         "backlink_price",
         "currency",
         "max_backlinks",
+        "language",
+        "needs_approval",
         "created_at",
     )
+    list_filter = ("language", "categories", "needs_approval")
+    filter_horizontal = ("categories",)
     search_fields = ("title", "slug")
     # The published version's name reads its article's title.
     list_select_related = ("published_version__article",)
@@ -146,9 +176,19 @@ class ArticleAdmin(admin.ModelAdmin):
         return super().has_add_permission(request) and can_publish_articles(request.user)
 
     def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
-        commercial = ["slug", "backlink_price", "currency", "max_backlinks", "updated_at"]
+        # Categories are saved by ``save_related`` (the form's many-to-many), in every branch.
+        commercial = [
+            "slug",
+            "language",
+            "backlink_price",
+            "currency",
+            "max_backlinks",
+            "needs_approval",
+            "updated_at",
+        ]
         if change and (obj.published_version_id is None or not form.can_publish):
-            obj.save(update_fields=[*commercial, *(["title"] if obj.published_version_id is None else [])])
+            retitle = obj.published_version_id is None and not obj.is_unpublished
+            obj.save(update_fields=[*commercial, *(["title"] if retitle else [])])
             return
         body = form.cleaned_data["body_markdown"]
         if not change:
@@ -159,6 +199,9 @@ class ArticleAdmin(admin.ModelAdmin):
                 backlink_price=obj.backlink_price,
                 currency=obj.currency,
                 max_backlinks=obj.max_backlinks,
+                language=obj.language,
+                needs_approval=obj.needs_approval,
+                actor=request.user,
             )
             obj.pk = created.pk
             obj.refresh_from_db()
@@ -166,7 +209,27 @@ class ArticleAdmin(admin.ModelAdmin):
         obj.save(update_fields=commercial)
         live = obj.published_version
         if live is None or live.body_markdown != body or live.title != obj.title:
-            article_edit_publish(article=obj, title=obj.title, body_markdown=body, actor=request.user)
+            article_edit_publish(
+                article=obj,
+                title=obj.title,
+                body_markdown=body,
+                actor=request.user,
+                reason=form.cleaned_data.get("change_reason") or "",
+            )
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "article_count")
+    search_fields = ("name", "slug", "description")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
+        return super().get_queryset(request).annotate(article_count=Count("articles"))
+
+    @admin.display(description="Articles", ordering="article_count")
+    def article_count(self, obj: Category) -> int:
+        return int(getattr(obj, "article_count", 0))
 
 
 @admin.register(ArticleVersion)

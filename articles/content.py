@@ -13,6 +13,7 @@ Markdown cannot point a reader's browser at another host, nor at one of our own 
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 from dataclasses import dataclass
@@ -243,3 +244,28 @@ def excerpt(markdown: str, *, limit: int, title: str = "") -> str:
     if blocks and blocks[0][0] and (blocks[0][0] == 1 or _as_text(title) == blocks[0][1]):
         blocks = blocks[1:]
     return _shortened(_joined(blocks), limit)
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One row of a side-by-side diff: ``tag`` (equal, replace, insert, delete) and each side's sanitized HTML."""
+
+    tag: str
+    base_html: str
+    proposal_html: str
+
+
+def version_diff(base_body: str, proposal_body: str, *, context: int = 1) -> list[DiffRow]:
+    """Paragraph-level diff of two bodies, with ``context`` unchanged paragraphs around each change.
+
+    Each side is ``render_html`` output (sanitized): hostile text reaches a page escaped. The
+    order review page (a draft against its base) and the article history's compare page use it.
+    """
+    base, proposal = split_paragraphs(base_body), split_paragraphs(proposal_body)
+    rows: list[DiffRow] = []
+    for group in difflib.SequenceMatcher(a=base, b=proposal, autojunk=False).get_grouped_opcodes(context):
+        for tag, i1, i2, j1, j2 in group:
+            left = "".join(render_html(p) for p in base[i1:i2])
+            right = "".join(render_html(p) for p in proposal[j1:j2])
+            rows.append(DiffRow(tag, left, right))
+    return rows

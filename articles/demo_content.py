@@ -1,10 +1,24 @@
-"""Demo articles for ``seed_demo``: editorial Markdown as the publisher's writers would deliver it."""
+"""Demo articles for ``seed_demo``: editorial Markdown as the publisher's writers would deliver it.
+
+Each names its language (ISO 639-1) and its categories (slugs of ``DEMO_CATEGORIES``, comma-separated).
+"""
+
+# slug: (name, description)
+DEMO_CATEGORIES: dict[str, tuple[str, str]] = {
+    "home-office": ("Home office", "Desks, chairs and the rooms people work in."),
+    "health": ("Health", "Sleep, posture, movement and feeling well."),
+    "food-drink": ("Food & drink", "Cooking, coffee, tea and eating well at home."),
+    "work-careers": ("Work & careers", "Teams, habits and the working day."),
+    "garden": ("Garden & balcony", "Growing plants in small outdoor spaces."),
+}
 
 DEMO_ARTICLES: list[dict[str, str]] = [
     {
         "title": "How to Choose a Standing Desk That Actually Fits Your Day",
         "slug": "choose-a-standing-desk",
         "price": "79.00",
+        "language": "en",
+        "categories": "home-office,health",
         "body": """# How to Choose a Standing Desk That Actually Fits Your Day
 
 Standing desks promise better posture and more energy, but the wrong one ends up as an expensive shelf. The trick is to match the desk to how you really work, not to how you imagine you will.
@@ -32,6 +46,8 @@ An anti-fatigue mat and a monitor arm finish the setup. Together they cost less 
         "title": "A Beginner's Guide to Brewing Better Coffee at Home",
         "slug": "brewing-better-coffee-at-home",
         "price": "59.00",
+        "language": "en",
+        "categories": "food-drink",
         "body": """# A Beginner's Guide to Brewing Better Coffee at Home
 
 Great coffee at home does not need an espresso machine the size of a microwave. It needs fresh beans, a decent grinder and a little attention to water and time.
@@ -55,6 +71,8 @@ Filtered water helps more than most people expect, especially in hard-water area
         "title": "Five Habits That Make Remote Teams Work",
         "slug": "habits-of-remote-teams",
         "price": "99.00",
+        "language": "en",
+        "categories": "work-careers,home-office",
         "body": """# Five Habits That Make Remote Teams Work
 
 Remote work succeeds or fails on habits, not tools. The teams that thrive write things down, agree on response times and protect time for deep work.
@@ -74,6 +92,31 @@ Block focus time in shared calendars and respect it. Meetings should cluster on 
 ## Meet in person sometimes
 
 A few days together each year builds the trust that makes the rest of the year easier. Budget for it as seriously as for software.
+""",
+    },
+    {
+        "title": "Kräuter auf dem Balkon: So gelingt der kleine Garten",
+        "slug": "kraeuter-auf-dem-balkon",
+        "price": "45.00",
+        "language": "de",
+        "categories": "garden,food-drink",
+        "body": """# Kräuter auf dem Balkon: So gelingt der kleine Garten
+
+Frische Kräuter brauchen keinen großen Garten. Ein sonniger Balkon, ein paar Töpfe und gute Erde reichen, damit Basilikum, Thymian und Schnittlauch den ganzen Sommer wachsen.
+
+## Der richtige Standort
+
+Die meisten mediterranen Kräuter lieben die Sonne. Ein Balkon nach Süden oder Westen ist ideal, während Petersilie und Minze auch mit etwas Halbschatten zufrieden sind.
+
+## Töpfe und Erde
+
+Jeder Topf braucht ein Abzugsloch, denn Staunässe ist der häufigste Grund für eingehende Pflanzen. Spezielle Kräutererde ist nährstoffarm und durchlässig, genau wie es Rosmarin und Salbei mögen.
+
+## Gießen mit Gefühl
+
+Lieber selten und gründlich gießen als jeden Tag ein wenig. Die Erde darf zwischen zwei Wassergaben an der Oberfläche antrocknen.
+
+Wer regelmäßig erntet, fördert den Wuchs: Triebspitzen abschneiden, dann verzweigt sich die Pflanze und bleibt buschig.
 """,
     },
 ]

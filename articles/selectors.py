@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from articles.content import excerpt, extract_links, normalize_href, plain_text, split_paragraphs
-from articles.models import ArticleVersion
+from articles.models import ArticleVersion, Category
 
 
 def article_published_texts(*, exclude_article_id: int | None = None) -> list[tuple[str, str]]:
@@ -40,3 +42,15 @@ def version_preview(version: ArticleVersion, *, limit: int = 300) -> str:
     if paragraph:
         return plain_text(str(paragraph), limit=limit)
     return excerpt(version.body_markdown, limit=limit, title=version.title)
+
+
+def category_list() -> list[Category]:
+    """Every category, by name (the catalog form's choices)."""
+    return list(Category.objects.order_by("name"))
+
+
+def category_slugs_unknown(*, slugs: Iterable[str]) -> list[str]:
+    """Those of ``slugs`` no category has, in the order given (one query)."""
+    wanted = list(dict.fromkeys(slugs))
+    known = set(Category.objects.filter(slug__in=wanted).values_list("slug", flat=True))
+    return [slug for slug in wanted if slug not in known]

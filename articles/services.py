@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from articles.content import Link, extract_links
-from articles.models import Article, ArticleVersion
-from blogorder.errors import ApplicationError
+from articles.models import Article, ArticleEvent, ArticleVersion, Category
+from blogorder.errors import ActionNotAllowed, ApplicationError
 
 
 @transaction.atomic
@@ -28,25 +28,47 @@ def article_create(
     backlink_price: Any = None,
     currency: str = "usd",
     max_backlinks: int = 3,
+    language: str = "en",
+    categories: Iterable[Category] = (),
+    needs_approval: bool = False,
     publish: bool = True,
+    actor: Any = None,
 ) -> Article:
     """Create an article with its first (original) version, published unless told otherwise."""
     article = Article(
-        title=title, slug=slug or slugify(title)[:200], currency=currency, max_backlinks=max_backlinks
+        title=title,
+        slug=slug or slugify(title)[:200],
+        currency=currency,
+        max_backlinks=max_backlinks,
+        language=language,
+        needs_approval=needs_approval,
     )
     if backlink_price is not None:
         article.backlink_price = backlink_price
     article.full_clean(exclude=["published_version"])
     article.save()
+    article.categories.set(categories)
     version = version_create(
-        article=article, title=title, body_markdown=body_markdown, kind=ArticleVersion.Kind.ORIGINAL
+        article=article,
+        title=title,
+        body_markdown=body_markdown,
+        kind=ArticleVersion.Kind.ORIGINAL,
+        created_by=actor,
     )
     if publish:
-        article = version_publish(version=version)
+        article = version_publish(version=version, actor=actor)
     return article
 
 
 SLUG_MAX = 200
+
+
+def category_ensure(*, slug: str, name: str, description: str = "") -> Category:
+    """The category with ``slug``, created with ``name`` and ``description`` if missing (kept as is if present)."""
+    category, _ = Category.objects.get_or_create(
+        slug=slug, defaults={"name": name, "description": description}
+    )
+    return category
 
 
 def _slug_candidates(title: str) -> Iterator[str]:
@@ -91,7 +113,7 @@ def article_create_draft(*, title: str) -> Article:
 def article_retitle_draft(*, article: Article, title: str) -> Article:
     """Give a never-published article a new draft's title and a slug to match; published ones keep theirs."""
     article = Article.objects.select_for_update().get(pk=article.pk)
-    if article.is_published or article.title == title:
+    if article.is_published or article.is_unpublished or article.title == title:
         return article
     article.title = title[:300]
     return _save_with_unique_slug(article, title, update_fields=["title", "slug", "updated_at"])
@@ -111,8 +133,15 @@ def version_create(
     prompt_tokens: int = 0,
     completion_tokens: int = 0,
     estimated_cost_usd: Decimal = Decimal("0"),
+    created_by: Any = None,
+    reason: str = "",
+    restored_from: ArticleVersion | None = None,
 ) -> ArticleVersion:
-    """Store a new version; numbers are assigned under a lock on the article row."""
+    """Store a new version; numbers are assigned under a lock on the article row.
+
+    ``created_by`` and ``reason`` say who made it and why (staff edits, restores, take-downs); a
+    version an order's run wrote has neither, its author being the order (``purchases.OrderDraft``).
+    """
     Article.objects.select_for_update().only("id").get(pk=article.pk)
     last = ArticleVersion.objects.filter(article=article).aggregate(n=Max("number"))["n"] or 0
     return ArticleVersion.objects.create(
@@ -128,6 +157,9 @@ def version_create(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         estimated_cost_usd=estimated_cost_usd,
+        created_by=created_by if getattr(created_by, "pk", None) else None,
+        reason=reason,
+        restored_from=restored_from,
     )
 
 
@@ -296,7 +328,9 @@ def version_publish(
 
 
 @transaction.atomic
-def article_edit_publish(*, article: Article, title: str, body_markdown: str, actor: Any) -> ArticleVersion:
+def article_edit_publish(
+    *, article: Article, title: str, body_markdown: str, actor: Any, reason: str = ""
+) -> ArticleVersion:
     """An editor's change to the published text: a new EDIT version, published at once.
 
     Needs ``articles.publish_article`` (``PublishPermissionRequired``, 403). Refuses, storing
@@ -319,6 +353,115 @@ def article_edit_publish(*, article: Article, title: str, body_markdown: str, ac
         body_markdown=body_markdown,
         kind=ArticleVersion.Kind.EDIT,
         base_version=live,
+        created_by=actor,
+        reason=reason.strip(),
     )
     version_publish(version=version, actor=actor)
     return version
+
+
+# --- history: restore a version, take the article off the site and publish it back ---------------
+
+
+class ArticleNotPublished(ActionNotAllowed):
+    """The article is not on the site (never published, or unpublished by staff): 409."""
+
+    code = "article_not_published"
+
+
+def _required_reason(reason: str, *, doing: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(
+            f"A reason is required to {doing}.", fields={"reason": ["This field is required."]}
+        )
+    return reason
+
+
+def _check_publisher(actor: Any) -> None:
+    if not can_publish_articles(actor):
+        raise PublishPermissionRequired("You do not have permission to publish articles.")
+
+
+def _locked_article(article_id: int) -> Article:
+    return (
+        Article.objects.select_for_update(of=("self",))
+        .select_related("published_version", "unpublished_version")
+        .get(pk=article_id)
+    )
+
+
+@transaction.atomic
+def version_restore(*, version: ArticleVersion, actor: Any, reason: str) -> ArticleVersion:
+    """Publish ``version``'s title and text again as a NEW version (kind RESTORE), with who and why.
+
+    The same guard as an editor's edit (``article_edit_refusal``, under the article's row lock):
+    refused, storing nothing, when the old text lacks a link a live paid order owns now
+    (``PublishWouldDropPaidLink``, naming the links: take the link down first, which records why)
+    or carries a rel on a link no live paid order owns (``PaidLookingLinkRefused``, e.g. a refunded
+    order's link). Needs ``articles.publish_article``; the article must be on the site.
+    """
+    _check_publisher(actor)
+    reason = _required_reason(reason, doing="restore a version")
+    article = _locked_article(version.article_id)
+    live = article.published_version
+    if live is None:
+        raise ArticleNotPublished(
+            f"“{article.title}” is not published; publish it back before restoring a version."
+        )
+    if version.pk == live.pk:
+        raise ActionNotAllowed(f"Version {version.number} is the published version already.")
+    refusal = article_edit_refusal(article=article, body_markdown=version.body_markdown)
+    if refusal is not None:
+        raise refusal
+    restored = version_create(
+        article=article,
+        title=version.title,
+        body_markdown=version.body_markdown,
+        kind=ArticleVersion.Kind.RESTORE,
+        base_version=live,
+        created_by=actor,
+        reason=reason,
+        restored_from=version,
+    )
+    version_publish(version=restored, actor=actor)
+    return restored
+
+
+@transaction.atomic
+def article_unpublish(*, article_id: int, actor: Any, reason: str) -> ArticleEvent:
+    """Take the article off the site: readers, the catalog and checkout no longer see it.
+
+    Its published version is kept as ``unpublished_version`` for ``article_republish``; the event
+    records who and why. What it means for orders is ``purchases`` business (it calls this).
+    """
+    _check_publisher(actor)
+    reason = _required_reason(reason, doing="unpublish an article")
+    article = _locked_article(article_id)
+    live = article.published_version
+    if live is None:
+        raise ArticleNotPublished(f"“{article.title}” is not published.")
+    article.unpublished_version = live
+    article.published_version = None
+    article.save(update_fields=["published_version", "unpublished_version", "updated_at"])
+    return ArticleEvent.objects.create(
+        article=article, kind=ArticleEvent.Kind.UNPUBLISHED, version=live, actor=actor, reason=reason
+    )
+
+
+@transaction.atomic
+def article_republish(*, article_id: int, actor: Any, reason: str) -> ArticleEvent:
+    """Put an unpublished article back on the site with the version it had when it was taken off."""
+    _check_publisher(actor)
+    reason = _required_reason(reason, doing="publish an article back")
+    article = _locked_article(article_id)
+    version = article.unpublished_version
+    if version is None:
+        raise ActionNotAllowed(f"“{article.title}” was not unpublished, so there is nothing to publish back.")
+    article.published_version = version
+    article.unpublished_version = None
+    article.title = version.title
+    article.save(update_fields=["published_version", "unpublished_version", "title", "updated_at"])
+    return ArticleEvent.objects.create(
+        article=article, kind=ArticleEvent.Kind.REPUBLISHED, version=version, actor=actor, reason=reason
+    )

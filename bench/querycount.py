@@ -7,11 +7,25 @@ psycopg's implicit ``BEGIN`` and the connection's set-up on a new connection are
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+
+
+@contextmanager
+def statements_counted() -> Iterator[list[int]]:
+    """``with statements_counted() as count:`` … ``count[0]`` is how many statements ran inside."""
+    count = [0]
+
+    def counted(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        count[0] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counted):
+        yield count
 
 
 class QueryCountMiddleware:
@@ -19,14 +33,7 @@ class QueryCountMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        count = 0
-
-        def counted(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-            nonlocal count
-            count += 1
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(counted):
+        with statements_counted() as count:
             response = self.get_response(request)
-        response["X-Bench-Queries"] = str(count)
+        response["X-Bench-Queries"] = str(count[0])
         return response

@@ -10,6 +10,7 @@ from rq import cron
 from purchases.jobs import (
     paid_links_audit_job,
     reconcile_orders_job,
+    scheduled_publish_due_job,
     stripe_reconcile_job,
     writing_service_probe_job,
 )
@@ -45,4 +46,13 @@ cron.register(
     interval=60,
     name="writing-service-probe",
     job_timeout=60,
+)
+
+# Every minute: put one publish job per scheduled order whose time has come (README "Scheduled publishing").
+cron.register(
+    scheduled_publish_due_job,
+    queue_name="maintenance",
+    interval=60,
+    name="scheduled-publish",
+    job_timeout=120,
 )

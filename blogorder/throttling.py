@@ -134,8 +134,9 @@ class ClientRateThrottle(SimpleRateThrottle):
         return remaining / available if available > 0 else remaining
 
 
-def throttle_wait(request: HttpRequest, throttles: Iterable[type[BaseThrottle]]) -> int | None:
-    """For pages: check ``throttles`` as a DRF view would; the seconds to wait, or None if allowed.
+def throttle_wait(request: HttpRequest | Request, throttles: Iterable[type[BaseThrottle]]) -> int | None:
+    """For pages (and API checks made after the view's own): check ``throttles`` as a DRF view
+    would; the seconds to wait, or None if allowed.
 
     Every throttle is asked (and counts the request if it allows it), as DRF does. The throttles
     get the plain ``HttpRequest`` and no view: ``ClientRateThrottle`` reads only headers and form data.

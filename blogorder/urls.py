@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from blogorder import ops_views
 from blogorder.admin_access import RQDashboardAdmin
+from purchases.admin_desk import desk_view
 from purchases.catalog import apis as catalog_apis
 from purchases.catalog import views as catalog_views
 from purchases.urls import api_urlpatterns as purchase_api
@@ -51,6 +52,8 @@ urlpatterns = [
         csp_update(API_DOCS_CSP)(SpectacularRedocView.as_view(url_name="schema")),
         name="api-redoc",
     ),
+    # The editors' desk, on the admin site (staff only, signed in): README "The editors' desk".
+    path("admin/desk/", admin.site.admin_view(desk_view), name="admin-desk"),
     path("admin/", admin.site.urls),
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),

@@ -1,7 +1,7 @@
 """Editorial review in Django admin: the order list, the review page and the staff actions.
 
 Thin: the bulk actions, the review page's buttons and their URLs come from the staff actions in
-``purchases.actions`` (approve & publish, reject, retry, refund); each runs through
+``purchases.actions`` (accept or decline a target, approve & publish, reject, retry, refund); each runs through
 ``OrderAction.execute``, whose service checks the permission and the order under its row lock.
 """
 
@@ -24,20 +24,54 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
-from articles.content import extract_links, normalize_href, render_html
+from articles.content import extract_links, normalize_href, render_html, version_diff
 from articles.drafting.article import DEFAULT_WORD_COUNT, count_words
 from articles.models import ArticleVersion
-from purchases.actions import PUBLISH, REFUND, REJECT, RETRY, STAFF_ACTIONS, TAKE_DOWN_LINK, OrderAction
+from purchases.actions import (
+    ACCEPT_TARGET,
+    CANCEL_SCHEDULE,
+    DECLINE_TARGET,
+    MOVE_SCHEDULE,
+    PUBLISH,
+    REFUND,
+    REJECT,
+    RETRY,
+    SCHEDULE_PUBLISH,
+    STAFF_ACTIONS,
+    TAKE_DOWN_LINK,
+    OrderAction,
+)
 from purchases.actions.staff import order_links_in
 from purchases.errors import ApplicationError
-from purchases.models import EmailRecord, IllegalTransition, Order, OrderDraft, OrderLookup, StripeEvent
-from purchases.selectors import order_llm_usage, order_timeline, order_versions, version_diff
+from purchases.models import (
+    EmailRecord,
+    IllegalTransition,
+    Order,
+    OrderDraft,
+    OrderLookup,
+    OrderMessage,
+    StripeEvent,
+)
+from purchases.selectors import (
+    order_llm_usage,
+    order_message_author,
+    order_message_thread,
+    order_timeline,
+    order_versions,
+)
+from purchases.services.messages import order_message_post
+from purchases.status_messages import publish_time_text
 from queueing.models import JobRequest
 
 ACTION_ERRORS = (ApplicationError, IllegalTransition)
 # The review page's own URL for each staff action: /admin/purchases/order/<id>/<path>/.
 REVIEW_PATHS: tuple[tuple[str, OrderAction], ...] = (
+    ("accept-target", ACCEPT_TARGET),
+    ("decline-target", DECLINE_TARGET),
     ("publish", PUBLISH),
+    ("schedule", SCHEDULE_PUBLISH),
+    ("move-schedule", MOVE_SCHEDULE),
+    ("cancel-schedule", CANCEL_SCHEDULE),
     ("reject", REJECT),
     ("retry", RETRY),
     ("refund", REFUND),
@@ -87,15 +121,59 @@ class RetryReasonForm(ReasonForm):
     )
 
 
+class DeclineReasonForm(ReasonForm):
+    reason = forms.CharField(
+        label="Why the target is declined",
+        widget=forms.Textarea(
+            attrs={"rows": 3, "cols": 60, "placeholder": "e.g. we do not link to gambling sites"}
+        ),
+        help_text="Emailed to the customer with their full refund, and kept with your name in the timeline.",
+    )
+
+
 # The reason form of each staff action that needs one; by default the one emailed to the customer.
 REASON_FORMS: dict[str, type[ReasonForm]] = {
+    DECLINE_TARGET.name: DeclineReasonForm,
     TAKE_DOWN_LINK.name: TakeDownReasonForm,
     RETRY.name: RetryReasonForm,
 }
 
 
+class ScheduleForm(forms.Form):
+    """A publishing time, typed in the site's time zone (Django makes it aware in the current zone);
+    the service checks it is in the future and within ``SCHEDULE_MAX_DAYS``."""
+
+    publish_at = forms.DateTimeField(
+        label="Publish on",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "publish_at"
+        ].help_text = f"Date and time in the site's time zone, {timezone.get_current_timezone_name()}."
+
+
 def reason_form(action: OrderAction, data: Any = None) -> ReasonForm:
     return REASON_FORMS.get(action.name, ReasonForm)(data)
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label="Message to the customer",
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 4, "cols": 60, "placeholder": "Plain text the customer will read"}
+        ),
+        help_text="Plain text; emailed to the customer (several within minutes go in one email).",
+    )
+    request_changes = forms.BooleanField(
+        label="Request changes (reject the draft with this message as the reason)",
+        required=False,
+        help_text="The same as Reject: the order returns to the customer, who is emailed this message once.",
+    )
 
 
 @dataclass(frozen=True)
@@ -176,12 +254,18 @@ class OrderAdmin(admin.ModelAdmin):
         "age",
         "queue_state",
     )
-    list_filter = ("status", "kind")
+    list_filter = ("status", "kind", "needs_approval")
     search_fields = ("id", "customer_email", "target_url", "anchor_text")
     list_select_related = ("article",)
-    readonly_fields = tuple(f.name for f in Order._meta.fields if f.name != "token_salt")
+    # A boolean reads as words: the admin's yes/no icon would be the review page's only <img>.
+    readonly_fields = tuple(
+        {"needs_approval": "needs_approval_words"}.get(f.name, f.name)
+        for f in Order._meta.fields
+        if f.name != "token_salt"
+    )
     exclude = ("token_salt",)
-    actions = tuple(bulk_action(action) for action in STAFF_ACTIONS)
+    # Scheduling asks for a date and time on the review page, never in bulk.
+    actions = tuple(bulk_action(action) for action in STAFF_ACTIONS if not action.needs_when)
     change_form_template = "admin/purchases/order/review.html"
     fieldsets = (("Order record", {"fields": readonly_fields}),)
     list_per_page = 50
@@ -194,6 +278,10 @@ class OrderAdmin(admin.ModelAdmin):
             .select_related("article", "current_version")
             .annotate(latest_job_state=Subquery(latest_job))
         )
+
+    @admin.display(description="Needs approval")
+    def needs_approval_words(self, obj: Order) -> str:
+        return "Yes: paid, it waits for staff to accept its target" if obj.needs_approval else "No"
 
     @admin.display(description="Order", ordering="id")
     def short_id(self, obj: Order) -> str:
@@ -283,11 +371,56 @@ class OrderAdmin(admin.ModelAdmin):
             )
             for route, action in REVIEW_PATHS
         ]
+        own.append(
+            path(
+                "<uuid:order_id>/message/",
+                self.admin_site.admin_view(self.message_view),
+                name="purchases_order_message",
+            )
+        )
         return own + super().get_urls()
+
+    def message_view(self, request: HttpRequest, order_id: Any) -> HttpResponse:
+        """The review page's message form: POST writes to the customer (``order_message_post``),
+        rejecting the draft too when "request changes" is ticked."""
+        back = HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order_id]) + "#messages")
+        if request.method != "POST":
+            return back
+        get_object_or_404(Order, pk=order_id)
+        form = MessageForm(request.POST)
+        if not form.is_valid():
+            errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+            self.message_user(request, f"Message not sent: {errors}", messages.ERROR)
+            return back
+        try:
+            order_message_post(
+                order_id=order_id,
+                side=OrderMessage.Side.STAFF,
+                body=form.cleaned_data["body"],
+                actor=request.user,
+                request_changes=form.cleaned_data["request_changes"],
+            )
+        except ACTION_ERRORS as exc:
+            self.message_user(request, f"Message not sent: {exc}", messages.ERROR)
+            return back
+        if form.cleaned_data["request_changes"]:
+            self.message_user(request, REJECT.done(None).message.capitalize(), messages.SUCCESS)
+        else:
+            self.message_user(request, "Message sent; the customer is emailed it.", messages.SUCCESS)
+        return back
 
     def action_view(self, request: HttpRequest, order_id: Any, action: OrderAction) -> HttpResponse:
         """The review page's button for ``action``: POST runs it (after a reason page if it needs one)."""
         back = HttpResponseRedirect(reverse("admin:purchases_order_change", args=[order_id]))
+        if action.needs_when:
+            if request.method == "POST":
+                when = ScheduleForm(request.POST)
+                if when.is_valid():
+                    self._run_one(request, action, order_id, publish_at=when.cleaned_data["publish_at"])
+                else:
+                    errors = " ".join(str(e) for e in when.errors.get("publish_at", []))
+                    self.message_user(request, f"Order {order_id}: {action.label}: {errors}", messages.ERROR)
+            return back
         if not action.needs_reason:
             if request.method == "POST":
                 self._run_one(request, action, order_id)
@@ -359,9 +492,15 @@ class OrderAdmin(admin.ModelAdmin):
             "usage": usage,
             "total_cost": usd(usage["estimated_cost_usd"]),
             "timeline": order_timeline(order),
+            "thread": [(order_message_author(m, for_staff=True), m) for m in order_message_thread(order)],
+            "message_form": MessageForm(),
+            "can_write": REJECT.has_permission(request.user),
             "staff": buttons,
             "staff_panel": any(b.available or b.needs_permission for b in buttons.values()),
             "reject_form": ReasonForm(),
+            "decline_form": DeclineReasonForm(),
+            "schedule_form": ScheduleForm(),
+            "publish_time": publish_time_text(order.publish_at) if order.publish_at else "",
             # The take-down button shows only while the order's link is in the published text.
             "link_live": bool(live and order_links_in(live.body_markdown, order)),
         }
@@ -426,3 +565,8 @@ class OrderDraftAdmin(ReadOnlyAdmin):
     @admin.display(description="Draft", ordering="number")
     def draft(self, obj: OrderDraft) -> str:
         return f"Draft {obj.number} (article v{obj.version.number})"
+
+
+# The article admin with its history, compare, restore and unpublish pages replaces the plain one
+# (it names orders, so it lives here); imported last, as it uses this module's draft labels.
+import purchases.article_admin  # noqa: E402,F401

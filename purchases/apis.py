@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,14 +16,16 @@ from rest_framework.views import APIView
 
 from articles.content import render_html
 from blogorder.api_errors import ErrorSerializer, error_body
-from blogorder.throttling import client_ip
+from blogorder.throttling import client_ip, throttle_wait
 from purchases import stripe_api
 from purchases.errors import NoContent
 from purchases.intake import checkout_submit
-from purchases.models import Order
+from purchases.models import Order, OrderMessage
 from purchases.selectors import (
     order_customer_actions,
     order_get_for_customer,
+    order_message_author,
+    order_message_thread,
     order_preview,
     order_queue_state,
     order_receipt,
@@ -35,6 +37,8 @@ from purchases.serializers import (
     CheckoutInSerializer,
     CheckoutOutSerializer,
     ContentSerializer,
+    MessageInSerializer,
+    MessageSerializer,
     OrderActionInSerializer,
     OrderLookupInSerializer,
     OrderLookupOutSerializer,
@@ -44,11 +48,19 @@ from purchases.serializers import (
     VersionItemSerializer,
 )
 from purchases.services.lookup import lookup_answer_text, order_lookup_request
+from purchases.services.messages import order_message_post
 from purchases.services.review import order_regenerate, order_submit_for_review
 from purchases.services.runs import order_queue
 from purchases.services.webhooks import stripe_webhook_handle
 from purchases.status_messages import order_status_view
-from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, ORDERS_LINK_THROTTLES, LookupThrottle
+from purchases.throttles import (
+    ACTION_THROTTLES,
+    CHECKOUT_THROTTLES,
+    MESSAGE_ORDER_THROTTLES,
+    MESSAGE_THROTTLES,
+    ORDERS_LINK_THROTTLES,
+    LookupThrottle,
+)
 from queueing.selectors import estimate_wait_seconds
 
 logger = logging.getLogger(__name__)
@@ -121,6 +133,7 @@ def status_body(order: Order) -> dict[str, object]:
                 "statusMessage": state.message,
                 "statusLabel": state.label,
                 "statusTone": state.tone,
+                "publishAt": order.publish_at if order.is_scheduled else None,
                 "receipt": order_receipt(order),
                 "queue": queue,
                 "preview": order_preview(order),
@@ -227,7 +240,7 @@ class OrderStatusApi(OrderApi):
     @extend_schema(
         responses={200: OrderStatusSerializer, 404: ORDER_NOT_FOUND, 429: RATE_LIMITED},
         auth=ORDER_TOKEN_AUTH,
-        summary="Order status (poll while PROCESSING)",
+        summary="Order status (poll while PENDING_PAYMENT or PROCESSING; slowly while waiting on people)",
     )
     def get(self, request: Request, order_id: str) -> Response:
         return Response(status_body(self.get_order(request, order_id)))
@@ -365,6 +378,90 @@ class OrderVersionsApi(OrderApi):
             for v in order_versions(order)
         ]
         return Response(VersionItemSerializer(items, many=True).data)
+
+
+def message_item(message: OrderMessage) -> dict[str, Any]:
+    """A message of the thread as the customer's API gives it."""
+    return {
+        "id": message.pk,
+        "author": message.side,
+        "authorName": order_message_author(message, for_staff=False),
+        "body": message.body,
+        "requestedChanges": message.requested_changes,
+        "createdAt": message.created_at,
+    }
+
+
+class OrderMessagesApi(OrderApi):
+    @extend_schema(
+        responses={200: MessageSerializer(many=True), 404: ORDER_NOT_FOUND, 429: RATE_LIMITED},
+        auth=ORDER_TOKEN_AUTH,
+        summary="The order's conversation with the editors, oldest first",
+    )
+    def get(self, request: Request, order_id: str) -> Response:
+        order = self.get_order(request, order_id)
+        items = [message_item(m) for m in order_message_thread(order)]
+        return Response(MessageSerializer(items, many=True).data)
+
+
+class MessagePostApi(OrderActionApi):
+    """Write to the editors; limited per client (every post) and per order (once the token is checked)."""
+
+    throttle_classes = MESSAGE_THROTTLES
+    in_serializer = MessageInSerializer
+
+    @extend_schema(
+        request=MessageInSerializer,
+        responses={
+            201: MessageSerializer,
+            400: OpenApiResponse(
+                response=ErrorSerializer,
+                description=(
+                    "`invalid`: `orderId` is missing or not a UUID, or `body` is missing, empty, longer "
+                    "than `ORDER_MESSAGE_MAX_CHARS` or holds control characters (each named in `fields`); "
+                    "`parse_error`: not JSON. Nothing is written."
+                ),
+            ),
+            404: ORDER_NOT_FOUND,
+            409: OpenApiResponse(
+                response=ErrorSerializer,
+                description="`action_not_allowed`: the order is not paid yet. Nothing is written.",
+            ),
+            429: OpenApiResponse(
+                response=ErrorSerializer,
+                description=(
+                    "`rate_limited`: too many messages from this client, or on this order; `Retry-After` "
+                    "gives the seconds to wait. Rates: README, Limits."
+                ),
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "A message",
+                value={
+                    "orderId": "7f6c1f4e-2b1a-4c55-9a3e-0d2f5b8c9e10",
+                    "body": "Could the link sit in the paragraph about pillows instead?",
+                },
+                request_only=True,
+            )
+        ],
+        auth=ORDER_TOKEN_AUTH,
+        summary="Write to the editors (plain text); they are emailed, and the next draft weighs it",
+        description=(
+            "Adds a message to the order's conversation (`GET /api/v1/purchase/messages/{orderId}`). "
+            "The editors are emailed once, in a digest of the messages written within "
+            "`ORDER_MESSAGE_DIGEST_SECONDS`. The next draft's writer is given your latest messages as "
+            "quoted wishes, never as instructions: the quality checks still apply (no other links)."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        body = self.validated_body(request)
+        order = self.get_order(request, body["orderId"])
+        wait = throttle_wait(request, MESSAGE_ORDER_THROTTLES)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait)
+        message = order_message_post(order_id=order.id, side=OrderMessage.Side.CUSTOMER, body=body["body"])
+        return Response(MessageSerializer(message_item(message)).data, status=status.HTTP_201_CREATED)
 
 
 class OrderLookupApi(APIView):

@@ -9,7 +9,16 @@ class PurchasesConfig(AppConfig):
         # Each of these services declares the order action it performs (``@ACTION.effect``), so
         # ``OrderAction.execute`` can run it from anywhere once the apps are loaded.
         from articles.services import set_protected_links_provider
-        from purchases.services import draft_run, failures, paid_links, payments, refunds, review  # noqa: F401
+        from purchases.services import (  # noqa: F401
+            approval,
+            draft_run,
+            failures,
+            paid_links,
+            payments,
+            refunds,
+            review,
+            schedule,
+        )
 
         # Which links the article guard keeps is the orders' record, not the text (articles
         # cannot import orders, so it is told here).

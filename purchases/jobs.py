@@ -29,9 +29,11 @@ from purchases.services.failures import (
     writing_service_down_notify,
 )
 from purchases.services.lookup import order_lookup_answer, order_lookup_fail
+from purchases.services.messages import order_messages_digest_overdue, order_messages_digest_send
 from purchases.services.payments import order_receipt_fetch
 from purchases.services.reconciliation import stripe_sessions_reconcile
 from purchases.services.runs import QUEUE_FOR_KIND, orders_reconcile
+from purchases.services.schedule import order_scheduled_publish, scheduled_publishes_enqueue
 from purchases.status_messages import WAITING_STAGE
 from queueing.breaker import CircuitBreaker, CircuitOpen
 from queueing.models import JobRequest
@@ -165,8 +167,20 @@ def order_receipt_job(*, order_id: str) -> str:
 
 
 def reconcile_orders_job() -> str:
-    """Periodic (``blogorder/cron.py``): re-enqueue lost or abandoned runs, send unsent emails."""
-    return orders_reconcile().summary()
+    """Periodic (``blogorder/cron.py``): re-enqueue lost or abandoned runs, send unsent emails and
+    the message digests whose job never ran."""
+    summary = orders_reconcile().summary()
+    return f"{summary}; overdue messages emailed {order_messages_digest_overdue()}"
+
+
+def order_messages_digest_job(*, order_id: str, side: str) -> int:
+    """Email the other side every message of ``side`` on the order not emailed yet, in one digest
+    (``order_messages_digest_send``; on ``maintenance``, put there delayed after the first message).
+
+    Idempotent: the messages are marked with their email under the order's row lock, so a second
+    run (an RQ retry, a duplicate) finds none and sends nothing. Returns the messages it carried.
+    """
+    return order_messages_digest_send(order_id=order_id, side=side)
 
 
 def stripe_reconcile_job(*, hours: int = 48) -> dict[str, int]:
@@ -214,3 +228,21 @@ def order_lookup_job(*, lookup_id: str) -> str:
         order_lookup_fail(lookup_id=lookup_id, error=f"{type(exc).__name__}: {exc}")
 
     return job_run_tracked(work, on_final_failure=fail)
+
+
+def scheduled_publish_due_job() -> int:
+    """Every minute (``blogorder/cron.py``): one ``scheduled_publish_job`` per scheduled order that is due.
+
+    Idempotent: a job already queued for the same order and time is not put twice
+    (``scheduled_publishes_enqueue``). Returns the jobs put.
+    """
+    return len(scheduled_publishes_enqueue())
+
+
+def scheduled_publish_job(*, order_id: str) -> str:
+    """Publish one due scheduled order (``order_scheduled_publish``), or send it back to the editors.
+
+    Idempotent: it acts only on an order still SCHEDULED and due, under its row lock, and moves it out
+    of SCHEDULED; a second run, or a run after a cancel or a move to later, does nothing ("skipped").
+    """
+    return order_scheduled_publish(order_id=order_id)

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
 from prometheus_client.core import CounterMetricFamily, GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -26,29 +25,38 @@ from purchases.models import (
     RunSpend,
     StripeEvent,
 )
-from purchases.selectors import orders_processing_overdue_qs
+from purchases.selectors import orders_overdue_qs
 from queueing.metrics import bucket_counts, duration_bucket_aggregates, seconds_of
 
 WINDOW = timedelta(hours=24)
 PAID_TO_DRAFT_BUCKETS: tuple[float, ...] = (10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 
 
-def orders_processing_overdue(*, now: datetime | None = None) -> int:
-    """How many orders are past ``ORDER_PROCESSING_DEADLINE_SECONDS`` in PROCESSING (the alert's rule)."""
-    return orders_processing_overdue_qs(
-        now=now or datetime.now(UTC), deadline_seconds=settings.ORDER_PROCESSING_DEADLINE_SECONDS
-    ).count()
+def orders_overdue_count(*, status: str, now: datetime | None = None) -> int:
+    """How many orders are past their deadline in ``status`` (the alerts' rule, ``orders_overdue_qs``)."""
+    return orders_overdue_qs(status=status, now=now or datetime.now(UTC)).count()
+
+
+# The gauge of each status with a deadline (``OVERDUE_DEADLINE_SETTINGS``).
+OVERDUE_GAUGES: dict[str, tuple[str, str]] = {
+    OrderStatus.PROCESSING: (
+        "blogorder_orders_processing_overdue",
+        "Orders in PROCESSING past ORDER_PROCESSING_DEADLINE_SECONDS",
+    ),
+    OrderStatus.AWAITING_APPROVAL: (
+        "blogorder_orders_approval_overdue",
+        "Orders in AWAITING_APPROVAL past ORDER_APPROVAL_DEADLINE_SECONDS",
+    ),
+}
 
 
 class OrderCollector(Collector):
     def collect(self) -> Iterator[Any]:
         yield self._orders()
-        overdue = GaugeMetricFamily(
-            "blogorder_orders_processing_overdue",
-            "Orders in PROCESSING past ORDER_PROCESSING_DEADLINE_SECONDS",
-        )
-        overdue.add_metric([], orders_processing_overdue())
-        yield overdue
+        for status, (name, documentation) in OVERDUE_GAUGES.items():
+            overdue = GaugeMetricFamily(name, documentation)
+            overdue.add_metric([], orders_overdue_count(status=status))
+            yield overdue
         yield self._paid_to_draft()
         yield from self._spend()
         yield self._webhooks()

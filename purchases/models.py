@@ -15,9 +15,11 @@ from blogorder.errors import ActionNotAllowed
 
 class OrderStatus(models.TextChoices):
     PENDING_PAYMENT = "PENDING_PAYMENT", "Pending payment"
+    AWAITING_APPROVAL = "AWAITING_APPROVAL", "Waiting for approval of the target"
     PROCESSING = "PROCESSING", "Processing"
     QUALITY_CHECK = "QUALITY_CHECK", "Ready for customer review"
     ADMIN_REVIEW = "ADMIN_REVIEW", "Waiting for editor"
+    SCHEDULED = "SCHEDULED", "Scheduled to publish"
     PUBLISHED = "PUBLISHED", "Published"
     FAILED = "FAILED", "Failed"
     REFUNDED = "REFUNDED", "Refunded"
@@ -26,16 +28,28 @@ class OrderStatus(models.TextChoices):
 S = OrderStatus
 # Every allowed move, written once. Anything else raises IllegalTransition.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    S.PENDING_PAYMENT: frozenset({S.PROCESSING, S.FAILED, S.REFUNDED}),
+    S.PENDING_PAYMENT: frozenset({S.AWAITING_APPROVAL, S.PROCESSING, S.FAILED, S.REFUNDED}),
+    # Paid, waiting for staff to accept the target (then written) or decline it (refunded in full).
+    S.AWAITING_APPROVAL: frozenset({S.PROCESSING, S.REFUNDED}),
     S.PROCESSING: frozenset({S.QUALITY_CHECK, S.FAILED, S.REFUNDED}),
     S.QUALITY_CHECK: frozenset({S.PROCESSING, S.ADMIN_REVIEW, S.FAILED, S.REFUNDED}),
-    S.ADMIN_REVIEW: frozenset({S.PUBLISHED, S.QUALITY_CHECK, S.PROCESSING, S.REFUNDED}),
+    S.ADMIN_REVIEW: frozenset({S.PUBLISHED, S.SCHEDULED, S.QUALITY_CHECK, S.PROCESSING, S.REFUNDED}),
+    # Approved, to be published at ``publish_at`` by the periodic job; back to the editors when the
+    # schedule is cancelled or cannot be kept, to a run when the article moved on under the link.
+    S.SCHEDULED: frozenset({S.PUBLISHED, S.ADMIN_REVIEW, S.PROCESSING, S.REFUNDED}),
     S.PUBLISHED: frozenset({S.REFUNDED}),
-    S.FAILED: frozenset({S.PROCESSING, S.REFUNDED}),
+    S.FAILED: frozenset({S.AWAITING_APPROVAL, S.PROCESSING, S.REFUNDED}),
     S.REFUNDED: frozenset(),
 }
-# Paid orders that still hold (or used) an article's backlink slot.
-SLOT_HOLDING_PAID = (S.PROCESSING, S.QUALITY_CHECK, S.ADMIN_REVIEW, S.PUBLISHED)
+# Paid orders that still hold (or used) an article's backlink slot: one waiting for approval holds it.
+SLOT_HOLDING_PAID = (
+    S.AWAITING_APPROVAL,
+    S.PROCESSING,
+    S.QUALITY_CHECK,
+    S.ADMIN_REVIEW,
+    S.SCHEDULED,
+    S.PUBLISHED,
+)
 
 
 def statuses_into(to_status: str) -> frozenset[str]:
@@ -47,9 +61,11 @@ def statuses_into(to_status: str) -> frozenset[str]:
 # never the internal name.
 CUSTOMER_STATES: dict[str, str] = {
     S.PENDING_PAYMENT: "the order is waiting for its payment",
+    S.AWAITING_APPROVAL: "the order is waiting for the publisher to approve your link",
     S.PROCESSING: "a draft is being written",
     S.QUALITY_CHECK: "the draft is waiting for your review",
     S.ADMIN_REVIEW: "the draft is with our editors",
+    S.SCHEDULED: "the draft is approved and scheduled to be published",
     S.PUBLISHED: "the order is published",
     S.FAILED: "the order was not completed",
     S.REFUNDED: "the order was refunded",
@@ -136,6 +152,18 @@ class Order(models.Model):
     disputed_at = models.DateTimeField(null=True, blank=True)
     # The order token is a signature over the id salted with this; rotating it revokes old links.
     token_salt = models.CharField(max_length=64)
+    # Recorded at checkout (``purchases.services.checkout.order_needs_approval``): once paid, the order
+    # waits in AWAITING_APPROVAL for staff to accept its target (accept_target) or decline it
+    # (decline_target, a full refund) before anything is written.
+    needs_approval = models.BooleanField(
+        default=False, help_text="Paid, it waits for staff to accept the target before any writing."
+    )
+    # SCHEDULED orders: when the periodic job publishes the approved draft, and who scheduled it
+    # (the publish is recorded in their name). Cleared when the schedule is cancelled or kept.
+    publish_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -145,6 +173,7 @@ class Order(models.Model):
         permissions = [
             ("publish_order", "Can approve and publish orders"),
             ("refund_order", "Can refund orders"),
+            ("approve_target", "Can accept or decline the target of an order waiting for approval"),
         ]
 
     def __str__(self) -> str:
@@ -170,6 +199,11 @@ class Order(models.Model):
         return self.status == S.PENDING_PAYMENT
 
     @property
+    def awaits_approval(self) -> bool:
+        """Paid, waiting for staff to accept or decline its target: nothing is written yet."""
+        return self.status == S.AWAITING_APPROVAL
+
+    @property
     def in_progress(self) -> bool:
         """A job run is wanted: a draft is being written."""
         return self.status == S.PROCESSING
@@ -177,6 +211,11 @@ class Order(models.Model):
     @property
     def has_failed(self) -> bool:
         return self.status == S.FAILED
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Approved, waiting for ``publish_at``."""
+        return self.status == S.SCHEDULED
 
     @property
     def is_published(self) -> bool:
@@ -314,7 +353,15 @@ class RunSpend(models.Model):
 
 
 class OrderTransition(models.Model):
-    """Who moved an order from which status to which, when and why."""
+    """Who moved an order from which status to which, when and why.
+
+    A record that moves no status (``from_status == to_status``) notes an event: a link taken down,
+    or its article unpublished or published back (``source == ARTICLE_SOURCE``, which the customer
+    reads on the order page too).
+    """
+
+    # The source of the entries an article's unpublishing and publishing back leave on its orders.
+    ARTICLE_SOURCE: ClassVar[str] = "article"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=20, choices=OrderStatus.choices)
@@ -360,6 +407,13 @@ class EmailKind(models.TextChoices):
     REVIEW_REJECTED = "review_rejected", "Changes requested by the editor"
     PUBLISHED = "published", "Your link is live"
     REFUNDED = "refunded", "Order refunded"
+    STAFF_MESSAGE = "staff_message", "Message from the editors (to the customer)"
+    CUSTOMER_MESSAGE = "customer_message", "Message from the customer (to the editors)"
+    AWAITING_APPROVAL = "awaiting_approval", "Paid, waiting for approval of the target"
+    TARGET_ACCEPTED = "target_accepted", "Target accepted, writing started"
+    TARGET_DECLINED = "target_declined", "Target declined and refunded"
+    ARTICLE_UNPUBLISHED = "article_unpublished", "Article unpublished: your link is offline"
+    ARTICLE_REPUBLISHED = "article_republished", "Article published back: your link is live again"
 
 
 class EmailRecord(models.Model):
@@ -442,3 +496,36 @@ class OrderLookup(models.Model):
 
     def __str__(self) -> str:
         return f"orders of {self.email} ({self.outcome})"
+
+
+class OrderMessage(models.Model):
+    """One message of an order's thread between staff and the customer; plain text, never markup.
+
+    A new message is emailed to the other side once, in a digest of every message of that side
+    written within ``ORDER_MESSAGE_DIGEST_SECONDS`` (``purchases/services/messages.py``):
+    ``digest_key`` names the email(s) that carried it (the ``EmailRecord`` key), set once when the
+    digest is queued, with ``emailed_at``. Customer messages also reach the writer as quoted data
+    on the next regeneration.
+    """
+
+    class Side(models.TextChoices):
+        STAFF = "staff", "Editors"
+        CUSTOMER = "customer", "Customer"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="messages")
+    side = models.CharField(max_length=10, choices=Side.choices)
+    # Staff messages: who wrote it (kept if the user is deleted: the name goes, the message stays).
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    body = models.TextField()
+    # A staff message sent with "request changes": it was the reason of a reject (emailed with it).
+    requested_changes = models.BooleanField(default=False)
+    digest_key = models.CharField(max_length=100, blank=True, db_index=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "side", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_side_display()} message on order {self.order_id}"

@@ -10,17 +10,27 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
 
+from django.conf import settings
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from articles.content import extract_links, normalize_href, render_html, split_paragraphs
 from articles.models import ArticleVersion
 from articles.selectors import version_preview
 from purchases.actions import SUBMIT_FOR_REVIEW, customer_actions
 from purchases.errors import NotFound, OrderNotFound
-from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition, unpaid_failure_q
+from purchases.models import (
+    DISPUTE_CLOSED_STATUSES,
+    EmailRecord,
+    Order,
+    OrderMessage,
+    OrderStatus,
+    OrderTransition,
+    unpaid_failure_q,
+)
 from purchases.services.runs import order_queue
 from purchases.status_messages import STATUS_LABELS, status_view_annotations
 from purchases.test_mode import TEST_PAYMENT_INTENT_PREFIX
@@ -351,7 +361,8 @@ class TimelineEntry:
 
 
 def order_timeline(order: Order) -> list[TimelineEntry]:
-    """Everything that happened to an order, oldest first: status moves, Stripe events, job attempts, emails."""
+    """Everything that happened to an order, oldest first: status moves, Stripe events, job attempts,
+    messages, emails."""
     entries = [
         TimelineEntry(
             t.created_at,
@@ -377,6 +388,17 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
     entries += [
         TimelineEntry(
             m.created_at,
+            "message",
+            f"Message from {m.author or 'staff'}" + (" (requested changes)" if m.requested_changes else "")
+            if m.side == OrderMessage.Side.STAFF
+            else "Message from the customer",
+            m.body,
+        )
+        for m in order.messages.select_related("author")
+    ]
+    entries += [
+        TimelineEntry(
+            m.created_at,
             "email",
             f"{m.get_kind_display()} to {m.to}: {_email_state(m)}",
             m.error or m.note,
@@ -386,31 +408,17 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: e.at)
 
 
+def order_article_notices(order: Order) -> list[OrderTransition]:
+    """The order's timeline entries about its article being unpublished or published back, oldest first."""
+    return list(order.transitions.filter(source=OrderTransition.ARTICLE_SOURCE).order_by("created_at", "id"))
+
+
 def _email_state(record: EmailRecord) -> str:
     if record.sent_at:
         return "sent " + record.sent_at.isoformat(timespec="seconds")
     if record.coalesced_into_id:
         return "folded into a later email (one revision email a minute)"
     return "NOT SENT"
-
-
-@dataclass(frozen=True)
-class DiffRow:
-    tag: str  # equal | replace | insert | delete
-    base_html: str
-    proposal_html: str
-
-
-def version_diff(base_body: str, proposal_body: str, *, context: int = 1) -> list[DiffRow]:
-    """Paragraph-level diff of two bodies, with ``context`` unchanged paragraphs around each change."""
-    base, proposal = split_paragraphs(base_body), split_paragraphs(proposal_body)
-    rows: list[DiffRow] = []
-    for group in difflib.SequenceMatcher(a=base, b=proposal, autojunk=False).get_grouped_opcodes(context):
-        for tag, i1, i2, j1, j2 in group:
-            left = "".join(render_html(p) for p in base[i1:i2])
-            right = "".join(render_html(p) for p in proposal[j1:j2])
-            rows.append(DiffRow(tag, left, right))
-    return rows
 
 
 def order_id_from_metadata(obj: dict[str, Any]) -> uuid.UUID | None:
@@ -526,26 +534,145 @@ def orders_by_status() -> dict[str, int]:
     return {status: int(counts.get(status, 0)) for status in OrderStatus.values}
 
 
-def orders_processing_overdue_qs(*, now: datetime, deadline_seconds: int) -> QuerySet[Order]:
-    """Orders still PROCESSING ``deadline_seconds`` after they entered it, annotated ``entered``.
+# The statuses an order must not stay in for long, and the setting saying how long is too long: the
+# alerts (``purchases.monitoring``) and the overdue gauges (``purchases.metrics``) read both from here.
+OVERDUE_DEADLINE_SETTINGS: dict[str, str] = {
+    OrderStatus.PROCESSING: "ORDER_PROCESSING_DEADLINE_SECONDS",
+    OrderStatus.AWAITING_APPROVAL: "ORDER_APPROVAL_DEADLINE_SECONDS",
+}
 
-    When it entered: its latest move into PROCESSING (a regeneration or a retry enters it again),
-    else its payment time, else its ``updated_at``. The alert (``purchases.monitoring``) and the
-    ``blogorder_orders_processing_overdue`` gauge (``purchases.metrics``) both read this.
+
+def overdue_deadline_seconds(status: str) -> int:
+    """How long an order may stay in ``status`` (one of ``OVERDUE_DEADLINE_SETTINGS``) before it is overdue."""
+    return int(getattr(settings, OVERDUE_DEADLINE_SETTINGS[status]))
+
+
+def orders_overdue_qs(*, status: str, now: datetime, deadline_seconds: int | None = None) -> QuerySet[Order]:
+    """Orders still in ``status`` ``deadline_seconds`` (default: its setting) after they entered it,
+    annotated ``entered``.
+
+    When it entered: its latest move into ``status`` (a regeneration or a retry enters PROCESSING
+    again), else its payment time, else its ``updated_at``.
     """
+    if deadline_seconds is None:
+        deadline_seconds = overdue_deadline_seconds(status)
     entered = (
-        OrderTransition.objects.filter(order=OuterRef("pk"), to_status=OrderStatus.PROCESSING)
+        OrderTransition.objects.filter(order=OuterRef("pk"), to_status=status)
         .order_by("-created_at")
         .values("created_at")[:1]
     )
     return (
-        Order.objects.filter(status=OrderStatus.PROCESSING)
+        Order.objects.filter(status=status)
         .annotate(entered=Coalesce(Subquery(entered), F("paid_at"), F("updated_at")))
         .filter(entered__lte=now - timedelta(seconds=deadline_seconds))
     )
 
 
-def orders_processing_overdue(*, now: datetime, deadline_seconds: int) -> list[tuple[uuid.UUID, datetime]]:
-    """(order id, when it entered PROCESSING) of each overdue order, oldest first."""
-    qs = orders_processing_overdue_qs(now=now, deadline_seconds=deadline_seconds)
+def orders_overdue(
+    *, status: str, now: datetime, deadline_seconds: int | None = None
+) -> list[tuple[uuid.UUID, datetime]]:
+    """(order id, when it entered ``status``) of each overdue order, oldest first."""
+    qs = orders_overdue_qs(status=status, now=now, deadline_seconds=deadline_seconds)
     return list(qs.order_by("entered").values_list("id", "entered"))  # type: ignore[misc]
+
+
+# --- The conversation ---------------------------------------------------------------------------
+
+
+def order_message_thread(order: Order) -> list[OrderMessage]:
+    """The order's messages, oldest first, with their staff authors."""
+    return list(order.messages.select_related("author"))
+
+
+def orders_awaiting_staff_reply() -> QuerySet[Order]:
+    """Orders whose latest message is the customer's: no one on staff has answered it yet.
+
+    Oldest waiting first; each order carries ``last_message_at`` (when the customer wrote).
+    A staff message (or "request changes", which writes one) answers it.
+    """
+    latest = OrderMessage.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-id")
+    return (
+        Order.objects.select_related("article")
+        .annotate(
+            last_message_side=Subquery(latest.values("side")[:1]),
+            last_message_at=Subquery(latest.values("created_at")[:1]),
+        )
+        .filter(last_message_side=OrderMessage.Side.CUSTOMER)
+        .order_by("last_message_at")
+    )
+
+
+def customer_messages_for_prompt(order: Order) -> tuple[str, ...]:
+    """The customer's latest ``ORDER_MESSAGES_IN_PROMPT`` messages, oldest first, each cut to
+    ``ORDER_MESSAGE_PROMPT_CHARS``: what the writer is given, as quoted data, on the next draft."""
+    count = settings.ORDER_MESSAGES_IN_PROMPT
+    if count <= 0:
+        return ()
+    bodies = (
+        OrderMessage.objects.filter(order_id=order.pk, side=OrderMessage.Side.CUSTOMER)
+        .order_by("-created_at", "-id")
+        .values_list("body", flat=True)[:count]
+    )
+    return tuple(
+        Truncator(body).chars(settings.ORDER_MESSAGE_PROMPT_CHARS) for body in reversed(list(bodies))
+    )
+
+
+def order_message_author(message: OrderMessage, *, for_staff: bool) -> str:
+    """Who wrote ``message``, as each side reads it: staff see the editor's name, customers "Our editors"."""
+    if message.side == OrderMessage.Side.CUSTOMER:
+        return "The customer" if for_staff else "You"
+    if for_staff:
+        return str(message.author or "staff")
+    return "Our editors"
+
+
+# --- Scheduled publishing and the editors' desk ---------------------------------------------------
+
+
+def orders_scheduled_due(*, now: datetime) -> list[tuple[uuid.UUID, datetime]]:
+    """(order id, publish_at) of every scheduled order whose time has come, earliest first. One query."""
+    due = Order.objects.filter(status=OrderStatus.SCHEDULED, publish_at__lte=now).order_by("publish_at")
+    return list(due.values_list("id", "publish_at"))  # type: ignore[arg-type]
+
+
+def orders_scheduled_overdue(*, now: datetime, grace_seconds: int) -> list[tuple[uuid.UUID, datetime]]:
+    """Scheduled orders still unpublished ``grace_seconds`` after their time (the job is not running)."""
+    return orders_scheduled_due(now=now - timedelta(seconds=grace_seconds))
+
+
+def orders_waiting_for_review() -> QuerySet[Order]:
+    """Orders waiting for an editor, oldest wait first, annotated ``entered_status_at`` (since when)."""
+    return (
+        Order.objects.filter(status=OrderStatus.ADMIN_REVIEW)
+        .annotate(**{ENTERED_STATUS_AT: Coalesce(entered_status_at_subquery(), F("updated_at"))})
+        .order_by(ENTERED_STATUS_AT, "created_at")
+    )
+
+
+def orders_scheduled() -> QuerySet[Order]:
+    """Scheduled orders, the next to publish first."""
+    return Order.objects.filter(status=OrderStatus.SCHEDULED).order_by("publish_at", "created_at")
+
+
+def orders_failed_unrefunded() -> QuerySet[Order]:
+    """Paid orders that failed and were not refunded in full (FAILED: a full refund moves them on), oldest first."""
+    return (
+        Order.objects.filter(status=OrderStatus.FAILED, paid_at__isnull=False)
+        .annotate(**{ENTERED_STATUS_AT: Coalesce(entered_status_at_subquery(), F("updated_at"))})
+        .order_by(ENTERED_STATUS_AT, "created_at")
+    )
+
+
+def orders_awaiting_approval() -> QuerySet[Order]:
+    """Paid orders waiting for staff to accept or decline their target, the longest paid first."""
+    return Order.objects.filter(status=OrderStatus.AWAITING_APPROVAL).order_by("paid_at", "created_at")
+
+
+def orders_disputed() -> QuerySet[Order]:
+    """Orders with a chargeback still open at the bank, oldest dispute first."""
+    return (
+        Order.objects.exclude(dispute_id="")
+        .exclude(dispute_status__in=DISPUTE_CLOSED_STATUSES)
+        .order_by("disputed_at", "created_at")
+    )

@@ -12,7 +12,7 @@ from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from articles.drafting.article import DEFAULT_WORD_COUNT, MAX_WORD_COUNT, MIN_WORD_COUNT
-from purchases.models import Order
+from purchases.models import Order, OrderStatus
 
 # Host names that never resolve publicly (RFC 2606 / 6761 and common private suffixes).
 _PRIVATE_SUFFIXES = (
@@ -202,12 +202,21 @@ class ReceiptSerializer(serializers.Serializer):
 class OrderStatusSerializer(serializers.Serializer):
     orderId = serializers.UUIDField()
     kind = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=OrderStatus.values,
+        help_text=(
+            "PENDING_PAYMENT, then AWAITING_APPROVAL (paid; only for an order that needs approval: staff "
+            "accept the target, or decline it and refund in full), PROCESSING, QUALITY_CHECK, "
+            "ADMIN_REVIEW, PUBLISHED; or FAILED, REFUNDED. statusMessage says what the order waits for."
+        ),
+    )
     # The state in a plain sentence or two for the customer (never an internal status name).
     statusMessage = serializers.CharField()  # noqa: N815
     # The order page's badge for the status ("Being written", "Changes requested"…) and its banner's tone.
     statusLabel = serializers.CharField()  # noqa: N815
     statusTone = serializers.ChoiceField(choices=["ok", "warn", "bad"])  # noqa: N815
+    # SCHEDULED: when the approved draft goes live (ISO 8601 with its offset); null otherwise.
+    publishAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
     # Null until the order is paid.
     receipt = ReceiptSerializer(allow_null=True)
     queue = QueueSerializer()
@@ -244,6 +253,30 @@ class SubmitForReviewInSerializer(OrderActionInSerializer):
             "the current version. Default: the current draft."
         ),
     )
+
+
+class MessageInSerializer(OrderActionInSerializer):
+    body = serializers.CharField(
+        trim_whitespace=False,
+        allow_blank=True,
+        help_text=(
+            "Plain text to the editors: shown as text (never as HTML or links), trimmed, at most "
+            "`ORDER_MESSAGE_MAX_CHARS` characters (2000 by default), no control characters."
+        ),
+    )
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.ChoiceField(
+        choices=["staff", "customer"], help_text="`staff`: our editors; `customer`: you."
+    )
+    authorName = serializers.CharField(help_text="Who wrote it, as the order page says it.")  # noqa: N815
+    body = serializers.CharField(help_text="Plain text; show it as text, never as HTML.")
+    requestedChanges = serializers.BooleanField(  # noqa: N815
+        help_text="The editors sent the draft back with this message as the reason."
+    )
+    createdAt = serializers.DateTimeField()  # noqa: N815
 
 
 class RegenerateOutSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
@@ -41,9 +42,11 @@ PAYMENT_FAILED = "payment failed"
 # The badge: a short customer label per status (the admin keeps ``get_status_display``).
 STATUS_LABELS: dict[str, str] = {
     S.PENDING_PAYMENT: "Pending payment",
+    S.AWAITING_APPROVAL: "Waiting for approval",
     S.PROCESSING: "Being written",
     S.QUALITY_CHECK: "Ready for your review",
     S.ADMIN_REVIEW: "With our editors",
+    S.SCHEDULED: "Scheduled",
     S.PUBLISHED: "Published",
     S.FAILED: "Not completed",
     S.REFUNDED: "Refunded",
@@ -155,6 +158,7 @@ class _Words:
     """How one order kind is spoken of: chosen once per order by its kind (``_WORDS``)."""
 
     what: str  # what the customer bought
+    reviewed: str  # what the publisher approves before any writing
     another: str  # what a regeneration gives
     writing: Callable[[Order], str]  # the first draft is being written
     rewriting: Callable[[Order], str]  # a regeneration is being written
@@ -164,6 +168,7 @@ class _Words:
 _WORDS: dict[str, _Words] = {
     Order.Kind.BACKLINK: _Words(
         what="your link",
+        reviewed="your link (its target and anchor text)",
         another="another placement",
         writing=lambda order: f"We are weaving your link into “{order.display_title}”.",
         rewriting=lambda order: f"We are writing a new placement of your link in “{order.display_title}”.",
@@ -171,6 +176,7 @@ _WORDS: dict[str, _Words] = {
     ),
     Order.Kind.ARTICLE: _Words(
         what="your article",
+        reviewed="your order (its topic and link)",
         another="a fresh draft",
         writing=lambda order: f"We are writing your article about “{order.topic}”.",
         rewriting=lambda order: f"We are writing a fresh draft of your article “{order.display_title}”.",
@@ -235,13 +241,18 @@ def _being_written(order: Order, *, queue: dict[str, Any] | None) -> StatusView:
     came_from = arrival.from_status if arrival is not None else ""
     if came_from == S.QUALITY_CHECK:
         now = _words(order).rewriting(order)
-    elif came_from == S.ADMIN_REVIEW:  # publishing found the article changed under the link: re-placed
+    elif came_from in (
+        S.ADMIN_REVIEW,
+        S.SCHEDULED,
+    ):  # publishing found the article changed under the link: re-placed
         now = (
             f"“{order.display_title}” was updated while your draft was with our editors, so we are placing "
             "your link in its current text again; you will review it before it goes to the editors again."
         )
     elif came_from == S.FAILED and arrival is not None and arrival.source == "staff":
         now = "Our team is trying your order again."
+    elif came_from == S.AWAITING_APPROVAL:
+        now = f"The publisher accepted {_words(order).what}. {_words(order).writing(order)}"
     else:
         now = _words(order).writing(order)
     return StatusView(label, f"{now} {then}", "warn")
@@ -276,6 +287,13 @@ def _draft_ready(order: Order) -> StatusView:
 
 
 def _published(order: Order) -> StatusView:
+    if order.article is not None and order.article.is_unpublished:
+        return StatusView(
+            "Offline for now",
+            f"Our editors have taken “{order.display_title}” off the site for now, so {_words(order).what} "
+            "is not online. Your order is kept as it is; we will email you when the article is back.",
+            "warn",
+        )
     link = article_live_url(order)
     live = _words(order).live(order)
     message = f"{live}: {link}" if link else f"{live}."
@@ -300,18 +318,24 @@ def _failed(order: Order) -> StatusView:
 def _refunded(order: Order) -> StatusView:
     arrival = _arrival(order)
     amount = _money(order.refunded_amount or order.amount, order)
-    if arrival is not None and arrival.from_status == S.FAILED and order.failure_reason:
+    note = " ".join(arrival.reason.split()) if arrival is not None and arrival.source == "staff" else ""
+    declined_why = why = ""
+    if arrival is not None and arrival.from_status == S.AWAITING_APPROVAL and note:
+        # Staff declined the target (or refunded it) before anything was written.
+        stop = "" if note.endswith((".", "!", "?")) else "."
+        declined_why = f"The publisher declined {_words(order).what}: “{note}”{stop} "
+    elif arrival is not None and arrival.from_status == S.FAILED and order.failure_reason:
         why = f" because we could not complete it: {customer_failure_reason(order)}"
-    elif arrival is not None and arrival.source == "staff" and arrival.reason.strip():
-        why = f". Our team's note: “{' '.join(arrival.reason.split())}”"
-    else:
-        why = ""
+    elif note:
+        why = f". Our team's note: “{note}”"
     if order.refund_status in ("failed", "canceled"):
         then = "The refund did not go through at the bank: our team will pay you back another way."
     else:
         then = "Depending on your bank it can take 5 to 10 days to appear."
     return StatusView(
-        STATUS_LABELS[S.REFUNDED], f"We refunded {amount}, your payment in full{why}. {then}", "bad"
+        STATUS_LABELS[S.REFUNDED],
+        f"{declined_why}We refunded {amount}, your payment in full{why}. {then}",
+        "bad",
     )
 
 
@@ -346,14 +370,42 @@ def _review_view(order: Order, seen: _Seen) -> StatusView:
     )
 
 
+def _approval_view(order: Order, seen: _Seen) -> StatusView:
+    return StatusView(
+        STATUS_LABELS[S.AWAITING_APPROVAL],
+        f"Your payment is received. The publisher reviews {_words(order).reviewed} before anything is "
+        "written. We will email you when it is accepted and writing starts, or refund you in full if it "
+        "is declined.",
+        "warn",
+    )
+
+
+def publish_time_text(at: datetime) -> str:
+    """A publishing time as staff and customers read it, in the site's time zone, naming it."""
+    local = timezone.localtime(at)
+    return f"{local.day} {local:%b %Y} at {local:%H:%M} {local.tzname()}"
+
+
+def _scheduled_view(order: Order, seen: _Seen) -> StatusView:
+    when = publish_time_text(order.publish_at) if order.publish_at else "publication"
+    return StatusView(
+        STATUS_LABELS[S.SCHEDULED],
+        f"Our editors approved {_words(order).what}: it is scheduled for {when}. "
+        "We will email you when it is live.",
+        "ok",
+    )
+
+
 # One builder per status: looked up by the order's status, never compared with it.
 _VIEWS: dict[str, Callable[[Order, _Seen], StatusView]] = {
     S.PENDING_PAYMENT: lambda order, seen: _awaiting_payment(
         order, returned_from_checkout=seen.returned_from_checkout, checkout_cancelled=seen.checkout_cancelled
     ),
+    S.AWAITING_APPROVAL: _approval_view,
     S.PROCESSING: lambda order, seen: _being_written(order, queue=seen.queue),
     S.QUALITY_CHECK: lambda order, seen: _draft_ready(order),
     S.ADMIN_REVIEW: _review_view,
+    S.SCHEDULED: _scheduled_view,
     S.PUBLISHED: lambda order, seen: _published(order),
     S.FAILED: lambda order, seen: _failed(order),
     S.REFUNDED: lambda order, seen: _refunded(order),

@@ -67,6 +67,31 @@ class OrdersLinkEmailThrottle(CustomerEmailThrottle):
     scope = "orders_link_email"
 
 
+class MessageThrottle(ClientRateThrottle):
+    """Customer messages per client, whatever the order (``RATE_LIMIT_MESSAGE``)."""
+
+    scope = "message"
+
+
+class MessageOrderThrottle(ClientRateThrottle):
+    """Customer messages per order, from any client (``RATE_LIMIT_MESSAGE_ORDER``).
+
+    Asked only once the order's token was checked (``throttle_wait`` in the view), so a stranger
+    cannot spend an order's allowance.
+    """
+
+    scope = "message_order"
+
+    def ident(self, request: Any) -> str | None:
+        """The order's id from the page's URL or the body's ``orderId``."""
+        match = getattr(request, "resolver_match", None)
+        order_id = match.kwargs.get("order_id") if match is not None else None
+        if order_id is None:
+            data = request.data if hasattr(request, "data") else request.POST
+            order_id = data.get("orderId") if hasattr(data, "get") else None
+        return str(order_id).strip().lower() if order_id else None
+
+
 CHECKOUT_THROTTLES: list[type[BaseThrottle]] = [CheckoutThrottle, CheckoutEmailThrottle]
 # By the customer action's name (purchases.actions), for the API views and the order page's buttons.
 ACTION_THROTTLES: dict[str, list[type[BaseThrottle]]] = {
@@ -74,3 +99,6 @@ ACTION_THROTTLES: dict[str, list[type[BaseThrottle]]] = {
     "submit_for_review": [SubmitThrottle],
 }
 ORDERS_LINK_THROTTLES: list[type[BaseThrottle]] = [OrdersLinkThrottle, OrdersLinkEmailThrottle]
+# Customer messages: per client on every post (the view's throttles), then per order once the token is checked.
+MESSAGE_THROTTLES: list[type[BaseThrottle]] = [MessageThrottle]
+MESSAGE_ORDER_THROTTLES: list[type[BaseThrottle]] = [MessageOrderThrottle]

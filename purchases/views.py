@@ -28,13 +28,16 @@ from purchases.catalog.selectors import article_get_published
 from purchases.errors import ApplicationError, DraftOutdated, OrderNotFound
 from purchases.gateways import payment_gateway
 from purchases.intake import checkout_submit
-from purchases.models import Order
+from purchases.models import Order, OrderMessage
 from purchases.selectors import (
     QUEUE_STAGE_WORDS,
     customer_order_rows,
+    order_article_notices,
     order_customer_actions,
     order_draft_items,
     order_get_for_customer,
+    order_message_author,
+    order_message_thread,
     order_queue_state,
     order_receipt,
     queue_stage_words,
@@ -42,9 +45,16 @@ from purchases.selectors import (
 )
 from purchases.serializers import OrderLookupInSerializer
 from purchases.services.lookup import lookup_answer_text, order_lookup_request
+from purchases.services.messages import order_message_post
 from purchases.services.payments import order_payment_confirm_from_session
 from purchases.status_messages import order_status_view
-from purchases.throttles import ACTION_THROTTLES, CHECKOUT_THROTTLES, ORDERS_LINK_THROTTLES
+from purchases.throttles import (
+    ACTION_THROTTLES,
+    CHECKOUT_THROTTLES,
+    MESSAGE_ORDER_THROTTLES,
+    MESSAGE_THROTTLES,
+    ORDERS_LINK_THROTTLES,
+)
 from purchases.tokens import make_order_token, orders_link_email, orders_link_ttl
 
 P = ParamSpec("P")
@@ -176,6 +186,41 @@ def order_page(request: HttpRequest, order: Order) -> HttpResponse:
     return _order_page_render(request, order, token=token)
 
 
+MESSAGE_SENT = "Sent to our editors. They will answer here, and we will email you when they do."
+
+
+@never_cache
+@require_http_methods(["POST"])
+@customer_order_view
+def order_message_page(request: HttpRequest, order: Order) -> HttpResponse:
+    """The order page's message form (works without JavaScript): POST ``body`` adds a customer message.
+
+    The same service and limits as ``POST /api/v1/purchase/messages``. Sent: back to the order
+    page's thread with a message. Refused (a bad body, past a rate limit, an unpaid order): the
+    order page again with the words kept and the reason (400 / 429 with ``Retry-After`` / 409).
+    """
+    text = request.POST.get("body", "")
+    token = request.COOKIES.get(_token_cookie_name(str(order.id)), "")
+    wait = throttle_wait(request, [*MESSAGE_THROTTLES, *MESSAGE_ORDER_THROTTLES])
+    if wait is not None:
+        response = _order_page_render(
+            request, order, token=token, message_text=text, message_error=rate_limited_message(wait)
+        )
+        response.status_code = 429
+        response["Retry-After"] = str(wait)
+        return response
+    try:
+        order_message_post(order_id=order.id, side=OrderMessage.Side.CUSTOMER, body=text)
+    except ApplicationError as exc:
+        response = _order_page_render(
+            request, order, token=token, message_text=text, message_error=exc.message
+        )
+        response.status_code = exc.status_code
+        return response
+    messages.success(request, MESSAGE_SENT)
+    return HttpResponseRedirect(reverse("purchases:order-page", kwargs={"order_id": order.id}) + "#messages")
+
+
 def live_mode(order: Order, *, paid_flag: bool) -> str:
     """How the page's script (``order_live.js``) follows the order, README "The live order page".
 
@@ -201,7 +246,9 @@ def wait_words(seconds: int) -> str:
     return f"About {minutes} minute{'s' if minutes != 1 else ''} left"
 
 
-def _order_page_render(request: HttpRequest, order: Order, *, token: str) -> HttpResponse:
+def _order_page_render(
+    request: HttpRequest, order: Order, *, token: str, message_text: str = "", message_error: str = ""
+) -> HttpResponse:
     version = order.current_version
     drafts = order_draft_items(order)
     queue = order_queue_state(order) if order.in_progress else None
@@ -231,6 +278,8 @@ def _order_page_render(request: HttpRequest, order: Order, *, token: str) -> Htt
         "status_tone": status.tone,
         "status_link": status.link,
         "receipt": order_receipt(order),
+        # Its article taken off the site or published back: who said why (the timeline's entries).
+        "article_notices": order_article_notices(order),
         # For order_live.js (the root element's data- attributes); the page is served only to the
         # token's holder, with no-store.
         "live_mode": live_mode(order, paid_flag=paid_flag),
@@ -238,6 +287,12 @@ def _order_page_render(request: HttpRequest, order: Order, *, token: str) -> Htt
         "order_token": token,
         "status_url": reverse("purchase-api:order-status", kwargs={"order_id": order.id}),
         "stage_words_table": json.dumps(QUEUE_STAGE_WORDS),
+        # The conversation with the editors (plain text, escaped) and its form.
+        "thread": [(order_message_author(m, for_staff=False), m) for m in order_message_thread(order)],
+        "can_message": order.is_paid,
+        "message_max": settings.ORDER_MESSAGE_MAX_CHARS,
+        "message_text": message_text,
+        "message_error": message_error,
     }
     return render(request, "purchases/order_page.html", context)
 

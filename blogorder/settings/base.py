@@ -84,6 +84,20 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# The languages articles may be written in (ISO 639-1 code, name): the admin's choices and the
+# catalog's language filter. Adding one needs no migration.
+ARTICLE_LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("it", "Italian"),
+    ("nl", "Dutch"),
+    ("pl", "Polish"),
+    ("pt", "Portuguese"),
+    ("sv", "Swedish"),
+]
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
@@ -131,10 +145,27 @@ CHECKOUT_EXPIRY_MINUTES = env.int("CHECKOUT_EXPIRY_MINUTES", 31)
 # New-article orders: one price for every sponsored article (at least 0.50), in this currency.
 ARTICLE_ORDER_PRICE = env.decimal("ARTICLE_ORDER_PRICE", "199.00")
 ARTICLE_ORDER_CURRENCY = env.str("ARTICLE_ORDER_CURRENCY", "usd").lower()
+# New-article orders wait, once paid, for staff to accept their target before any writing (a
+# backlink order follows its article's own ``needs_approval`` switch).
+ARTICLE_ORDERS_NEED_APPROVAL = env.bool("ARTICLE_ORDERS_NEED_APPROVAL", False)
 # rel attribute put on links sold to customers ("sponsored" per search-engine guidance, or "nofollow").
 SPONSORED_LINK_REL = env.str("SPONSORED_LINK_REL", "sponsored")
 # Where staff notices go (order waiting for review, sold-out payment, final failures).
 STAFF_NOTIFICATION_EMAILS = env.list("STAFF_NOTIFICATION_EMAILS", ["editors@localhost"])
+# The conversation on an order (README "Conversation"): a message's longest text; how long new
+# messages of one side wait to go out together in one email (a digest) to the other side (the
+# editors' copy goes to STAFF_NOTIFICATION_EMAILS); how many of the customer's latest messages, each
+# cut to how many characters, the writer is given as quoted data on the next regeneration.
+ORDER_MESSAGE_MAX_CHARS = env.int("ORDER_MESSAGE_MAX_CHARS", 2000)
+ORDER_MESSAGE_DIGEST_SECONDS = env.int("ORDER_MESSAGE_DIGEST_SECONDS", 300)
+ORDER_MESSAGES_IN_PROMPT = env.int("ORDER_MESSAGES_IN_PROMPT", 5)
+ORDER_MESSAGE_PROMPT_CHARS = env.int("ORDER_MESSAGE_PROMPT_CHARS", 600)
+# Scheduled publishing: how far ahead a publish may be scheduled; a scheduled order still unpublished
+# this long after its time is an incident (the cron or the maintenance worker is not running).
+SCHEDULE_MAX_DAYS = env.int("SCHEDULE_MAX_DAYS", 365)
+SCHEDULE_OVERDUE_ALERT_SECONDS = env.int("SCHEDULE_OVERDUE_ALERT_SECONDS", 600)
+# The editors' desk (/admin/desk/): an order waiting for review longer than this is shown overdue.
+REVIEW_TARGET_HOURS = env.int("REVIEW_TARGET_HOURS", 24)
 
 # --- Limits -------------------------------------------------------------------
 # Free holds and request rates (README "Limits"). A count limit is a whole number or "off"; a rate is
@@ -161,6 +192,9 @@ RATE_LIMIT_LOOKUP = env.rate("RATE_LIMIT_LOOKUP", "120/min")
 # "Email me my orders" (/orders/ and POST /api/v1/purchase/lookup) per client and per address asked about.
 RATE_LIMIT_ORDERS_LINK = env.rate("RATE_LIMIT_ORDERS_LINK", "10/hour")
 RATE_LIMIT_ORDERS_LINK_EMAIL = env.rate("RATE_LIMIT_ORDERS_LINK_EMAIL", "3/hour")
+# Customer messages (the order page and POST /api/v1/purchase/messages) per client and per order.
+RATE_LIMIT_MESSAGE = env.rate("RATE_LIMIT_MESSAGE", "20/hour")
+RATE_LIMIT_MESSAGE_ORDER = env.rate("RATE_LIMIT_MESSAGE_ORDER", "10/hour")
 # The cache that counts them: Redis, under its own key prefix (the RQ keys share the database).
 # Through Sentinel (REDIS_SENTINELS) the pool asks the sentinels for the master; LOCATION then gives
 # only the database number and password.

@@ -96,7 +96,10 @@ NO_WORKER_ALERT_SECONDS = env.int("NO_WORKER_ALERT_SECONDS", 120)
 # A queue whose oldest waiting job has waited longer than this is an incident (and an alert rule).
 QUEUE_OLDEST_JOB_ALERT_SECONDS = env.int("QUEUE_OLDEST_JOB_ALERT_SECONDS", 600)
 # An order still PROCESSING this long after it (last) entered that status is overdue: an incident,
-# and the `blogorder_orders_processing_overdue` gauge of /metrics.
+# and the `blogorder_orders_processing_overdue` gauge of /metrics (per-status deadlines: purchases.selectors).
 ORDER_PROCESSING_DEADLINE_SECONDS = env.int("ORDER_PROCESSING_DEADLINE_SECONDS", 1800)
+# A paid order still AWAITING_APPROVAL this long after it entered that status is overdue: the
+# `orders-approval-overdue` incident and the `blogorder_orders_approval_overdue` gauge.
+ORDER_APPROVAL_DEADLINE_SECONDS = env.int("ORDER_APPROVAL_DEADLINE_SECONDS", 86400)
 # Bearer token Prometheus sends to /metrics; unset: /metrics answers 404 (not exposed at all).
 METRICS_TOKEN = env.str("METRICS_TOKEN", "")

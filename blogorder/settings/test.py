@@ -20,6 +20,7 @@ CACHES = {
 # Rate limits and the open-checkout caps are off; tests of a limit turn it on (tests/blogorder/test_throttling.py).
 RATE_LIMIT_CHECKOUT = RATE_LIMIT_CHECKOUT_EMAIL = RATE_LIMIT_REGENERATE = "off"
 RATE_LIMIT_SUBMIT = RATE_LIMIT_LOOKUP = RATE_LIMIT_ORDERS_LINK = RATE_LIMIT_ORDERS_LINK_EMAIL = "off"
+RATE_LIMIT_MESSAGE = RATE_LIMIT_MESSAGE_ORDER = "off"
 OPEN_CHECKOUTS_PER_EMAIL = OPEN_CHECKOUTS_PER_CLIENT = None
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -27,24 +27,41 @@ from django.core.exceptions import ImproperlyConfigured
 
 from purchases.actions.base import Audience, Done, OrderAction, PermissionRequired
 from purchases.actions.customer import Pay, Regenerate, SubmitForReview, ViewArticle
-from purchases.actions.staff import Publish, Refund, Reject, Retry, TakeDownLink
-from purchases.actions.system import Fail, FailPayment, FinishDraft, KeepDraft
+from purchases.actions.staff import (
+    AcceptTarget,
+    CancelSchedule,
+    DeclineTarget,
+    MoveSchedule,
+    Publish,
+    Refund,
+    Reject,
+    Retry,
+    SchedulePublish,
+    TakeDownLink,
+)
+from purchases.actions.system import Fail, FailPayment, FinishDraft, KeepDraft, PublishScheduled
 from purchases.models import Order
 
 __all__ = [
+    "ACCEPT_TARGET",
     "ACTIONS_BY_NAME",
+    "CANCEL_SCHEDULE",
     "CUSTOMER_ACTIONS",
+    "DECLINE_TARGET",
     "FAIL",
     "FAIL_PAYMENT",
     "FINISH_DRAFT",
     "KEEP_DRAFT",
+    "MOVE_SCHEDULE",
     "ORDER_ACTIONS",
     "PAY",
     "PUBLISH",
+    "PUBLISH_SCHEDULED",
     "REFUND",
     "REGENERATE",
     "REJECT",
     "RETRY",
+    "SCHEDULE_PUBLISH",
     "STAFF_ACTIONS",
     "SUBMIT_FOR_REVIEW",
     "TAKE_DOWN_LINK",
@@ -65,7 +82,13 @@ FINISH_DRAFT = FinishDraft()
 KEEP_DRAFT = KeepDraft()
 FAIL_PAYMENT = FailPayment()
 FAIL = Fail()
+ACCEPT_TARGET = AcceptTarget()
+DECLINE_TARGET = DeclineTarget()
+PUBLISH_SCHEDULED = PublishScheduled()
 PUBLISH = Publish()
+SCHEDULE_PUBLISH = SchedulePublish()
+CANCEL_SCHEDULE = CancelSchedule()
+MOVE_SCHEDULE = MoveSchedule()
 REJECT = Reject()
 RETRY = Retry()
 REFUND = Refund()
@@ -81,7 +104,13 @@ ORDER_ACTIONS: tuple[OrderAction, ...] = (
     KEEP_DRAFT,
     FAIL_PAYMENT,
     FAIL,
+    ACCEPT_TARGET,
+    DECLINE_TARGET,
+    PUBLISH_SCHEDULED,
     PUBLISH,
+    SCHEDULE_PUBLISH,
+    CANCEL_SCHEDULE,
+    MOVE_SCHEDULE,
     REJECT,
     RETRY,
     REFUND,

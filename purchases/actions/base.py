@@ -61,6 +61,8 @@ class OrderAction:
     error: ClassVar[type[ApplicationError]] = ActionNotAllowed
     # Staff actions that ask for a reason (emailed to the customer, kept in the timeline).
     needs_reason: ClassVar[bool] = False
+    # Staff actions that ask for a date and time (scheduling): never a bulk action without one.
+    needs_when: ClassVar[bool] = False
     # Customer actions taken by following a URL (checkout, the article) rather than by posting.
     link: ClassVar[bool] = False
 
@@ -162,4 +164,15 @@ def open_run_refusal(order: Order) -> ApplicationError | None:
     """Refuses while a run of the order may still write a draft (regenerate, retry)."""
     if job_request_open_exists(subject_id=order.id):
         return ActionNotAllowed("A draft is already being written for this order.")
+    return None
+
+
+def article_unpublished_refusal(order: Order) -> ApplicationError | None:
+    """Refuses while staff have taken the order's article off the site (publish, regenerate, retry):
+    there is no published text to write on or publish into until it is published back."""
+    article = order.article
+    if article is not None and article.is_unpublished:
+        return ActionNotAllowed(
+            f"“{article.title}” is unpublished for now; this can be done once it is published back."
+        )
     return None

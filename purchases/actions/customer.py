@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from articles.models import ArticleVersion
-from purchases.actions.base import Audience, OrderAction, open_run_refusal
+from purchases.actions.base import Audience, OrderAction, article_unpublished_refusal, open_run_refusal
 from purchases.errors import ApplicationError, DraftOutdated
 from purchases.models import Order, OrderStatus, RunSpend
 
@@ -17,13 +17,16 @@ class Pay(OrderAction):
 
     Offered to the customer while a checkout is open (PENDING_PAYMENT). Recording a payment is also
     allowed from FAILED when no money had been taken (the checkout expired, a payment failed):
-    money taken is never refused. Effect: ``order_mark_paid``, which enqueues the first run.
+    money taken is never refused. Effect: ``order_mark_paid``, which enqueues the first run (or, for
+    an order that needs approval, leaves it AWAITING_APPROVAL for staff).
     """
 
     name = "pay"
     label = "Pay"
     audience = Audience.CUSTOMER
     to_status = S.PROCESSING
+    # An order that needs approval waits for staff once paid (``order_approval_await``).
+    also_to = frozenset({S.AWAITING_APPROVAL})
     from_statuses = frozenset({S.PENDING_PAYMENT, S.FAILED})
     refused = "This order is not waiting for a payment; right now {state}."
     link = True
@@ -69,7 +72,7 @@ class Regenerate(OrderAction):
                 "This order has used its writing allowance, so no new draft can be written. "
                 "Submit the current draft for editorial review."
             )
-        return open_run_refusal(order)
+        return article_unpublished_refusal(order) or open_run_refusal(order)
 
 
 class SubmitForReview(OrderAction):
@@ -81,6 +84,8 @@ class SubmitForReview(OrderAction):
     label = "Submit for editorial review"
     audience = Audience.CUSTOMER
     to_status = S.ADMIN_REVIEW
+    # Not SCHEDULED -> ADMIN_REVIEW: that is staff cancelling a schedule.
+    from_statuses = frozenset({S.QUALITY_CHECK})
     refused = "Only a draft awaiting your review can be submitted; right now {state}."
     outdated = (
         "The article has changed since draft {number} was written, so it can no longer be submitted. "

@@ -1,4 +1,5 @@
-"""What staff do from the admin: approve & publish, reject, retry, refund, take a link down; each needs its permission."""
+"""What staff do from the admin: accept or decline a target, approve & publish, reject, retry, refund,
+take a link down; each needs its permission."""
 
 from __future__ import annotations
 
@@ -6,11 +7,60 @@ from typing import Any
 
 from articles.content import extract_links, normalize_href
 from articles.models import ArticleVersion
-from purchases.actions.base import Audience, Done, OrderAction, open_run_refusal
+from purchases.actions.base import Audience, Done, OrderAction, article_unpublished_refusal, open_run_refusal
 from purchases.errors import ApplicationError, NotRefundable
 from purchases.models import Order, OrderStatus
 
 S = OrderStatus
+
+
+class AcceptTarget(OrderAction):
+    """Accept the target of a paid order that needs approval: AWAITING_APPROVAL -> PROCESSING.
+
+    The first run is requested as a payment would have (``order_work_start``) and the customer is
+    emailed that writing started. Effect: ``order_target_accept``.
+    """
+
+    name = "accept_target"
+    label = "Accept target"
+    summary = "Starts writing the order; the customer is emailed that their target was accepted."
+    audience = Audience.STAFF
+    to_status = S.PROCESSING
+    from_statuses = frozenset({S.AWAITING_APPROVAL})
+    permission = "purchases.approve_target"
+    permission_to = "accept or decline order targets"
+    refused = "Only orders waiting for approval can have their target accepted (now {status})."
+
+    def done(self, result: Any) -> Done:
+        return Done(f"target accepted; writing started as job {result}.")
+
+
+class DeclineTarget(OrderAction):
+    """Decline the target of a paid order that needs approval, with a reason: AWAITING_APPROVAL -> REFUNDED.
+
+    The payment is refunded in full through Stripe (as ``refund``) and the customer is emailed the
+    reason. Nothing was written, so there is nothing to stop. Effect: ``order_target_decline``.
+    """
+
+    name = "decline_target"
+    label = "Decline target"
+    summary = "Refunds the order in full through Stripe; the customer is emailed your reason and nothing is written."
+    audience = Audience.STAFF
+    to_status = S.REFUNDED
+    from_statuses = frozenset({S.AWAITING_APPROVAL})
+    permission = "purchases.approve_target"
+    permission_to = "accept or decline order targets"
+    refused = "Only orders waiting for approval can have their target declined (now {status})."
+    needs_reason = True
+
+    def blocked(self, order: Order) -> ApplicationError | None:
+        return no_payment_refusal(order)
+
+    def done(self, result: Any) -> Done:
+        return Done(
+            f"target declined; refunded {result.refunded_amount} {result.currency.upper()} and the customer "
+            "was emailed the reason."
+        )
 
 
 class Publish(OrderAction):
@@ -25,19 +75,91 @@ class Publish(OrderAction):
     summary = "Publishes the draft; the customer is told it is live."
     audience = Audience.STAFF
     to_status = S.PUBLISHED
+    from_statuses = frozenset({S.ADMIN_REVIEW})
     also_to = frozenset({S.PROCESSING})
     permission = "purchases.publish_order"
     permission_to = "publish orders"
     refused = "Only orders waiting for review can be published (now {status})."
 
     def unavailable(self, order: Order) -> ApplicationError | None:
-        refusal = self.status_refusal(order)
-        if refusal is None and (order.current_version_id is None or order.article_id is None):
-            return self.error("This order has no draft to publish.")
-        return refusal
+        return self.status_refusal(order) or draft_missing_refusal(self, order)
+
+    def blocked(self, order: Order) -> ApplicationError | None:
+        return article_unpublished_refusal(order)
 
     def done(self, result: Any) -> Done:
         return Done(result.message, warning=result.outcome == "rebased")
+
+
+def draft_missing_refusal(action: OrderAction, order: Order) -> ApplicationError | None:
+    """Refuses to publish (now or later) an order without a draft and its article."""
+    if order.current_version_id is None or order.article_id is None:
+        return action.error("This order has no draft to publish.")
+    return None
+
+
+class SchedulePublish(OrderAction):
+    """Approve the draft now and publish it later: ADMIN_REVIEW -> SCHEDULED with ``publish_at``.
+
+    The slot stays held; the periodic job publishes it through the same publish service
+    (``order_scheduled_publish``). Effect: ``order_schedule_publish``.
+    """
+
+    name = "schedule_publish"
+    label = "Approve & schedule"
+    summary = (
+        "Approves the draft and publishes it at the date and time you choose; the customer sees it scheduled."
+    )
+    audience = Audience.STAFF
+    to_status = S.SCHEDULED
+    from_statuses = frozenset({S.ADMIN_REVIEW})
+    permission = "purchases.publish_order"
+    permission_to = "schedule orders (publish orders)"
+    refused = "Only orders waiting for review can be scheduled (now {status})."
+    needs_when = True
+
+    def unavailable(self, order: Order) -> ApplicationError | None:
+        return self.status_refusal(order) or draft_missing_refusal(self, order)
+
+    def done(self, result: Any) -> Done:
+        return Done(result.message)
+
+
+class CancelSchedule(OrderAction):
+    """Take a scheduled order back to the editors: SCHEDULED -> ADMIN_REVIEW. Effect: ``order_schedule_cancel``."""
+
+    name = "cancel_schedule"
+    label = "Cancel the schedule"
+    summary = "The order goes back to waiting for review; nothing is published."
+    audience = Audience.STAFF
+    to_status = S.ADMIN_REVIEW
+    from_statuses = frozenset({S.SCHEDULED})
+    permission = "purchases.publish_order"
+    permission_to = "cancel schedules (publish orders)"
+    refused = "Only a scheduled order's schedule can be cancelled (now {status})."
+
+    def done(self, result: Any) -> Done:
+        return Done("schedule cancelled; the order waits for review again.")
+
+
+class MoveSchedule(OrderAction):
+    """Publish a scheduled order at another date and time; no status moves (recorded SCHEDULED -> SCHEDULED).
+
+    Effect: ``order_schedule_move``.
+    """
+
+    name = "move_schedule"
+    label = "Move the schedule"
+    summary = "Publishes the order at the new date and time instead."
+    audience = Audience.STAFF
+    from_statuses = frozenset({S.SCHEDULED})
+    permission = "purchases.publish_order"
+    permission_to = "move schedules (publish orders)"
+    refused = "Only a scheduled order can be moved (now {status})."
+    needs_when = True
+
+    def done(self, result: Any) -> Done:
+        return Done(result.message)
 
 
 class Reject(OrderAction):
@@ -95,7 +217,7 @@ class Retry(OrderAction):
         return None
 
     def blocked(self, order: Order) -> ApplicationError | None:
-        return open_run_refusal(order)
+        return article_unpublished_refusal(order) or open_run_refusal(order)
 
     def done(self, result: Any) -> Done:
         return Done(f"retried as job {result}; the customer is emailed when the new draft is ready.")
@@ -131,11 +253,7 @@ class Refund(OrderAction):
         return refusal
 
     def blocked(self, order: Order) -> ApplicationError | None:
-        if not order.stripe_payment_intent_id:
-            return self.error(
-                "No Stripe payment is recorded for this order; refund it in the Stripe dashboard."
-            )
-        return None
+        return no_payment_refusal(order)
 
     def done(self, result: Any) -> Done:
         return Done(f"refunded {result.refunded_amount} {result.currency.upper()}; customer emailed.")
@@ -178,6 +296,15 @@ class TakeDownLink(OrderAction):
 
     def done(self, result: Any) -> Done:
         return Done(f"link taken down; the article is now version {result.number}.")
+
+
+def no_payment_refusal(order: Order) -> ApplicationError | None:
+    """Refuses a refund through Stripe (refund, decline_target) when no Stripe payment is on record."""
+    if not order.stripe_payment_intent_id:
+        return NotRefundable(
+            "No Stripe payment is recorded for this order; refund it in the Stripe dashboard."
+        )
+    return None
 
 
 def order_links_in(body: str, order: Order) -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from purchases.actions.base import Audience, OrderAction
+from purchases.actions.staff import draft_missing_refusal
 from purchases.errors import ApplicationError
 from purchases.models import Order, OrderStatus
 
@@ -74,3 +77,33 @@ class Fail(OrderAction):
     to_status = S.FAILED
     from_statuses = frozenset({S.PROCESSING})
     refused = "Only an order being worked on can fail (now {status})."
+
+
+class PublishScheduled(OrderAction):
+    """The periodic job publishes a scheduled order that is due: SCHEDULED -> PUBLISHED through the
+    publish service, to a run (PROCESSING) when the article moved on under the link, or back to the
+    editors (ADMIN_REVIEW) when it cannot be published. Effect: ``order_scheduled_publish``.
+
+    ``is_due`` (the row alone) says whether the job should try; ``check`` then refuses an order it
+    cannot publish: no draft, or a link whose article is no longer published (``blocked``).
+    """
+
+    name = "publish_scheduled"
+    label = "Publish as scheduled"
+    audience = Audience.SYSTEM
+    to_status = S.PUBLISHED
+    from_statuses = frozenset({S.SCHEDULED})
+    also_to = frozenset({S.PROCESSING, S.ADMIN_REVIEW})
+    refused = "Only a scheduled order can be published as scheduled (now {status})."
+
+    def is_due(self, order: Order, *, now: datetime) -> bool:
+        return self.is_offered(order) and order.publish_at is not None and order.publish_at <= now
+
+    def unavailable(self, order: Order) -> ApplicationError | None:
+        return self.status_refusal(order) or draft_missing_refusal(self, order)
+
+    def blocked(self, order: Order) -> ApplicationError | None:
+        article = order.article
+        if order.kind == Order.Kind.BACKLINK and article is not None and article.published_version_id is None:
+            return self.error("The article is no longer published, so the link cannot go live in it.")
+        return None

@@ -74,6 +74,19 @@ def _open_checkouts_check(*, customer_email: str, client_ip: str | None) -> None
             )
 
 
+def order_needs_approval(*, article: Article | None) -> bool:
+    """Whether a new order waits, once paid, for staff to accept its target (``AWAITING_APPROVAL``).
+
+    Recorded on the order at checkout, so a later change of the switches does not move orders
+    already paid. A backlink order follows its article's ``needs_approval``; an article order has no
+    article yet and follows ``ARTICLE_ORDERS_NEED_APPROVAL``. The one place that decides: a further
+    reason to wait (a niche's switch) is OR-ed in here.
+    """
+    if article is not None:
+        return article.needs_approval
+    return bool(settings.ARTICLE_ORDERS_NEED_APPROVAL)
+
+
 @transaction.atomic
 def _order_reserve(
     *,
@@ -90,7 +103,10 @@ def _order_reserve(
     if article is None:
         raise InvalidField("Invalid input: articleId.", fields={"articleId": ["No article with this id."]})
     if not article.is_published:
-        raise ArticleUnavailable("This article is not published, so it cannot carry a backlink.")
+        raise ArticleUnavailable(
+            f"“{article.title}” is not published, so it cannot carry a backlink.",
+            fields={"articleId": ["This article is not published."]},
+        )
     if article_slots_used(article_id=article.pk) >= article.max_backlinks:
         raise SoldOut("This article has no backlink slots left.")
     return Order.objects.create(
@@ -105,6 +121,7 @@ def _order_reserve(
         checkout_expires_at=timezone.now() + timedelta(minutes=settings.CHECKOUT_EXPIRY_MINUTES),
         client_ip=client_ip,
         token_salt=new_token_salt(),
+        needs_approval=order_needs_approval(article=article),
     )
 
 
@@ -194,6 +211,7 @@ def _article_order_create(
         checkout_expires_at=timezone.now() + timedelta(minutes=settings.CHECKOUT_EXPIRY_MINUTES),
         client_ip=client_ip,
         token_salt=new_token_salt(),
+        needs_approval=order_needs_approval(article=None),
     )
 
 

@@ -23,6 +23,7 @@ from articles.models import ArticleVersion
 from articles.selectors import article_published_texts
 from articles.services import article_create_draft, article_retitle_draft
 from purchases.models import EmailKind, Order
+from purchases.selectors import customer_messages_for_prompt
 from purchases.services.draft_versions import VersionFields, article_draft_titles, backlink_drafts_on
 from queueing.models import JobRequest
 from queueing.selectors import job_request_purpose
@@ -73,6 +74,7 @@ def backlink_brief(
     """The brief to weave ``order``'s link into ``base``: the one place it is built (run and carry-over).
 
     ``rel``: the one the proposal was made with (carry-over); by default ``SPONSORED_LINK_REL``.
+    The customer's latest messages go with it, quoted as data (``customer_messages_for_prompt``).
     """
     return BacklinkBrief(
         title=base.title,
@@ -83,6 +85,7 @@ def backlink_brief(
         rel=rel or settings.SPONSORED_LINK_REL,
         previous=previous,
         prompt_history=settings.PROMPT_PREVIOUS_DRAFTS,
+        customer_messages=customer_messages_for_prompt(order),
     )
 
 
@@ -171,6 +174,7 @@ class ArticleOrderDraft:
             previous_titles=previous_titles,
             published=published,
             prompt_history=settings.PROMPT_PREVIOUS_DRAFTS,
+            customer_messages=customer_messages_for_prompt(order),
         )
         regeneration = bool(previous_titles)
         return DraftPlan(

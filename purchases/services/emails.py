@@ -46,7 +46,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from articles.selectors import version_preview
-from purchases.models import EmailKind, EmailRecord, Order
+from purchases.models import EmailKind, EmailRecord, Order, OrderMessage
 from purchases.status_messages import customer_failure_reason
 from purchases.tokens import make_order_token
 
@@ -64,11 +64,25 @@ SUBJECTS = {
     EmailKind.REVIEW_REJECTED: "Your editor asked for a different placement",
     EmailKind.PUBLISHED: "Your link is live",
     EmailKind.REFUNDED: "Your order has been refunded",
+    EmailKind.STAFF_MESSAGE: "A message from our editors about your order",
+    EmailKind.CUSTOMER_MESSAGE: "The customer wrote about their order",
+    EmailKind.AWAITING_APPROVAL: "Payment received: your link is waiting for the publisher's approval",
+    EmailKind.TARGET_ACCEPTED: "Your link was accepted: we are writing now",
+    EmailKind.TARGET_DECLINED: "Your link was declined and your payment refunded",
+    EmailKind.ARTICLE_UNPUBLISHED: "The article with your link is offline for now",
+    EmailKind.ARTICLE_REPUBLISHED: "The article with your link is live again",
 }
+# Emails to staff (a customer's messages): they link to the admin, never to the customer's order page.
+STAFF_EMAIL_KINDS = frozenset({EmailKind.CUSTOMER_MESSAGE})
+# Digests of an order's messages (``purchases/services/messages.py``).
+MESSAGE_EMAIL_KINDS = frozenset({EmailKind.STAFF_MESSAGE, EmailKind.CUSTOMER_MESSAGE})
 # New-article orders, where the backlink wording would be wrong.
 ARTICLE_ORDER_SUBJECTS = {
     EmailKind.REVISION_READY: "A fresh draft of your sponsored article is ready",
     EmailKind.REVIEW_REJECTED: "Your editor asked for changes to your article",
+    EmailKind.AWAITING_APPROVAL: "Payment received: your article order is waiting for the publisher's approval",
+    EmailKind.TARGET_ACCEPTED: "Your article order was accepted: we are writing now",
+    EmailKind.TARGET_DECLINED: "Your article order was declined and your payment refunded",
 }
 
 
@@ -85,13 +99,18 @@ def order_page_url(order: Order) -> str:
     )
 
 
-def order_email_queue(*, order: Order, kind: str, key: str, note: str = "") -> EmailRecord:
-    """Record that ``order`` owes the customer this email; it is sent when the transaction commits."""
+def order_email_queue(*, order: Order, kind: str, key: str, note: str = "", to: str = "") -> EmailRecord:
+    """Record that ``order`` owes the customer (or ``to``: staff) this email; it is sent when the
+    transaction commits."""
     record, created = EmailRecord.objects.get_or_create(
         order=order,
         kind=kind,
         key=key,
-        defaults={"to": order.customer_email, "subject": email_subject(order=order, kind=kind), "note": note},
+        defaults={
+            "to": to or order.customer_email,
+            "subject": email_subject(order=order, kind=kind),
+            "note": note,
+        },
     )
     if created:
         transaction.on_commit(lambda: email_record_deliver(record_id=record.pk), robust=True)
@@ -116,6 +135,14 @@ def _customer_reason(record: EmailRecord) -> str:
     return record.note or ""
 
 
+def digest_messages(record: EmailRecord) -> list[OrderMessage]:
+    """The messages a digest email carries: those marked with its key (less the recipient's ``/n``)."""
+    key = record.key.partition("/")[0]
+    return list(
+        OrderMessage.objects.filter(order_id=record.order_id, digest_key=key).select_related("author")
+    )
+
+
 def _render(record: EmailRecord) -> tuple[str, str]:
     order = record.order
     version = order.current_version
@@ -135,6 +162,10 @@ def _render(record: EmailRecord) -> tuple[str, str]:
         "refunded_amount": order.refunded_amount,
         "auto_refund": settings.AUTO_REFUND_ON_FAILURE,
     }
+    if record.kind in MESSAGE_EMAIL_KINDS:
+        context["messages"] = digest_messages(record)
+    if record.kind in STAFF_EMAIL_KINDS:
+        context["order_url"] = settings.SITE_URL + reverse("admin:purchases_order_change", args=[order.pk])
     text = render_to_string(f"emails/{record.kind}.txt", context)
     html = render_to_string(f"emails/{record.kind}.html", context)
     return text, html

@@ -45,5 +45,18 @@ def order_transition(
     )
 
 
+def order_event_record(*, order: Order, source: str, actor: Any = None, reason: str) -> OrderTransition:
+    """Record, in the order's timeline, something staff did that moves no status (a link taken down,
+    a schedule moved): an entry from its status to the same status, with who and why."""
+    return OrderTransition.objects.create(
+        order=order,
+        from_status=order.status,
+        to_status=order.status,
+        source=source,
+        actor=actor,
+        reason=reason,
+    )
+
+
 def order_lock(*, order_id: Any) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("article").get(pk=order_id)

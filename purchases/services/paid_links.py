@@ -23,8 +23,8 @@ from articles.services import PaidLink, version_create, version_publish
 from purchases.actions import TAKE_DOWN_LINK
 from purchases.actions.staff import order_links_in
 from purchases.errors import ActionNotAllowed, ApplicationError
-from purchases.models import DISPUTE_KEPT_STATUSES, Order, OrderStatus, OrderTransition
-from purchases.services.orders import order_lock
+from purchases.models import DISPUTE_KEPT_STATUSES, Order, OrderStatus
+from purchases.services.orders import order_event_record, order_lock
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +103,12 @@ def order_link_take_down(*, order_id: UUID | str, actor: Any, reason: str) -> Ar
             kind=ArticleVersion.Kind.EDIT,
             base_version=live,
             backlink_metadata={"taken_down_order_id": str(order.id), "reason": reason},
+            created_by=actor,
+            reason=f"link of order {str(order.id)[:8]} taken down: {reason}",
         )
         version_publish(version=version, actor=actor)
-        OrderTransition.objects.create(
+        order_event_record(
             order=order,
-            from_status=order.status,
-            to_status=order.status,
             source="staff",
             actor=actor,
             reason=f"link taken down from “{article.title}” (version {version.number} published): {reason}",

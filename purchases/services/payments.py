@@ -20,6 +20,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from rq import Retry
 
@@ -31,7 +32,7 @@ from purchases.models import EmailKind, Order, OrderStatus, StripeEvent
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.refunds import order_mark_refunded_from_stripe
-from purchases.services.runs import ORDER_JOB_FIELDS, order_job_enqueue
+from purchases.services.runs import order_work_start
 from queueing.connections import rq_queue
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,10 @@ def order_mark_paid(
     """PENDING_PAYMENT -> PROCESSING and enqueue the first job run ("paid"); "already_paid" if it
     was already handled (``MarkPaidOutcome``).
 
+    An order that ``needs_approval`` goes to AWAITING_APPROVAL instead: no run is requested (no
+    model call) until staff accept its target (``order_target_accept``); the customer and the
+    editors are told it waits (``order_approval_await``).
+
     ``amount_minor`` and ``currency`` are what the payment carried (the session's ``amount_total``
     and ``currency``); unless they are the order's, ``PaymentMismatch`` is raised and nothing moves.
 
@@ -165,16 +170,14 @@ def order_mark_paid(
     order.paid_at = order.paid_at or timezone.now()
     order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
     order.failure_reason = ""
-    order_job_enqueue(order=order, save=False)  # saved with the move below: one UPDATE of the row
-    order_transition(
-        order=order,
-        to_status=OrderStatus.PROCESSING,
-        source=source,
-        reason="payment confirmed"
-        if not unpaid_failure
-        else "payment confirmed after the order had failed unpaid",
-        extra_fields=("paid_at", "stripe_payment_intent_id", "failure_reason", *ORDER_JOB_FIELDS),
+    reason = (
+        "payment confirmed" if not unpaid_failure else "payment confirmed after the order had failed unpaid"
     )
+    payment_fields = ("paid_at", "stripe_payment_intent_id", "failure_reason")
+    if order.needs_approval:
+        order_approval_await(order=order, source=source, reason=reason, extra_fields=payment_fields)
+    else:
+        order_work_start(order=order, source=source, reason=reason, extra_fields=payment_fields)
     order_id_text = str(order.id)
     transaction.on_commit(lambda: order_receipt_enqueue(order_id=order_id_text), robust=True)
     return "paid"
@@ -261,6 +264,33 @@ def order_payment_confirm_from_session(*, order_id: UUID | str) -> str:
         )
         return "amount_mismatch"
     return "already_paid" if outcome == "already_paid" else "paid"
+
+
+def order_approval_await(
+    *, order: Order, source: str, reason: str, extra_fields: tuple[str, ...] = ()
+) -> None:
+    """Move the just-paid ``order`` (locked by the caller) to AWAITING_APPROVAL: nothing is written yet.
+
+    The customer gets the "waiting for approval" email once; the editors are told where to accept
+    or decline the target (after commit). The order keeps its slot meanwhile (``SLOT_HOLDING_PAID``).
+    """
+    order_transition(
+        order=order,
+        to_status=OrderStatus.AWAITING_APPROVAL,
+        source=source,
+        reason=f"{reason}; the target waits for approval",
+        extra_fields=extra_fields,
+    )
+    order_email_queue(order=order, kind=EmailKind.AWAITING_APPROVAL, key="paid")
+    admin_url = settings.SITE_URL + reverse("admin:purchases_order_change", args=[order.pk])
+    message = (
+        f"{order.get_kind_display()} for {order.customer_email}, paid {order.amount} "
+        f"{order.currency.upper()}.\nTarget: {order.target_url}\nAnchor: {order.anchor_text}\n"
+        f"Accept or decline it: {admin_url}"
+    )
+    transaction.on_commit(
+        lambda: staff_notify(subject=f"Order waiting for approval: {order.display_title}", message=message)
+    )
 
 
 @transaction.atomic

@@ -45,7 +45,14 @@ def _check_refundable(order: Order, amount: Decimal | None) -> int | None:
 
 
 def _refund_full(
-    *, order: Order, source: str, actor: Any, reason: str, email_key: str, email_note: str
+    *,
+    order: Order,
+    source: str,
+    actor: Any,
+    reason: str,
+    email_key: str,
+    email_note: str,
+    email_kind: str = EmailKind.REFUNDED,
 ) -> None:
     """Move the locked order to REFUNDED, stop its jobs and owe the customer the refund email."""
     was_published = order.is_published
@@ -65,7 +72,7 @@ def _refund_full(
         ),
     )
     order_jobs_cancel(order=order)
-    order_email_queue(order=order, kind=EmailKind.REFUNDED, key=email_key, note=email_note)
+    order_email_queue(order=order, kind=email_kind, key=email_key, note=email_note)
     if was_published:
         transaction.on_commit(
             lambda: staff_notify(
@@ -104,6 +111,26 @@ def order_refund(
         REFUND.check_permission(actor)
     order = Order.objects.get(pk=order_id)
     amount_minor = _check_refundable(order, amount)
+    return order_refund_at_stripe(
+        order=order, amount_minor=amount_minor, actor=actor, reason=reason, source=source
+    )
+
+
+def order_refund_at_stripe(
+    *,
+    order: Order,
+    amount_minor: int | None,
+    actor: Any,
+    reason: str,
+    source: str,
+    email_kind: str = EmailKind.REFUNDED,
+) -> Order:
+    """Refund ``order`` (checked refundable by the caller) through Stripe, then record it under the row lock.
+
+    ``amount_minor`` None is a full refund. The customer's email is ``email_kind`` with ``reason``
+    (the refund email, or a declined target's). See ``order_refund`` for the idempotency key, the
+    errors and why the Stripe call comes before the lock.
+    """
     refunded_before_minor = to_minor_units(order.refunded_amount, order.currency)
     key = f"refund-{order.id}-{amount_minor if amount_minor is not None else 'full'}"
     if refunded_before_minor:
@@ -140,10 +167,11 @@ def order_refund(
                 reason=reason,
                 email_key=f"refund-{refund.id}",
                 email_note=reason,
+                email_kind=email_kind,
             )
         else:
             order.save(update_fields=["refunded_amount", "stripe_refund_id", "refund_status", "updated_at"])
-            order_email_queue(order=order, kind=EmailKind.REFUNDED, key=f"refund-{refund.id}", note=reason)
+            order_email_queue(order=order, kind=email_kind, key=f"refund-{refund.id}", note=reason)
             by = getattr(actor, "username", "") or source
             transaction.on_commit(
                 lambda: staff_notify(

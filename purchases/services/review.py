@@ -141,28 +141,50 @@ def order_approve_and_publish(*, order_id: UUID | str, actor: Any) -> PublishRes
     with transaction.atomic():
         order = order_lock(order_id=order_id)
         PUBLISH.check(order, actor)
-        proposal = order.current_version
-        # The guard refused an order without a draft.
-        assert proposal is not None and order.article_id is not None
-        article = (
-            Article.objects.select_for_update(of=("self",))
-            .select_related("published_version")
-            .get(pk=order.article_id)
-        )
-        live = article.published_version
-        if order.kind == Order.Kind.ARTICLE or live is None or proposal.base_version_id == live.pk:
-            return _publish(order=order, version=proposal, actor=actor, outcome="published")
-        carried = _carry_over(order=order, proposal=proposal, live=live)
-        if carried is not None:
-            return _publish(order=order, version=carried, actor=actor, outcome="carried_over")
-        order_transition(
-            order=order,
-            to_status=OrderStatus.PROCESSING,
-            source="staff",
+        return order_proposal_publish(order=order, actor=actor, source="staff")
+
+
+def order_proposal_publish(
+    *, order: Order, actor: Any, source: str, note: str = "", extra_fields: tuple[str, ...] = ()
+) -> PublishResult:
+    """The publish itself, for a caller holding the order's row lock whose action's guard passed.
+
+    Shared by approve & publish and the scheduled publish (``purchases.services.schedule``), so both
+    follow the same stale-base rules: as is, carried over, or re-run (PROCESSING). ``note`` is added
+    to the timeline's reason; ``extra_fields`` (changed by the caller) are saved with the move. May raise ``PublishWouldDropPaidLink`` (the caller's transaction rolls back).
+    """
+    proposal = order.current_version
+    # The guard refused an order without a draft.
+    assert proposal is not None and order.article_id is not None
+    article = (
+        Article.objects.select_for_update(of=("self",))
+        .select_related("published_version")
+        .get(pk=order.article_id)
+    )
+    live = article.published_version
+    if order.kind == Order.Kind.ARTICLE or live is None or proposal.base_version_id == live.pk:
+        return _publish(order, proposal, actor=actor, source=source, note=note, extra_fields=extra_fields)
+    carried = _carry_over(order=order, proposal=proposal, live=live)
+    if carried is not None:
+        return _publish(
+            order,
+            carried,
             actor=actor,
-            reason="the published article changed under the link's paragraph; re-integrating on the current version",
+            source=source,
+            note=note,
+            extra_fields=extra_fields,
+            carried_over=True,
         )
-        order_job_enqueue(order=order, purpose=JobRequest.Purpose.REBASE)
+    order_transition(
+        order=order,
+        to_status=OrderStatus.PROCESSING,
+        source=source,
+        actor=actor,
+        reason="the published article changed under the link's paragraph; re-integrating on the current version"
+        + note,
+        extra_fields=extra_fields,
+    )
+    order_job_enqueue(order=order, purpose=JobRequest.Purpose.REBASE)
     return PublishResult(
         order.id,
         "rebased",
@@ -171,26 +193,34 @@ def order_approve_and_publish(*, order_id: UUID | str, actor: Any) -> PublishRes
     )
 
 
-def _publish(*, order: Order, version: ArticleVersion, actor: Any, outcome: str) -> PublishResult:
+def _publish(
+    order: Order,
+    version: ArticleVersion,
+    *,
+    actor: Any,
+    source: str,
+    note: str,
+    extra_fields: tuple[str, ...],
+    carried_over: bool = False,
+) -> PublishResult:
     version_publish(version=version, actor=actor)
     order.current_version = version
     order_transition(
         order=order,
         to_status=OrderStatus.PUBLISHED,
-        source="staff",
+        source=source,
         actor=actor,
-        reason=f"published {draft_label(version)}" + (" (carried over)" if outcome == "carried_over" else ""),
-        extra_fields=("current_version",),
+        reason=f"published {draft_label(version)}" + (" (carried over)" if carried_over else "") + note,
+        extra_fields=("current_version", *extra_fields),
     )
     order_email_queue(order=order, kind=EmailKind.PUBLISHED, key=f"version-{version.pk}")
-    message = {
-        "published": f"Published version {version.number}.",
-        "carried_over": (
+    if carried_over:
+        message = (
             f"The article was republished since this proposal, but the link's paragraph is unchanged: the link was "
             f"carried over onto the current version, re-checked, and published as version {version.number}."
-        ),
-    }[outcome]
-    return PublishResult(order.id, outcome, message)
+        )
+        return PublishResult(order.id, "carried_over", message)
+    return PublishResult(order.id, "published", f"Published version {version.number}.")
 
 
 def _carry_over(*, order: Order, proposal: ArticleVersion, live: ArticleVersion) -> ArticleVersion | None:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from purchases.models import EmailRecord, Order, OrderStatus
+from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition
 from purchases.services.emails import email_record_deliver
+from purchases.services.orders import order_transition
 from queueing.enqueue import job_request_create, jobs_discard_after_commit
 from queueing.models import JobRequest
 from queueing.reconcile import job_requests_reconcile
@@ -71,6 +73,27 @@ def order_job_enqueue(*, order: Order, purpose: str = JobRequest.Purpose.INITIAL
         purpose=purpose,
     )
     return job_id
+
+
+def order_work_start(
+    *, order: Order, source: str, reason: str, actor: Any = None, extra_fields: tuple[str, ...] = ()
+) -> OrderTransition:
+    """Move the paid ``order`` (locked by the caller) to PROCESSING with its first job run.
+
+    The work a payment starts (``order_mark_paid``) or staff's acceptance of the target starts
+    (``order_target_accept``): the run is requested in the caller's transaction and reaches
+    Redis only after it commits. One UPDATE of the row saves the move, the run fields and
+    ``extra_fields``. Raises IllegalTransition (nothing changed) when the table forbids the move.
+    """
+    order_job_enqueue(order=order, save=False)
+    return order_transition(
+        order=order,
+        to_status=OrderStatus.PROCESSING,
+        source=source,
+        actor=actor,
+        reason=reason,
+        extra_fields=(*extra_fields, *ORDER_JOB_FIELDS),
+    )
 
 
 def order_jobs_cancel(*, order: Order) -> list[str]:

@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from articles.drafting.attempts import Usage
-from articles.models import Article, ArticleVersion
-from articles.services import article_create_draft
+from articles.models import Article, ArticleVersion, Category
+from articles.services import article_create_draft, category_ensure
 from purchases.services.draft_versions import order_version_create
 from tests.factories import ARTICLE_BODY, make_article_order, make_published_article
 
@@ -82,6 +82,8 @@ def article_form(article: Article, **changes: Any) -> dict[str, Any]:
     return {
         "title": article.title,
         "slug": article.slug,
+        "language": article.language,
+        "categories": [c.pk for c in article.categories.all()],
         "backlink_price": str(article.backlink_price),
         "currency": article.currency,
         "max_backlinks": article.max_backlinks,
@@ -185,3 +187,66 @@ def test_adding_an_article_which_publishes_it_needs_the_publish_permission(clien
         == 403
     )
     assert not Article.objects.filter(title="Sneaky").exists()
+
+
+def test_staff_add_a_category_and_file_an_article_under_it_with_its_language(client: Any) -> None:
+    article = make_published_article()
+    client.force_login(
+        staff_with("ed", "view_article", "change_article", "publish_article", "add_category", "view_category")
+    )
+
+    added = client.post(
+        "/admin/articles/category/add/", {"name": "Garden", "slug": "garden", "description": "Plants."}
+    )
+    garden = Category.objects.get(slug="garden")
+    changed = client.post(
+        f"/admin/articles/article/{article.pk}/change/",
+        article_form(article, language="de", categories=[garden.pk]),
+    )
+
+    assert (added.status_code, changed.status_code) == (302, 302)
+    article.refresh_from_db()
+    assert article.language == "de"
+    assert list(article.categories.all()) == [garden]
+
+
+def test_a_language_outside_the_settings_list_is_refused_in_admin(client: Any) -> None:
+    article = make_published_article()
+    client.force_login(staff_with("ed", "view_article", "change_article", "publish_article"))
+
+    response = client.post(
+        f"/admin/articles/article/{article.pk}/change/", article_form(article, language="xx")
+    )
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    article.refresh_from_db()
+    assert article.language == "en"
+
+
+def test_an_editor_without_publish_permission_may_still_file_an_article(client: Any) -> None:
+    article = make_published_article()
+    garden = category_ensure(slug="garden", name="Garden")
+    client.force_login(staff_with("clerk", "view_article", "change_article"))
+    form = article_form(article, language="fr", categories=[garden.pk])
+    del form["title"], form["body_markdown"]
+
+    assert client.post(f"/admin/articles/article/{article.pk}/change/", form).status_code == 302
+
+    article.refresh_from_db()
+    assert (article.language, list(article.categories.all())) == ("fr", [garden])
+    assert ArticleVersion.objects.filter(article=article).count() == 1  # filing is not publishing
+
+
+def test_the_article_list_filters_by_language_and_category(admin_client: Any) -> None:
+    garden = category_ensure(slug="garden", name="Garden")
+    make_published_article(title="Balkon", language="de", categories=[garden])
+    make_published_article(title="Desk")
+
+    by_language = admin_client.get("/admin/articles/article/", {"language__exact": "de"}).content.decode()
+    by_category = admin_client.get("/admin/articles/article/", {"categories__id__exact": garden.pk})
+    categories = admin_client.get("/admin/articles/category/").content.decode()
+
+    assert "Balkon" in by_language and "Desk" not in by_language
+    assert "Balkon" in by_category.content.decode() and "Desk" not in by_category.content.decode()
+    assert 'class="field-article_count">1<' in categories

@@ -12,7 +12,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
 
-from articles.models import Article
+from articles.demo_content import DEMO_ARTICLES, DEMO_CATEGORIES
+from articles.models import Article, Category
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,7 @@ def test_seed_demo_creates_n_articles_with_m_slots_each_and_is_idempotent() -> N
 def test_seed_demo_without_sizes_keeps_one_article_per_demo_text_and_the_default_slots() -> None:
     seed("--no-admin")
 
-    assert Article.objects.count() == 3
+    assert Article.objects.count() == len(DEMO_ARTICLES)
     assert set(Article.objects.values_list("max_backlinks", flat=True)) == {3}
 
 
@@ -88,3 +89,17 @@ def test_seed_demo_refuses_negative_sizes_and_writes_nothing() -> None:
         seed("--no-admin", "--articles", "-1")
 
     assert not Article.objects.exists()
+
+
+def test_seed_demo_files_every_article_under_its_texts_categories_and_language() -> None:
+    seed("--no-admin", "--articles", str(2 * len(DEMO_ARTICLES)), "--slots", "2")
+
+    filed = {
+        article.slug: (article.language, {c.slug for c in article.categories.all()})
+        for article in Article.objects.prefetch_related("categories")
+    }
+    assert filed["kraeuter-auf-dem-balkon"] == ("de", {"garden", "food-drink"})
+    assert filed["kraeuter-auf-dem-balkon-2"] == ("de", {"garden", "food-drink"})
+    assert filed["choose-a-standing-desk-2"] == ("en", {"home-office", "health"})
+    assert all(categories for _, categories in filed.values())
+    assert Category.objects.count() == len(DEMO_CATEGORIES)

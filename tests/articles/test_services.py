@@ -168,6 +168,7 @@ def test_saving_an_unpublished_generated_article_in_admin_publishes_nothing(clie
     form = {
         "title": article.title,
         "slug": article.slug,
+        "language": "en",
         "backlink_price": "59.00",
         "currency": "usd",
         "max_backlinks": 3,

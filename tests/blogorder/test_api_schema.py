@@ -18,6 +18,8 @@ ORDER_OPERATIONS = [
     ("/api/v1/purchase/versions/{order_id}", "get"),
     ("/api/v1/purchase/regenerate-backlink", "post"),
     ("/api/v1/purchase/submit-for-review", "post"),
+    ("/api/v1/purchase/messages", "post"),
+    ("/api/v1/purchase/messages/{order_id}", "get"),
 ]
 PUBLIC_OPERATIONS = [
     ("/api/v1/purchase/checkout", "post"),
@@ -35,6 +37,9 @@ ERROR_RESPONSES = [
     ("/api/v1/purchase/versions/{order_id}", "get", {"404", "429"}),
     ("/api/v1/purchase/regenerate-backlink", "post", {"400", "404", "409", "429"}),
     ("/api/v1/purchase/submit-for-review", "post", {"400", "404", "409", "429"}),
+    ("/api/v1/purchase/messages", "post", {"400", "404", "409", "429"}),
+    ("/api/v1/purchase/messages/{order_id}", "get", {"404", "429"}),
+    ("/api/v1/articles/", "get", {"400", "404"}),
     ("/api/v1/articles/{article_id}/", "get", {"404"}),
 ]
 ERROR_REF = "#/components/schemas/Error"

@@ -15,7 +15,7 @@ from rq import Queue
 
 from purchases.models import Order, OrderStatus, OrderTransition, RunSpend
 from tests.conftest import checkout_event, signed_post
-from tests.factories import make_order
+from tests.factories import make_order, make_published_article
 from tests.fakes import sign_stripe_payload
 from tests.purchases.test_backlink_flow import GOOD, NO_MARK
 
@@ -179,6 +179,28 @@ def test_an_order_processing_past_its_deadline_is_counted_overdue(
 
     assert value(samples, "blogorder_orders_processing_overdue") == 1
     assert value(samples, "blogorder_orders", kind="backlink", status="PROCESSING") == 2
+
+
+@pytest.mark.django_db
+def test_an_order_waiting_for_approval_past_its_deadline_is_counted_overdue(
+    client: Client, api: Any, metrics_token: str, settings: Any
+) -> None:
+    settings.ORDER_APPROVAL_DEADLINE_SECONDS = 3600
+    article = make_published_article(needs_approval=True)
+    late, _ = make_order(article)
+    assert signed_post(api, checkout_event(late, event_id="evt_late")).status_code == 200
+    fresh, _ = make_order(article)
+    assert signed_post(api, checkout_event(fresh, event_id="evt_fresh")).status_code == 200
+    long_ago = timezone.now() - timedelta(seconds=3601)
+    OrderTransition.objects.filter(order=late, to_status=OrderStatus.AWAITING_APPROVAL).update(
+        created_at=long_ago
+    )
+
+    samples, _ = scrape(client)
+
+    assert value(samples, "blogorder_orders_approval_overdue") == 1
+    assert value(samples, "blogorder_orders_processing_overdue") == 0
+    assert value(samples, "blogorder_orders", kind="backlink", status="AWAITING_APPROVAL") == 2
 
 
 @pytest.mark.django_db

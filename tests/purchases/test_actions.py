@@ -37,9 +37,11 @@ S = OrderStatus
 # The API's ``actions`` in each status: public contract, exactly as before the actions existed.
 CUSTOMER_CONTRACT: dict[str, list[str]] = {
     S.PENDING_PAYMENT: ["pay"],
+    S.AWAITING_APPROVAL: [],
     S.PROCESSING: [],
     S.QUALITY_CHECK: ["regenerate", "submit_for_review"],
     S.ADMIN_REVIEW: [],
+    S.SCHEDULED: [],
     S.PUBLISHED: ["view_article"],
     S.FAILED: [],
     S.REFUNDED: [],
@@ -240,6 +242,10 @@ def test_staff_are_offered_what_the_order_allows_and_their_permissions_let_them_
     assert [a.name for a in staff_actions(failed, editor)] == ["retry", "refund"]
     assert [a.name for a in staff_actions(failed, reviewer)] == ["retry"]
     assert [a.name for a in staff_actions(order_in(S.ADMIN_REVIEW, paid=True), reviewer)] == ["reject"]
+    # Paid and waiting for approval: accept, decline (with its refund), or a plain refund.
+    waiting = order_in(S.AWAITING_APPROVAL, paid=True, current_version_id=None, job_runs=0)
+    assert [a.name for a in staff_actions(waiting, editor)] == ["accept_target", "decline_target", "refund"]
+    assert staff_actions(waiting, reviewer) == []
     # A refunded order's link may still be live: taking it down is all that is left.
     assert [a.name for a in staff_actions(order_in(S.REFUNDED, paid=True), editor)] == ["take_down_link"]
     assert staff_actions(order_in(S.REFUNDED, paid=True), reviewer) == []
@@ -261,7 +267,17 @@ def test_the_order_list_offers_each_user_only_the_bulk_actions_they_may_run(
 
     assert offered(reviewer) == {"reject", "retry"}
     assert offered(refunder) == {"refund"}
-    assert offered(editor) == {"approve_and_publish", "reject", "retry", "refund", "take_down_link"}
+    # Scheduling and moving a schedule ask for a time on the review page: never in bulk.
+    assert offered(editor) == {
+        "accept_target",
+        "decline_target",
+        "approve_and_publish",
+        "cancel_schedule",
+        "reject",
+        "retry",
+        "refund",
+        "take_down_link",
+    }
 
 
 @pytest.mark.django_db(transaction=True)

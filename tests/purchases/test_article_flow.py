@@ -144,7 +144,7 @@ def test_checkout_to_quality_check_through_stripe_and_openai(
     assert email.subject == "Your sponsored article is ready for review"
     assert TITLE in email.body
     assert f"/orders/{order_id}/?token={token}" in email.body
-    assert all(a["id"] != order.article.pk for a in api.get("/api/v1/articles/").json())
+    assert all(a["id"] != order.article.pk for a in api.get("/api/v1/articles/").json()["results"])
     page = api.get(f"/orders/{order_id}/?token={token}", follow=True)
     assert page.status_code == 200
     assert TITLE in page.content.decode()
@@ -336,7 +336,7 @@ def test_publishing_lists_the_article_in_the_catalog_and_titles_get_unique_slugs
     assert first.title == second.title
     assert (first.article.slug, second.article.slug) == (first.article.slug, first.article.slug + "-2")
     version_publish(version=first)
-    catalog = api.get("/api/v1/articles/").json()
+    catalog = api.get("/api/v1/articles/").json()["results"]
     (listed,) = [a for a in catalog if a["id"] == first.article_id]
     assert (listed["title"], listed["slug"]) == (first.title, first.article.slug)
     page = client.get(f"/articles/{first.article.slug}/")
@@ -407,7 +407,7 @@ def test_an_article_order_is_regenerated_submitted_and_published_through_the_api
     assert order_approve_and_publish(order_id=order.id, actor=editor).outcome == "published"
     order.refresh_from_db()
     assert order.status == OrderStatus.PUBLISHED
-    listed = {a["id"]: a for a in api.get("/api/v1/articles/").json()}
+    listed = {a["id"]: a for a in api.get("/api/v1/articles/").json()["results"]}
     assert order.article_id in listed
     assert api.get(f"/articles/{listed[order.article_id]['slug']}/").status_code == 200
     assert [m.subject for m in outbox_for(order)].count("Your link is live") == 1

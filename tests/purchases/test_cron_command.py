@@ -106,9 +106,13 @@ def test_the_cron_process_enqueues_the_periodic_jobs_and_checks_every_interval_i
     worker = SimpleWorker([django_rq.get_queue(name) for name in QUEUES], connection=maintenance.connection)
     try:
         # As `rqcron blogorder.cron` did: the every-minute jobs go on the maintenance queue for a worker.
-        wait_for(lambda: maintenance.count >= 2)
+        wait_for(lambda: maintenance.count >= 3)
         funcs = {job.func_name for job in maintenance.jobs}
-        assert {"purchases.jobs.reconcile_orders_job", "purchases.jobs.writing_service_probe_job"} <= funcs
+        assert {
+            "purchases.jobs.reconcile_orders_job",
+            "purchases.jobs.writing_service_probe_job",
+            "purchases.jobs.scheduled_publish_due_job",
+        } <= funcs
         # No worker anywhere: the process itself notices, after the 1 s hold.
         wait_for(lambda: len(alert_webhook.posts) >= 3)
         assert sorted(alert_webhook.events()) == [("alert", f"no-worker:{name}") for name in QUEUES]

@@ -56,8 +56,10 @@ def deliver(url: str, payload: bytes, secret: str) -> int:
         return int(response.status)
 
 
-def worker_process(fake_openai_url: str | None = None) -> subprocess.Popen[bytes]:
-    """A real `manage.py rqworker` process on the test database, in its own process group."""
+def worker_process(
+    fake_openai_url: str | None = None, *, queues: tuple[str, ...] = ("backlink-integration",)
+) -> subprocess.Popen[bytes]:
+    """A real `manage.py rqworker --burst` process on ``queues`` of the test database, in its own process group."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "blogorder.settings.test",
@@ -67,7 +69,7 @@ def worker_process(fake_openai_url: str | None = None) -> subprocess.Popen[bytes
     if fake_openai_url:
         env |= {"TEST_OPENAI_API_KEY": "sk-test-fake", "TEST_OPENAI_BASE_URL": f"{fake_openai_url}/v1"}
     return subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "backlink-integration", "--burst"],
+        [sys.executable, "manage.py", "rqworker", *queues, "--burst"],
         cwd=ROOT,
         env=env,
         start_new_session=True,

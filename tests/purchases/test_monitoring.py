@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from alerts.services import alerts_check
 from purchases.models import Order, OrderStatus, OrderTransition
 from purchases.monitoring import alert_checks, system_stats, system_stats_log
 from tests.conftest import checkout_event, signed_post
-from tests.factories import make_order
+from tests.factories import make_order, make_published_article
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,3 +109,30 @@ def test_the_stats_log_line_is_one_record_carrying_every_figure_in_its_extra_fie
     assert record.orders_by_status["PROCESSING"] == 1
     assert {q["name"] for q in record.queues} == {"article-generation", "backlink-integration", "maintenance"}
     json.dumps({k: getattr(record, k) for k in ("at", "queues", "workers", "orders_by_status", "last_hour")})
+
+
+def test_an_order_waiting_for_approval_past_its_deadline_is_its_own_incident(
+    api: Any, mailoutbox: Any, alert_webhook: Any, settings: Any, fake_stripe: Any
+) -> None:
+    settings.ORDER_APPROVAL_DEADLINE_SECONDS = 3600
+    order, _ = make_order(make_published_article(needs_approval=True), anchor_text="memory foam pillows")
+    assert signed_post(api, checkout_event(order, event_id="evt_wait")).status_code == 200
+    order.refresh_from_db()
+    assert order.status == OrderStatus.AWAITING_APPROVAL
+    alerts_check(alert_checks())
+    assert not Incident.objects.filter(key="orders-approval-overdue").exists()
+
+    entered = timezone.now() - timedelta(minutes=61)
+    OrderTransition.objects.filter(order=order, to_status=OrderStatus.AWAITING_APPROVAL).update(
+        created_at=entered
+    )
+    alerts_check(alert_checks())
+
+    incident = Incident.objects.get(key="orders-approval-overdue")
+    assert incident.details["order_ids"] == [str(order.pk)]
+    assert incident.details["oldest_awaiting_approval_since"] == entered.astimezone(UTC).isoformat()
+    assert not Incident.objects.filter(key="orders-overdue").exists()  # PROCESSING has its own
+    assert [m.subject for m in mailoutbox if "Alert:" in m.subject] == [
+        "[Blogorder] Alert: Orders waiting for approval (AWAITING_APPROVAL) past their deadline (60 min)"
+    ]
+    assert ("alert", "orders-approval-overdue") in alert_webhook.events()

@@ -79,6 +79,7 @@ def edit(client: Any, article: Article, body: str) -> Any:
         {
             "title": article.title,
             "slug": article.slug,
+            "language": article.language,
             "backlink_price": str(article.backlink_price),
             "currency": article.currency,
             "max_backlinks": article.max_backlinks,

@@ -226,18 +226,21 @@ def test_a_link_carried_over_below_paragraphs_an_editor_added_stays_at_its_own_p
     assert split_paragraphs(published_body(article)) == live[:at] + placed + live[at + 1 :]
 
 
+# A draft that rewrites paragraph 3, which a later draft placed on the same base hangs its link on.
+REWRITES_PARAGRAPH_3 = json.dumps(
+    {
+        "paragraph_index": 3,
+        "mode": "replace",
+        "paragraph": "Going to bed at the same time every day trains your body clock, and "
+        "[[memory foam pillows]] make that routine more comfortable.",
+    }
+)
+
+
 def test_publishing_b_after_a_rewrote_its_paragraph_reruns_b_on_the_new_version(
     api: Any, article: Any, run_worker: Any, fake_openai: Any, editor: User, mailoutbox: Any
 ) -> None:
-    rewritten = json.dumps(
-        {
-            "paragraph_index": 3,
-            "mode": "replace",
-            "paragraph": "Going to bed at the same time every day trains your body clock, and "
-            "[[memory foam pillows]] make that routine more comfortable.",
-        }
-    )
-    fake_openai.script(rewritten, reply(3), reply(7))
+    fake_openai.script(REWRITES_PARAGRAPH_3, reply(3), reply(7))
     order_a, _ = submitted(api, article, run_worker, "evt_a")
     order_b, token_b = submitted(api, article, run_worker, "evt_b")
     order_approve_and_publish(order_id=order_a.id, actor=editor)

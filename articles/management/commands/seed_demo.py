@@ -1,7 +1,8 @@
-"""Load demo published articles (idempotent: existing slugs are left alone) and a staff login.
+"""Load demo categories and published articles (idempotent: existing slugs are left alone) and a staff login.
 
 ``--articles N --slots M`` makes N articles (the demo texts in turn, numbered slugs past the first
-round) with M backlink slots each, so a benchmark can place thousands of orders.
+round) with M backlink slots each, so a benchmark can place thousands of orders. Each article gets
+its demo text's language and categories.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.demo_content import DEMO_ARTICLES
+from articles.demo_content import DEMO_ARTICLES, DEMO_CATEGORIES
 from articles.models import Article
-from articles.services import article_create
+from articles.services import article_create, category_ensure
 
 DEFAULT_PASSWORD = "admin"
 
@@ -53,6 +54,10 @@ class Command(BaseCommand):
         if count < 0 or (slots is not None and not 0 <= slots <= 32767):
             raise CommandError("--articles must be >= 0 and --slots between 0 and 32767")
         extra = {} if slots is None else {"max_backlinks": slots}
+        categories = {
+            slug: category_ensure(slug=slug, name=name, description=description)
+            for slug, (name, description) in DEMO_CATEGORIES.items()
+        }
         for index in range(count):
             item = DEMO_ARTICLES[index % len(DEMO_ARTICLES)]
             round_ = index // len(DEMO_ARTICLES)
@@ -65,6 +70,8 @@ class Command(BaseCommand):
                 slug=slug,
                 body_markdown=item["body"],
                 backlink_price=Decimal(item["price"]),
+                language=item["language"],
+                categories=[categories[slug] for slug in item["categories"].split(",")],
                 **extra,
             )
             if count <= 50:

@@ -70,8 +70,7 @@ class Command(BaseCommand):
         else:
             article_id = options["article_id"]
             if article_id is None:
-                articles = _call("GET", f"{base}/api/v1/articles/")
-                available = [a for a in articles if a["slotsLeft"] > 0]
+                available = _call("GET", f"{base}/api/v1/articles/?minSlots=1")["results"]
                 if not available:
                     raise CommandError("No article with free slots. Run `python manage.py seed_demo`.")
                 article_id = available[0]["id"]
