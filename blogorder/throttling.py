@@ -74,7 +74,9 @@ class ClientRateThrottle(SimpleRateThrottle):
     """
 
     scope: str
-    cache_format = "throttle:%(scope)s:%(ident)s"
+    # Not DRF's list key ("throttle:…"): during a rolling deploy the old processes' pickled lists and
+    # these sorted sets must not meet under one key (each would fail on the other's type).
+    cache_format = "throttle-window:%(scope)s:%(ident)s"
     # Set by DRF's ``__init__`` from the rate (the stubs leave them out).
     num_requests: int
     duration: int
