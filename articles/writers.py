@@ -135,7 +135,9 @@ class ModelWriter:
         timeout = settings.OPENAI_ARTICLE_TIMEOUT_SECONDS if kind.whole_article else None
         retries = settings.LLM_TRANSIENT_RETRIES
         calls = calls if calls is not None else CallAllowance(left=settings.LLM_MAX_CALLS_PER_RUN)
-        tokens = self.tokens_needed(kind, brief, failures)
+        tokens = estimate_tokens(prompt) + kind.reply_tokens(
+            brief
+        )  # tokens_needed, on the prompt built above
         lease = (timeout or settings.OPENAI_TIMEOUT_SECONDS) + LEASE_MARGIN_SECONDS
         calls.take()
         for retry in range(retries + 1):

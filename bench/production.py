@@ -7,8 +7,10 @@
 It starts, on this machine: a private ``redis-server``; a dedicated PostgreSQL database (dropped,
 created, migrated and seeded with ``seed_demo --articles N --slots M``); gunicorn with 4 workers on
 ``blogorder.settings.bench`` (production plus local test-mode payments, plain HTTP and a query
-counter); the worker command (``manage.py rqworker`` by default) as many times as there are jobs in
-flight; and the fake model (``bench/fake_model.py``). The load client runs in its own process
+counter); the worker set-up (``--worker``: ``threads``, one ``manage.py rqworker_pool --threads N``
+process for N jobs in flight, by default; ``threads-per-cpu``, one such process per CPU sharing
+them; ``forked``, N ``manage.py rqworker`` processes, each forking a work horse per job; the
+table's heading names the one used); and the fake model (``bench/fake_model.py``). The load client runs in its own process
 (``bench/loadclient.py``). It prints one table and writes the same figures as JSON under
 ``bench/results/``. It never fails on time.
 """
@@ -31,9 +33,17 @@ from urllib.parse import urlparse
 
 from bench.stack import PYTHON, ROOT, Stack, memory_kb
 
-DEFAULT_WORKER = (
-    "{python} manage.py rqworker backlink-integration article-generation maintenance --worker-ttl 60"
-)
+QUEUES = "backlink-integration article-generation maintenance"
+# The worker set-ups (--worker): N jobs in flight as N threads of one `rqworker_pool --threads` process
+# (README, "Worker set-ups"), or split over one such process per CPU (threads-per-cpu: the GIL runs
+# one thread of a process at a time), or as N forked `rqworker` processes (a work horse forked per
+# job, as before issue 13).
+WORKERS = {
+    "threads": f"{{python}} manage.py rqworker_pool {QUEUES} --threads {{n}}",
+    "threads-per-cpu": f"{{python}} manage.py rqworker_pool {QUEUES} --threads {{per_cpu}}",
+    "forked": f"{{python}} manage.py rqworker {QUEUES} --worker-ttl 60",
+}
+DEFAULT_WORKER = WORKERS["threads"]
 DEFAULT_WEB = "{python} -m gunicorn blogorder.wsgi:application --workers 4 --bind 127.0.0.1:{port}"
 QUEUE = "backlink-integration"
 
@@ -546,9 +556,17 @@ def main() -> None:
     parser.add_argument("--web-port", type=int, default=int(os.environ.get("BENCH_WEB_PORT") or 8480))
     parser.add_argument("--model-port", type=int, default=int(os.environ.get("BENCH_MODEL_PORT") or 8481))
     parser.add_argument(
+        "--worker",
+        choices=sorted(WORKERS),
+        default=os.environ.get("BENCH_WORKER") or "threads",
+        help="the worker set-up: threads (one rqworker_pool --threads N process, the default), "
+        "threads-per-cpu (one such process per CPU) or forked (N rqworker)",
+    )
+    parser.add_argument(
         "--worker-cmd",
-        default=os.environ.get("BENCH_WORKER_CMD") or DEFAULT_WORKER,
-        help="started once per job in flight; with {n} in it, started once with {n} = jobs in flight",
+        default=os.environ.get("BENCH_WORKER_CMD"),
+        help="instead of --worker: started once per job in flight; with {n} in it, started once with "
+        "{n} = jobs in flight",
     )
     parser.add_argument("--web-cmd", default=os.environ.get("BENCH_WEB_CMD") or DEFAULT_WEB)
     parser.add_argument("--in-flight", default=os.environ.get("BENCH_IN_FLIGHT") or "8,16,32")
@@ -558,6 +576,10 @@ def main() -> None:
         help="a subset of webhook,jobs,status,memory,burst,tokens",
     )
     args = parser.parse_args()
+    if not args.worker_cmd:
+        args.worker_cmd = WORKERS[args.worker]
+    else:
+        args.worker = "custom"
     sizes = Sizes.scaled(args.scale)
     in_flight = [int(x) for x in args.in_flight.split(",") if x]
     figures = [f.strip() for f in args.figures.split(",") if f.strip()]
@@ -601,6 +623,7 @@ def main() -> None:
         "complete": stopped is None,
         "stopped_by": repr(stopped) if stopped else None,
         "web_command": args.web_cmd,
+        "worker_setup": args.worker,
         "worker_command": args.worker_cmd,
         "settings": "blogorder.settings.bench (production + local test payments, plain HTTP, X-Bench-Queries)",
         "provider_limits": "LLM_MAX_CONCURRENT_CALLS=64, LLM_REQUESTS_PER_MINUTE=off, LLM_TOKENS_PER_MINUTE=off",
@@ -619,7 +642,7 @@ def main() -> None:
     print(
         f"blogorder bench {stamp} (git {meta['git']}, {meta['cpus']} CPUs, scale {args.scale}, "
         f"{meta['seconds'] / 60:.1f} min, load average {load_before[0]:.1f} before, "
-        f"{meta['load_average_after'][0]:.1f} after); worker: {args.worker_cmd}"
+        f"{meta['load_average_after'][0]:.1f} after); worker set-up: {args.worker} ({args.worker_cmd})"
     )
     print(printed)
     print(f"\nJSON: {path.relative_to(ROOT)}")

@@ -197,8 +197,16 @@ class Stack:
             return stats
 
     def start_workers(self, count: int) -> None:
-        """``count`` jobs in flight: one process with ``{n}`` replaced, or ``count`` processes of the command."""
-        if "{n}" in self.worker_command:
+        """``count`` jobs in flight: one process per CPU with ``{per_cpu}`` replaced by its share of them,
+        one process with ``{n}`` replaced, or else ``count`` processes of the command."""
+        if "{per_cpu}" in self.worker_command:  # one process per CPU, the jobs in flight split between them
+            cpus = min(os.cpu_count() or 1, count)
+            shares = [count // cpus + (1 if i < count % cpus else 0) for i in range(cpus)]
+            self.workers = [
+                self._spawn(f"worker-{i}", self.worker_command.replace("{per_cpu}", str(share)))
+                for i, share in enumerate(shares)
+            ]
+        elif "{n}" in self.worker_command:
             self.workers = [self._spawn("worker", self.worker_command.replace("{n}", str(count)))]
         else:
             self.workers = [self._spawn(f"worker-{i}", self.worker_command) for i in range(count)]

@@ -7,7 +7,8 @@ Uses the database and Redis it is given (it creates its own article and orders; 
 deleted). Orders are placed with ``order_checkout_create`` and paid with a signed
 ``checkout.session.completed`` webhook through the Django stack; the offline writer answers
 (zero model time). Then a real worker process (``manage.py rqworker --burst`` or, with
-``--worker pool``, ``manage.py rqworker-pool --burst``) drains the queue: the time runs from
+``--worker pool``, ``manage.py rqworker-pool --burst``; with ``--worker threads``,
+``manage.py rqworker_pool --threads N --burst``) drains the queue: the time runs from
 the worker registering in Redis to the last order reaching QUALITY_CHECK. The same worker set-up
 then drains ``--noop`` bare no-op jobs. Memory: PSS and RSS of the worker processes and their
 children, from /proc/<pid>/smaps_rollup, at their peak (sampled every 0.2 s).
@@ -96,7 +97,9 @@ def run_worker(args: argparse.Namespace, done: Callable[[], bool]) -> dict[str, 
     """Start the worker set-up, time from its registration until ``done()``; peak memory meanwhile."""
     connection = django_rq.get_connection(QUEUE)
     before = {w.name for w in Worker.all(connection=connection)}
-    if args.worker == "pool":
+    if args.worker == "threads":
+        cmd = [sys.executable, "manage.py", "rqworker_pool", QUEUE, "--threads", str(args.horses), "--burst"]
+    elif args.worker == "pool":
         cmd = [
             sys.executable,
             "manage.py",
@@ -149,7 +152,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--noop", type=int, default=500)
     parser.add_argument("--horses", type=int, default=1)
-    parser.add_argument("--worker", choices=["rqworker", "pool"], default="rqworker")
+    parser.add_argument("--worker", choices=["rqworker", "pool", "threads"], default="rqworker")
     parser.add_argument(
         "--model", action="store_true", help="a fake model: 0.5 s to first token, then 70 completion tokens/s"
     )

@@ -15,10 +15,12 @@ import hashlib
 import ipaddress
 import logging
 import math
+import secrets
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 from rest_framework.request import Request
@@ -63,10 +65,21 @@ class ClientRateThrottle(SimpleRateThrottle):
 
     Subclasses set ``scope``; those counting something else than the client override ``ident``.
     Works on a DRF ``Request`` (API views) and on a plain ``HttpRequest`` (pages).
+
+    DRF's sliding window (a request is allowed while fewer than the rate's number were allowed in
+    the last period), kept as a Redis sorted set of the allowed requests' times instead of a
+    pickled list read and written whole: one round trip a request (drop the expired, add this one,
+    count, read the oldest, pipelined), whatever the rate. A refused request is taken out again
+    (a second round trip, only then), so it does not count, as in DRF.
     """
 
     scope: str
-    cache_format = "throttle:%(scope)s:%(ident)s"
+    # Not DRF's list key ("throttle:…"): during a rolling deploy the old processes' pickled lists and
+    # these sorted sets must not meet under one key (each would fail on the other's type).
+    cache_format = "throttle-window:%(scope)s:%(ident)s"
+    # Set by DRF's ``__init__`` from the rate (the stubs leave them out).
+    num_requests: int
+    duration: int
 
     def get_rate(self) -> str | None:
         return rate_setting(self.scope)
@@ -84,13 +97,43 @@ class ClientRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": digest}
 
     def allow_request(self, request: Any, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
         try:
-            return bool(super().allow_request(request, view))
+            return self._allow(cache.make_key(key))
         except RedisError as exc:
             logger.warning(
                 "rate limit not checked: cache unreachable", extra={"scope": self.scope, "error": str(exc)}
             )
             return True
+
+    def _allow(self, key: str) -> bool:
+        self.now = now = self.timer()
+        member = f"{now:.6f}:{secrets.token_hex(4)}"
+        # Django's Redis cache client (the CACHES server, Sentinel included), for commands it lacks.
+        client = cast(Any, cache)._cache.get_client(key, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.zremrangebyscore(key, "-inf", now - self.duration)
+        pipe.zadd(key, {member: now})
+        pipe.zcard(key)
+        pipe.zrange(key, 0, 0, withscores=True)
+        pipe.expire(key, int(self.duration) + 1)
+        _, _, count, oldest, _ = pipe.execute()
+        if count <= self.num_requests:
+            return True
+        client.zrem(key, member)
+        self.allowed_before = count - 1
+        self.oldest = float(oldest[0][1]) if oldest else now
+        return False
+
+    def wait(self) -> float | None:
+        """Seconds until the next request may be allowed, as DRF reckons them."""
+        remaining = self.duration - (self.now - self.oldest)
+        available = self.num_requests - self.allowed_before + 1
+        return remaining / available if available > 0 else remaining
 
 
 def throttle_wait(request: HttpRequest | Request, throttles: Iterable[type[BaseThrottle]]) -> int | None:

@@ -33,7 +33,7 @@ from purchases.models import (
     unpaid_failure_q,
 )
 from purchases.services.runs import order_queue
-from purchases.status_messages import STATUS_LABELS
+from purchases.status_messages import STATUS_LABELS, status_view_annotations
 from purchases.test_mode import TEST_PAYMENT_INTENT_PREFIX
 from purchases.tokens import (
     ENTERED_STATUS_AT,
@@ -45,7 +45,7 @@ from purchases.tokens import (
     order_token_expired,
     token_expired_since,
 )
-from queueing.progress import job_queue_view
+from queueing.progress import job_queue_read
 from queueing.selectors import estimate_wait_seconds, job_attempts_for
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def order_get_for_customer(*, order_id: object, token: str | None) -> Order:
         raise OrderNotFound("Order not found.") from exc
     order = (
         Order.objects.select_related("article", "current_version")
-        .annotate(**{ENTERED_STATUS_AT: entered_status_at_subquery()})
+        .annotate(**{ENTERED_STATUS_AT: entered_status_at_subquery()}, **status_view_annotations())
         .filter(pk=pk)
         .first()
     )
@@ -196,10 +196,11 @@ def order_queue_state(order: Order) -> dict[str, Any]:
     if not order.queue_job_id:
         return view
     queue = order_queue(order)
-    view = job_queue_view(job_id=order.queue_job_id, queue=queue, fallback=view)
+    read = job_queue_read(job_id=order.queue_job_id, queue=queue, fallback=view)
+    view = read.view
     if order.in_progress:
         view["estimatedSeconds"] = estimate_wait_seconds(
-            queue=queue, job_id=order.queue_job_id, position=view["position"]
+            queue=queue, job_id=order.queue_job_id, position=view["position"], ahead=read.ahead
         )
     return view
 

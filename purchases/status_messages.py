@@ -19,11 +19,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
+from django.db.models import BooleanField, TextField
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 
 from purchases.actions import REGENERATE
-from purchases.models import Order, OrderStatus, OrderTransition
+from purchases.models import Order, OrderStatus, OrderTransition, StripeEvent
+from purchases.tokens import latest_move_sql
 
 S = OrderStatus
 Tone = Literal["ok", "warn", "bad"]
@@ -107,11 +110,47 @@ def article_live_url(order: Order) -> str:
     return settings.SITE_URL + reverse("article-page", kwargs={"slug": order.article.slug})
 
 
+# The names under which ``order_get_for_customer`` reads, with the order itself, what a status view
+# needs beyond the row (``status_view_annotations``), so the view costs no query of its own.
+ARRIVAL_FIELDS = ("from_status", "source", "reason")
+ARRIVAL = "status_arrival_"  # + each of ARRIVAL_FIELDS
+PAYMENT_CLEARING = "payment_clearing"
+
+
+def status_view_annotations() -> dict[str, RawSQL]:
+    """``Order`` query annotations: the arrival's fields (``_arrival``) and whether a payment is
+    clearing, read in the order's own query (raw SQL, cheap to compile: ``latest_move_sql``)."""
+    events, orders = StripeEvent._meta.db_table, Order._meta.db_table
+    clearing = (
+        f'EXISTS (SELECT 1 FROM "{events}" e WHERE e."order_id" = "{orders}"."id" AND e."outcome" = %s)'
+    )
+    return {
+        **{
+            ARRIVAL + name: RawSQL(latest_move_sql(name, arrivals_only=True), (), output_field=TextField())
+            for name in ARRIVAL_FIELDS
+        },
+        PAYMENT_CLEARING: RawSQL(clearing, (AWAITING_ASYNC_PAYMENT,), output_field=BooleanField()),
+    }
+
+
 def _arrival(order: Order) -> OrderTransition | None:
-    """The move that brought the order into its current status (one query); records that move no status
-    (a link taken down, ``REFUNDED -> REFUNDED``) are not arrivals."""
+    """The move that brought the order into its current status; records that move no status (a link
+    taken down, ``REFUNDED -> REFUNDED``) are not arrivals. From ``status_view_annotations`` when the
+    order was read with them, else one query."""
+    if hasattr(order, ARRIVAL + "from_status"):
+        if getattr(order, ARRIVAL + "from_status") is None:
+            return None
+        fields = {name: getattr(order, ARRIVAL + name) for name in ARRIVAL_FIELDS}
+        return OrderTransition(order=order, to_status=order.status, **fields)
     moves = order.transitions.filter(to_status=order.status).exclude(from_status=order.status)
     return moves.order_by("-created_at", "-id").first()
+
+
+def _payment_clearing(order: Order) -> bool:
+    """Whether the checkout completed with the money still clearing (annotated, else one query)."""
+    if hasattr(order, PAYMENT_CLEARING):
+        return bool(getattr(order, PAYMENT_CLEARING))
+    return order.stripe_events.filter(outcome=AWAITING_ASYNC_PAYMENT).exists()
 
 
 @dataclass(frozen=True)
@@ -152,8 +191,7 @@ def _words(order: Order) -> _Words:
 
 def _awaiting_payment(order: Order, *, returned_from_checkout: bool, checkout_cancelled: bool) -> StatusView:
     label = STATUS_LABELS[S.PENDING_PAYMENT]
-    clearing = order.stripe_events.filter(outcome=AWAITING_ASYNC_PAYMENT).exists()
-    if clearing:
+    if _payment_clearing(order):
         return StatusView(
             "Payment clearing",
             "Your payment has been made and is still clearing with your bank, which can take a few days. "
@@ -385,7 +423,7 @@ def order_status_view(
     written); the two flags are the order page's return from Stripe (``?paid=1``, ``?cancelled=1``).
 
     At most one query: the move into the current status, or the Stripe event of a payment still
-    clearing.
+    clearing; none for an order read with ``status_view_annotations`` (``order_get_for_customer``).
     """
     seen = _Seen(queue, returned_from_checkout, checkout_cancelled)
     view = _VIEWS[order.status](order, seen)

@@ -25,10 +25,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import django_rq
 from redis import Redis
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
+
+from queueing.connections import rq_connection
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class CircuitBreaker:
 
     @property
     def redis(self) -> Redis:
-        return django_rq.get_connection(self.connection_queue)
+        return rq_connection(self.connection_queue)  # the process's client: no new connection per call
 
     # --- reads
 

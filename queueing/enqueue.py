@@ -14,14 +14,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from redis.exceptions import RedisError
-from rq import Retry
+from rq import Queue, Retry
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from blogorder.logs import carried_log_context
 from queueing.connections import rq_connection, rq_queue
 from queueing.models import OPEN_STATES, JobRequest
-from queueing.services import job_request_mark_enqueued
+from queueing.services import job_request_create_enqueued, job_request_mark_enqueued, job_request_requeue
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +42,47 @@ def job_request_create(
     """Write the outbox row in the caller's transaction; the job reaches Redis when it commits.
 
     The caller's state change and this row commit together, so the work is never without its
-    record. If Redis is down at commit the error is logged and the request stays PENDING for the
-    reconciler, which puts it again under the same job id.
+    record. The row is written already ENQUEUED (put once, now), so putting the job after commit
+    writes nothing more to PostgreSQL: one durable commit per state change, not three. If Redis
+    is down at commit the error is logged and the request goes back to PENDING for the
+    reconciler, which puts it again under the same job id; a process that dies between the commit
+    and the put leaves an ENQUEUED request whose job RQ never got, which the reconciler puts
+    again as well (an open request without its job).
     """
-    request = JobRequest.objects.create(
+    request = job_request_create_enqueued(
         subject_id=subject_id, run=run, job_id=job_id, queue=queue, func=func, kwargs=kwargs, purpose=purpose
     )
-    transaction.on_commit(lambda: job_put(job_id=job_id), robust=True)
+    transaction.on_commit(lambda: _put_new(request), robust=True)
     return request
+
+
+def _put_new(request: JobRequest) -> None:
+    """After commit: a request just written (``job_request_create``) onto RQ, from the row in hand.
+
+    Nothing to read first: its job id is new (unique in the outbox), so RQ cannot hold it yet.
+    """
+    try:
+        _enqueue(request, queue=rq_queue(request.queue, commit_mode="auto"))
+    except RedisError as exc:
+        job_request_requeue(job_id=request.job_id)
+        logger.warning("job not put: Redis unreachable", extra={"job_id": request.job_id, "error": str(exc)})
+        return
+    logger.info("job enqueued", extra={"job_id": request.job_id, "queue": request.queue, "run": request.run})
+
+
+def _enqueue(request: JobRequest, *, queue: Queue) -> None:
+    queue.enqueue_call(
+        request.func,
+        kwargs=request.kwargs,
+        job_id=request.job_id,
+        retry=Retry(max=RETRY_MAX, interval=settings.RQ_RETRY_INTERVALS),
+        timeout=settings.RQ_JOB_TIMEOUT_SECONDS,
+        result_ttl=7 * 24 * 3600,
+        failure_ttl=30 * 24 * 3600,
+        # The request id it is put under (if any): the job's log lines carry it (queueing.runtime.job_log_context).
+        meta={"stage": "queued", "progress": 0, "attempt": 0, **carried_log_context()},
+        description=f"{request.job_id} ({request.get_purpose_display().lower()})",
+    )
 
 
 def job_put(*, job_id: str) -> bool:
@@ -68,18 +101,7 @@ def job_put(*, job_id: str) -> bool:
         logger.info("job already on the queue", extra={"job_id": job_id})
         return False
     JobRequest.objects.filter(job_id=job_id).update(enqueue_count=F("enqueue_count") + 1)
-    queue.enqueue_call(
-        request.func,
-        kwargs=request.kwargs,
-        job_id=job_id,
-        retry=Retry(max=RETRY_MAX, interval=settings.RQ_RETRY_INTERVALS),
-        timeout=settings.RQ_JOB_TIMEOUT_SECONDS,
-        result_ttl=7 * 24 * 3600,
-        failure_ttl=30 * 24 * 3600,
-        # The request id it is put under (if any): the job's log lines carry it (queueing.runtime.job_log_context).
-        meta={"stage": "queued", "progress": 0, "attempt": 0, **carried_log_context()},
-        description=f"{job_id} ({request.get_purpose_display().lower()})",
-    )
+    _enqueue(request, queue=queue)
     job_request_mark_enqueued(job_id=job_id)
     logger.info("job enqueued", extra={"job_id": job_id, "queue": request.queue, "run": request.run})
     return True

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import time
 from datetime import timedelta
 from uuid import UUID
 
-from django.core.cache import cache
 from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
-from rq import Worker
+from rq import Queue, Worker
 
 from queueing.connections import rq_queue
 from queueing.models import JobAttempt, JobRequest
@@ -23,6 +22,10 @@ logger = logging.getLogger(__name__)
 PRIOR_JOB_SECONDS = 30.0
 SAMPLE_SIZE = 20
 RECENT_JOB_SECONDS_CACHE_SECONDS = 30
+WORKERS_COUNT_CACHE_SECONDS = 5
+# Per process: queue -> (monotonic time it is kept until, value). A race computes a value twice, no more.
+_recent_seconds: dict[str, tuple[float, float]] = {}
+_workers: dict[str, tuple[float, int]] = {}
 
 
 def job_request_open_exists(*, subject_id: UUID | str) -> bool:
@@ -46,21 +49,35 @@ def job_attempts_for(*, subject_id: UUID | str) -> QuerySet[JobAttempt]:
 def recent_job_seconds(*, queue: str) -> float:
     """Mean duration of the last finished runs on ``queue`` (this week), or the prior when none.
 
-    Kept in the cache (Redis) for ``RECENT_JOB_SECONDS_CACHE_SECONDS``: every poll of a page whose
-    order is being written asks for it, and a mean of the last 20 runs hardly moves in that time.
-    Without Redis it is computed each time.
+    Kept in this process for ``RECENT_JOB_SECONDS_CACHE_SECONDS``: every poll of a page whose order
+    is being written asks for it, and a mean of the last 20 runs hardly moves in that time. So one
+    query per process and queue that often, and no Redis round trip on the polls in between.
     """
-    key = f"queueing:recent-job-seconds:{queue}"
-    try:
-        cached = cache.get(key)
-    except RedisError:
-        cached = None
-    if cached is not None:
-        return float(cached)
+    now = time.monotonic()
+    kept = _recent_seconds.get(queue)
+    if kept is not None and kept[0] > now:
+        return kept[1]
     seconds = _recent_job_seconds(queue=queue)
-    with contextlib.suppress(RedisError):
-        cache.set(key, seconds, RECENT_JOB_SECONDS_CACHE_SECONDS)
+    _recent_seconds[queue] = (now + RECENT_JOB_SECONDS_CACHE_SECONDS, seconds)
     return seconds
+
+
+def recent_job_seconds_forget() -> None:
+    """Drop this process's kept means and worker counts (``recent_job_seconds``, ``workers_count``)."""
+    _recent_seconds.clear()
+    _workers.clear()
+
+
+def workers_count(*, queue: Queue) -> int:
+    """How many workers listen on ``queue``, kept in this process for ``WORKERS_COUNT_CACHE_SECONDS``
+    (workers come and go by the minute, pages poll by the second). Raises RedisError."""
+    now = time.monotonic()
+    kept = _workers.get(queue.name)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    count = Worker.count(queue=queue)
+    _workers[queue.name] = (now + WORKERS_COUNT_CACHE_SECONDS, count)
+    return count
 
 
 def _recent_job_seconds(*, queue: str) -> float:
@@ -80,22 +97,27 @@ def _recent_job_seconds(*, queue: str) -> float:
     return sum(d.total_seconds() for d in durations) / len(durations)
 
 
-def estimate_wait_seconds(*, queue: str, job_id: str | None = None, position: int | None = None) -> int:
+def estimate_wait_seconds(
+    *, queue: str, job_id: str | None = None, position: int | None = None, ahead: int | None = None
+) -> int:
     """Seconds until ``job_id`` (or a new job) is done: (jobs ahead + 1) x mean duration / workers.
 
-    ``position``: the job's place in the queue when the caller has just read it (saves asking again).
+    ``position``: the job's place in the queue when the caller has just read it; ``ahead``: the jobs
+    ahead when the caller has just read them (``queueing.progress.job_queue_read``). Either saves
+    asking Redis again.
     """
     per_job = recent_job_seconds(queue=queue)
-    ahead, workers = 0, 1
+    workers = 1
     try:
         jobs_queue = rq_queue(queue)
-        if position is None:
-            position = jobs_queue.get_job_position(job_id) if job_id else None
-        ahead = position if position is not None else jobs_queue.count
-        workers = max(1, Worker.count(queue=jobs_queue))
+        if ahead is None:
+            if position is None:
+                position = jobs_queue.get_job_position(job_id) if job_id else None
+            ahead = position if position is not None else jobs_queue.count
+        workers = max(1, workers_count(queue=jobs_queue))
     except RedisError as exc:
         logger.info("queue length unavailable", extra={"queue": queue, "error": str(exc)})
-    return max(1, round((ahead / workers + 1) * per_job))
+    return max(1, round(((ahead or 0) / workers + 1) * per_job))
 
 
 # How a job try ended (``JobAttempt.outcome``), as counted by ``attempts_by_queue``: the words

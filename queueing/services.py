@@ -8,6 +8,7 @@ into the target (``states_into``), so a request in any other state is left as it
 from __future__ import annotations
 
 import logging
+from typing import Any
 from uuid import UUID
 
 from django.db import transaction
@@ -37,6 +38,32 @@ def job_requests_cancel(*, subject_id: UUID | str, keep_run: int | None = None) 
         state=JobState.CANCELLED, finished_at=now, updated_at=now
     )
     return closed
+
+
+def job_request_create_enqueued(
+    *,
+    subject_id: UUID,
+    run: int,
+    job_id: str,
+    queue: str,
+    func: str,
+    kwargs: dict[str, Any],
+    purpose: str,
+) -> JobRequest:
+    """A new request, written as put on RQ once, now (``queueing.enqueue.job_request_create`` puts
+    it when the caller's transaction commits, or moves it back to PENDING if Redis refuses it)."""
+    return JobRequest.objects.create(
+        subject_id=subject_id,
+        run=run,
+        job_id=job_id,
+        queue=queue,
+        func=func,
+        kwargs=kwargs,
+        purpose=purpose,
+        state=JobState.ENQUEUED,
+        enqueue_count=1,
+        last_enqueued_at=timezone.now(),
+    )
 
 
 def job_request_mark_enqueued(*, job_id: str) -> None:

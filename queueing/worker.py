@@ -38,6 +38,7 @@ from django.db import connections
 from django.template import engines
 from django.template.loader import get_template
 from django.urls import get_resolver
+from django.utils.module_loading import import_string
 from rq import Worker
 from rq.job import Job
 from rq.queue import Queue
@@ -50,7 +51,8 @@ logger = logging.getLogger(__name__)
 def worker_preload() -> None:
     """Load in this process what jobs need, so the work horses forked from it start warm.
 
-    Imports ``WORKER_PRELOAD_MODULES``, builds the URL resolver (emails link to pages), compiles
+    Imports ``WORKER_PRELOAD_MODULES``, calls ``WORKER_PRELOAD_CALLS`` (e.g. the model client's
+    TLS context, 25 ms of CPU to build), builds the URL resolver (emails link to pages), compiles
     every template under ``WORKER_PRELOAD_TEMPLATE_DIRS`` (the cached loader keeps them), closes
     any database connection opened meanwhile (a forked horse must never share it) and freezes
     what is loaded so far out of the garbage collector's reach (its passes would otherwise write
@@ -58,6 +60,8 @@ def worker_preload() -> None:
     """
     for module in settings.WORKER_PRELOAD_MODULES:
         importlib.import_module(module)
+    for dotted in settings.WORKER_PRELOAD_CALLS:
+        import_string(dotted)()
     get_resolver().reverse_dict  # noqa: B018 -- populates the resolver
     for engine in engines.all():
         for directory in getattr(engine, "template_dirs", ()):
@@ -130,11 +134,16 @@ class GracefulWorker(Worker):
         return True
 
     def _hand_back(self, job_id: str) -> None:
-        try:
-            job_hand_back(
-                job_id=job_id,
-                worker=self.name,
-                reason="interrupted: the worker shut down before the job finished; handed back to run again",
-            )
-        except Exception:  # the reconciler puts it back after the heartbeat grace instead
-            logger.exception("could not hand the job back", extra={"job_id": job_id, "worker": self.name})
+        job_hand_back_interrupted(job_id=job_id, worker=self.name)
+
+
+def job_hand_back_interrupted(*, job_id: str, worker: str) -> None:
+    """Hand back a job its stopping worker interrupted (``job_hand_back``); errors are logged, not raised."""
+    try:
+        job_hand_back(
+            job_id=job_id,
+            worker=worker,
+            reason="interrupted: the worker shut down before the job finished; handed back to run again",
+        )
+    except Exception:  # the reconciler puts it back after the heartbeat grace instead
+        logger.exception("could not hand the job back", extra={"job_id": job_id, "worker": worker})

@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from articles.content import (
@@ -114,8 +114,13 @@ def is_prose(paragraph: str) -> bool:
     return not _BLOCK_START.match(paragraph)
 
 
+@lru_cache(maxsize=2048)
 def can_replace(paragraph: str) -> bool:
-    """Only link-free prose may be rewritten, so no editorial or paid link is ever dropped."""
+    """Only link-free prose may be rewritten, so no editorial or paid link is ever dropped.
+
+    Cached by text (a pure function): a job asks it of every paragraph each time it builds the
+    prompt (for the token estimate, the spend check and the call), a markdown parse each.
+    """
     return is_prose(paragraph) and not extract_links(paragraph)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 from django.conf import settings
@@ -88,6 +89,11 @@ def _refund_seen_before_payment(order: Order, payment_intent_id: str) -> StripeE
     )
 
 
+# What ``order_mark_paid`` did: moved the order to PROCESSING; applied a full refund Stripe had
+# reported before the payment (the order is REFUNDED, no job); or nothing, the payment was handled.
+MarkPaidOutcome = Literal["paid", "refunded_before_payment", "already_paid"]
+
+
 @PAY.effect
 @transaction.atomic
 def order_mark_paid(
@@ -97,8 +103,9 @@ def order_mark_paid(
     amount_minor: int,
     currency: str,
     source: str = "stripe",
-) -> bool:
-    """PENDING_PAYMENT -> PROCESSING and enqueue the first job run. False if it was already handled.
+) -> MarkPaidOutcome:
+    """PENDING_PAYMENT -> PROCESSING and enqueue the first job run ("paid"); "already_paid" if it
+    was already handled (``MarkPaidOutcome``).
 
     An order that ``needs_approval`` goes to AWAITING_APPROVAL instead: no run is requested (no
     model call) until staff accept its target (``order_target_accept``); the customer and the
@@ -124,7 +131,7 @@ def order_mark_paid(
             order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
             order.save(update_fields=["paid_at", "stripe_payment_intent_id", "updated_at"])
         logger.info("payment already handled", extra={"order_id": str(order.id), "status": order.status})
-        return False
+        return "already_paid"
     unpaid_failure = order.has_failed
     early_refund = _refund_seen_before_payment(order, payment_intent_id)
     if early_refund is not None:
@@ -144,7 +151,7 @@ def order_mark_paid(
             charge_id=str(charge.get("id") or ""),
         )
         if outcome == "refunded":
-            return True
+            return "refunded_before_payment"
         order.refresh_from_db()
     article = order.article
     if order.kind == Order.Kind.BACKLINK and article is not None:
@@ -173,7 +180,7 @@ def order_mark_paid(
         order_work_start(order=order, source=source, reason=reason, extra_fields=payment_fields)
     order_id_text = str(order.id)
     transaction.on_commit(lambda: order_receipt_enqueue(order_id=order_id_text), robust=True)
-    return True
+    return "paid"
 
 
 # The job that fetches a paid order's receipt, by dotted path (the jobs module imports the services).
@@ -244,7 +251,7 @@ def order_payment_confirm_from_session(*, order_id: UUID | str) -> str:
         return "unpaid"
     amount = session.get("amount_total")
     try:
-        changed = order_mark_paid(
+        outcome = order_mark_paid(
             order_id=order.id,
             payment_intent_id=str(session.get("payment_intent") or "")[:255],
             amount_minor=amount if isinstance(amount, int) and not isinstance(amount, bool) else -1,
@@ -256,7 +263,7 @@ def order_payment_confirm_from_session(*, order_id: UUID | str) -> str:
             "payment does not match the order", extra={"order_id": str(order.id), "problem": str(exc)}
         )
         return "amount_mismatch"
-    return "paid" if changed else "already_paid"
+    return "already_paid" if outcome == "already_paid" else "paid"
 
 
 def order_approval_await(

@@ -162,7 +162,7 @@ def stripe_sessions_reconcile(*, since: datetime) -> StripeReconcileReport:
             report.ok += 1
             continue
         try:
-            repaired = order_mark_paid(
+            outcome = order_mark_paid(
                 order_id=order.id,
                 payment_intent_id=str(session.get("payment_intent") or ""),
                 amount_minor=_whole_number(session.get("amount_total")),
@@ -175,7 +175,7 @@ def stripe_sessions_reconcile(*, since: datetime) -> StripeReconcileReport:
                 order_id=order.id, reference=f"Stripe session {session.get('id')}", problem=str(exc)
             )
             continue
-        if repaired:
+        if outcome != "already_paid":
             report.repaired += 1
             logger.warning(
                 "paid order repaired by reconciliation",

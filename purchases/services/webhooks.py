@@ -31,11 +31,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from purchases import stripe_api
-from purchases.models import Order, OrderStatus, StripeEvent, to_minor_units
+from purchases.models import Order, StripeEvent, to_minor_units
 from purchases.selectors import order_for_charge, order_for_checkout_session
 from purchases.services.disputes import order_dispute_record
 from purchases.services.payments import (
@@ -138,7 +138,7 @@ def _on_checkout_paid(event: dict[str, Any], record: StripeEvent) -> str:
         return AWAITING_ASYNC_PAYMENT
     payment_intent_id = _stripe_id(session.get("payment_intent") or "", name="payment_intent")
     try:
-        changed = order_mark_paid(
+        outcome = order_mark_paid(
             order_id=order.id,
             payment_intent_id=payment_intent_id,
             amount_minor=_minor_amount(session, "amount_total"),
@@ -151,10 +151,7 @@ def _on_checkout_paid(event: dict[str, Any], record: StripeEvent) -> str:
             problem=str(exc),
         )
         return "amount_mismatch"
-    if not changed:
-        return "already_paid"
-    status = Order.objects.values_list("status", flat=True).get(pk=order.id)
-    return "refunded_before_payment" if status == OrderStatus.REFUNDED else "paid"
+    return outcome
 
 
 def _on_async_payment_failed(event: dict[str, Any], record: StripeEvent) -> str:
@@ -266,6 +263,40 @@ HANDLERS: dict[str, Callable[[dict[str, Any], StripeEvent], str]] = {
 }
 
 
+_EVENT_COLUMNS = ("event_id", "type", "object_id", "outcome", "payload", "received_at")
+
+
+def _event_record_once(
+    *, event_id: str, event_type: str, object_id: str, event: dict[str, Any]
+) -> StripeEvent | None:
+    """Insert the event's row, or None when its id is recorded already: one statement.
+
+    ``INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING id`` waits, as the unique index does, for
+    a concurrent delivery of the same event to commit (then it inserts nothing: a duplicate) or
+    roll back (then it inserts); unlike catching the IntegrityError it needs no savepoint.
+    """
+    record = StripeEvent(
+        event_id=event_id, type=event_type, object_id=object_id, payload=event, received_at=timezone.now()
+    )
+    meta = StripeEvent._meta
+    fields = [field for field in meta.concrete_fields if field.name in _EVENT_COLUMNS]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(str(meta.db_table))} ({', '.join(quote(str(f.column)) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({quote('event_id')}) DO NOTHING "
+        f"RETURNING {quote('id')}"
+    )
+    values = [f.get_db_prep_save(getattr(record, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record.pk = row[0]
+    record._state.adding = False
+    return record
+
+
 def stripe_webhook_handle(*, payload: bytes, signature_header: str | None) -> str:
     """Verify and apply one delivery. Returns an outcome word for logs.
 
@@ -295,12 +326,10 @@ def stripe_webhook_handle(*, payload: bytes, signature_header: str | None) -> st
     except ValueError as exc:
         raise stripe_api.MalformedEvent(str(exc)) from exc
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = StripeEvent.objects.create(
-                    event_id=event_id, type=event_type, object_id=object_id, payload=event
-                )
-        except IntegrityError:
+        record = _event_record_once(
+            event_id=event_id, event_type=event_type, object_id=object_id, event=event
+        )
+        if record is None:
             logger.info("stripe event duplicate", extra={"event_id": event["id"]})
             return "duplicate"
         try:

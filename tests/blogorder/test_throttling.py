@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -101,3 +102,16 @@ def test_a_request_without_a_client_address_is_still_counted_and_stores_none(
     assert Order.objects.get().client_ip is None
 
     assert api.post("/api/v1/purchase/checkout", body, format="json", REMOTE_ADDR="").status_code == 429
+
+
+def test_the_window_slides_and_refused_requests_do_not_count(api: APIClient, settings: Any) -> None:
+    settings.RATE_LIMIT_LOOKUP = "2/s"
+    assert [hit(api), hit(api)] == [404, 404]
+    time.sleep(0.5)
+    refused = api.get(STATUS, REMOTE_ADDR="203.0.113.7")
+    assert (refused.status_code, hit(api)) == (429, 429)
+    assert 0 < int(refused["Retry-After"]) <= 1
+
+    time.sleep(0.6)  # the first two are a second old; the two refused, half a second, never counted
+
+    assert [hit(api), hit(api), hit(api)] == [404, 404, 429]

@@ -103,3 +103,28 @@ def horse_state(*, modules: list[str], nap: float = 0.0) -> dict[str, object]:
     time.sleep(nap)
     state["ended"] = time.time()
     return state
+
+
+def db_state(*, nap: float = 0.0) -> dict[str, object]:
+    """Which process, thread and PostgreSQL backend ran this job; ``nap`` seconds between ``started`` and ``ended``."""
+    import os
+    import threading
+    import time
+
+    from django.db import connection
+    from rq import get_current_job
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    job = get_current_job()
+    started = time.time()
+    time.sleep(nap)
+    return {
+        "pid": os.getpid(),
+        "thread": threading.get_ident(),
+        "backend": backend,
+        "worker": job.worker_name if job else "",
+        "started": started,
+        "ended": time.time(),
+    }

@@ -107,3 +107,15 @@ def test_closing_makes_every_held_job_due_now_and_the_first_held_is_the_prober(
     breaker.record_success(job_id="p")
     assert sorted(registry.get_jobs_to_schedule(int(time.time()))) == sorted(job.id for job in jobs)
     assert breaker.release_held() == 0  # released once
+
+
+def test_the_breaker_talks_to_redis_over_the_process_client_not_a_new_connection_per_call(
+    breaker: CircuitBreaker,
+) -> None:
+    client = breaker.redis
+    before = client.info("clients")["connected_clients"]
+    for _ in range(5):
+        breaker.allow(job_id="job-1")
+        breaker.record_success(job_id="job-1")
+    assert breaker.redis is client  # one client, its pool reused
+    assert client.info("clients")["connected_clients"] <= before + 1

@@ -63,6 +63,37 @@ def stopped(worker: subprocess.Popen[bytes], *, timeout: float) -> int:
         raise AssertionError("the worker did not exit in time") from None
 
 
+def stop_mid_job(
+    worker: subprocess.Popen[bytes], *, fake_openai: Any, log: Path, second_signal: bool
+) -> None:
+    """Once the model call is under way: SIGTERM (twice with ``second_signal``); the worker must exit
+    well before the 30 s the call takes."""
+    try:
+        wait_for(lambda: len(fake_openai.requests) == 1)
+        started = time.monotonic()
+        os.kill(worker.pid, signal.SIGTERM)
+        if second_signal:
+            time.sleep(1.5)  # RQ ignores a second signal within a second of the first
+            os.kill(worker.pid, signal.SIGTERM)
+        stopped(worker, timeout=15)
+        assert time.monotonic() - started < 10, log.read_text()  # not the 30 s the model call takes
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+
+
+def handed_back(order: Order, *, log: Path) -> JobRequest:
+    """The order's job was handed back at once: its attempt closed, the job queued again under the same id."""
+    request = JobRequest.objects.get(subject_id=order.id)
+    assert request.state == JobRequest.State.ENQUEUED, log.read_text()
+    assert [a.outcome for a in request.attempts.all()] == ["interrupted"]
+    assert django_rq.get_queue("backlink-integration").get_job_ids() == [request.job_id]
+    # The reconciler (as cron runs it, its heartbeat grace unchanged) finds nothing to put back.
+    report = orders_reconcile(grace=timedelta(0))
+    assert (report.requeued, report.abandoned) == ([], [])
+    return request
+
+
 def done_once(order: Order) -> None:
     order.refresh_from_db()
     assert order.status == OrderStatus.QUALITY_CHECK, order.failure_reason
@@ -100,27 +131,8 @@ def test_a_job_still_running_when_the_worker_must_stop_is_handed_back_and_comple
     worker = rqworker(
         "backlink-integration", fake_openai_url=fake_openai.url, log=log, grace=60 if second_signal else 2
     )
-    try:
-        wait_for(lambda: len(fake_openai.requests) == 1)
-        started = time.monotonic()
-        os.kill(worker.pid, signal.SIGTERM)
-        if second_signal:
-            time.sleep(1.5)  # RQ ignores a second signal within a second of the first
-            os.kill(worker.pid, signal.SIGTERM)
-        stopped(worker, timeout=15)
-        assert time.monotonic() - started < 10, log.read_text()  # not the 30 s the model call takes
-    finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGKILL)
-
-    # Handed back at once: the attempt is closed and the job is queued again under the same id.
-    request = JobRequest.objects.get(subject_id=order.id)
-    assert request.state == JobRequest.State.ENQUEUED, log.read_text()
-    assert [a.outcome for a in request.attempts.all()] == ["interrupted"]
-    assert django_rq.get_queue("backlink-integration").get_job_ids() == [request.job_id]
-    # The reconciler (as cron runs it, its heartbeat grace unchanged) finds nothing to put back.
-    report = orders_reconcile(grace=timedelta(0))
-    assert (report.requeued, report.abandoned) == ([], [])
+    stop_mid_job(worker, fake_openai=fake_openai, log=log, second_signal=second_signal)
+    request = handed_back(order, log=log)
 
     rerun = rqworker("backlink-integration", fake_openai_url=fake_openai.url, log=log, burst=True)
     assert stopped(rerun, timeout=30) == 0, log.read_text()
