@@ -433,8 +433,3 @@ def order_status_view(
             view.label, f"{view.message} {notes}", view.tone, view.link, f"{view.page_message} {notes}"
         )
     return view
-
-
-def order_status_message(order: Order, *, queue: dict[str, Any] | None = None) -> str:
-    """The order's state for its customer in one or two plain sentences (the API's ``statusMessage``)."""
-    return order_status_view(order, queue=queue).message
