@@ -685,13 +685,16 @@ def orders_scheduled_overdue(*, now: datetime, grace_seconds: int) -> list[tuple
     return orders_scheduled_due(now=now - timedelta(seconds=grace_seconds))
 
 
+def _longest_in_status_first(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """``orders`` annotated ``entered_status_at`` (since when in their status), the longest there first."""
+    return orders.annotate(
+        **{ENTERED_STATUS_AT: Coalesce(entered_status_at_subquery(), F("updated_at"))}
+    ).order_by(ENTERED_STATUS_AT, "created_at")
+
+
 def orders_waiting_for_review() -> QuerySet[Order]:
     """Orders waiting for an editor, oldest wait first, annotated ``entered_status_at`` (since when)."""
-    return (
-        Order.objects.filter(status=OrderStatus.ADMIN_REVIEW)
-        .annotate(**{ENTERED_STATUS_AT: Coalesce(entered_status_at_subquery(), F("updated_at"))})
-        .order_by(ENTERED_STATUS_AT, "created_at")
-    )
+    return _longest_in_status_first(Order.objects.filter(status=OrderStatus.ADMIN_REVIEW))
 
 
 def orders_scheduled() -> QuerySet[Order]:
@@ -701,11 +704,7 @@ def orders_scheduled() -> QuerySet[Order]:
 
 def orders_failed_unrefunded() -> QuerySet[Order]:
     """Paid orders that failed and were not refunded in full (FAILED: a full refund moves them on), oldest first."""
-    return (
-        Order.objects.filter(status=OrderStatus.FAILED, paid_at__isnull=False)
-        .annotate(**{ENTERED_STATUS_AT: Coalesce(entered_status_at_subquery(), F("updated_at"))})
-        .order_by(ENTERED_STATUS_AT, "created_at")
-    )
+    return _longest_in_status_first(Order.objects.filter(status=OrderStatus.FAILED, paid_at__isnull=False))
 
 
 def orders_awaiting_approval() -> QuerySet[Order]:
