@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from playwright.sync_api import Page, expect
 
 from tests.factories import ANCHOR, KEYWORDS, WORDS, article_reply
@@ -301,3 +302,13 @@ def admin_reject(page: Page, base_url: str, order_id: str, reason: str) -> None:
     page.get_by_label("Reason sent to the customer").fill(reason)
     page.get_by_role("button", name="Reject with this reason").click()
     expect(page.locator(".messagelist")).to_contain_text("Order")
+
+
+def staff_user(username: str, *codenames: str) -> tuple[str, str]:
+    """A staff user (no superuser) with only these ``purchases`` permissions; its sign-in pair."""
+    password = f"{username}-pass-1234"
+    user = User.objects.create_user(username, f"{username}@example.com", password, is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="purchases", codename__in=codenames)
+    )
+    return username, password

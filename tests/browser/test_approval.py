@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from playwright.sync_api import Page, expect
 
 from purchases.models import Order, OrderStatus
@@ -23,6 +22,7 @@ from tests.browser.support import (
     fill_form,
     mark_no_reload,
     pay_in_test_mode,
+    staff_user,
     still_no_reload,
     wait_for_draft,
 )
@@ -40,13 +40,7 @@ REASON = "We do not link to payday lenders from a health article."
 
 def approver() -> tuple[str, str]:
     """A staff user who may accept or decline targets and read orders, nothing else."""
-    user = User.objects.create_user("approver", "approver@example.com", "approver-pass-1234", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="purchases", codename__in=["view_order", "approve_target"]
-        )
-    )
-    return "approver", "approver-pass-1234"
+    return staff_user("approver", "view_order", "approve_target")
 
 
 def buy_and_pay(customer: Page, *, title: str, email: str, target: str) -> Order:

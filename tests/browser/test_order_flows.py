@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from playwright.sync_api import Page, expect
 
 from purchases.models import Order, OrderStatus
@@ -27,6 +26,7 @@ from tests.browser.support import (
     mark_no_reload,
     pay_in_test_mode,
     regenerate,
+    staff_user,
     still_no_reload,
     submit_button,
     submit_for_review,
@@ -46,13 +46,7 @@ REASON = "Please move the link closer to the part about neck pain."
 
 def editor() -> tuple[str, str]:
     """A staff user who may review (reject) and publish orders, but is no superuser."""
-    user = User.objects.create_user("editor", "editor@example.com", "editor-pass-1234", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="purchases", codename__in=["change_order", "view_order", "publish_order"]
-        )
-    )
-    return "editor", "editor-pass-1234"
+    return staff_user("editor", "change_order", "view_order", "publish_order")
 
 
 def follow_order_to_publication(
