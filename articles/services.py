@@ -119,7 +119,7 @@ def article_retitle_draft(*, article: Article, title: str) -> Article:
     return _save_with_unique_slug(article, title, update_fields=["title", "slug", "updated_at"])
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def version_create(
     *,
     article: Article,
@@ -141,6 +141,7 @@ def version_create(
 
     ``created_by`` and ``reason`` say who made it and why (staff edits, restores, take-downs); a
     version an order's run wrote has neither, its author being the order (``purchases.OrderDraft``).
+    Inside a caller's transaction it takes no savepoint: nothing catches its errors to carry on.
     """
     Article.objects.select_for_update().only("id").get(pk=article.pk)
     last = ArticleVersion.objects.filter(article=article).aggregate(n=Max("number"))["n"] or 0

@@ -1,7 +1,7 @@
 """Where an order job's time goes: CPU ms, SQL statements and Redis commands per job, and a cProfile.
 
     DATABASE_URL=postgres://.../<db> REDIS_URL=redis://127.0.0.1:<port>/0 \
-        .venv/bin/python -m bench.profile_jobs [--orders 100] [--top 40] [--sort cumulative]
+        .venv/bin/python -m bench.profile_jobs [--orders 100] [--top 40] [--sort cumulative] [--sql] [--dump PREFIX]
 
 Production settings (``blogorder.settings.bench``) on the database and Redis it is given (use
 private ones: it migrates the database, creates its own article and orders, and resets Redis's
@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--sql", action="store_true", help="print the first SQL statements run")
+    parser.add_argument("--dump", type=Path, help="write each profile as <dump>.orders.pstats / .noop.pstats")
     args = parser.parse_args()
 
     port = free_port()
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> None:
         assert response.status_code == 200, response.content
     worker_preload()
 
-    def drain(label: str, jobs: int) -> None:
+    def drain(label: str, jobs: int, dump: Path | None) -> None:
         statements: Counter[str] = Counter()
         first: list[str] = []
 
@@ -146,16 +147,22 @@ def run(args: argparse.Namespace) -> None:
         print(f"SQL {sum(statements.values()) / jobs:.1f} statements/job: {dict(statements.most_common())}")
         top = dict(sorted(commands.items(), key=lambda kv: -kv[1])[:15])
         print(f"Redis {total_commands / jobs:.1f} commands/job (incl. worker loop): {top}")
+        if dump is not None:
+            profile.dump_stats(dump)
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.top)
         print(out.getvalue())
         if args.sql:
             print("\n".join(first))
 
-    drain("orders", args.orders)
+    dumps = {
+        kind: args.dump.with_name(f"{args.dump.name}.{kind}.pstats") if args.dump else None
+        for kind in ("orders", "noop")
+    }
+    drain("orders", args.orders, dumps["orders"])
     for _ in range(args.orders):
         queue.enqueue("bench.jobs.noop")
-    drain("no-op", args.orders)
+    drain("no-op", args.orders, dumps["noop"])
 
 
 if __name__ == "__main__":

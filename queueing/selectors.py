@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet
+from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Queue, Worker
@@ -33,12 +35,11 @@ def job_request_open_exists(*, subject_id: UUID | str) -> bool:
     return JobRequest.objects.open().filter(subject_id=subject_id).exists()
 
 
-def job_request_purpose(*, subject_id: UUID | str, run: int) -> str:
-    """Why run ``run`` of ``subject_id`` was asked for (INITIAL when there is no record)."""
-    purpose = (
-        JobRequest.objects.filter(subject_id=subject_id, run=run).values_list("purpose", flat=True).first()
-    )
-    return purpose or JobRequest.Purpose.INITIAL
+def job_request_purpose_of(*, subject: Any, run: int) -> Coalesce:
+    """Why run ``run`` of ``subject`` was asked for (INITIAL when there is no record), as an expression
+    for another query to select (``subject``: e.g. ``OuterRef("pk")`` of the subject's rows)."""
+    purpose = JobRequest.objects.filter(subject_id=subject, run=run).values("purpose")[:1]
+    return Coalesce(Subquery(purpose), Value(JobRequest.Purpose.INITIAL.value))
 
 
 def job_attempts_for(*, subject_id: UUID | str) -> QuerySet[JobAttempt]:

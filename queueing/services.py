@@ -11,7 +11,6 @@ import logging
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -94,17 +93,18 @@ def job_attempt_start(*, job_id: str, worker: str = "") -> JobAttempt | None:
     """Record that a worker started the job; None for a job with no request row (not ours).
 
     The request becomes RUNNING unless it is closed already (done, failed or cancelled): the
-    attempt is recorded either way, so staff see every execution.
+    attempt is recorded either way, so staff see every execution. Three short statements and no
+    transaction: the request's id, one UPDATE filtered on the states allowed into RUNNING (atomic
+    on its own, as the locked read-then-write was), and the attempt's INSERT.
     """
-    with transaction.atomic():
-        request = JobRequest.objects.select_for_update().filter(job_id=job_id).first()
-        if request is None:
-            return None
-        if request.can_move_to(JobState.RUNNING):
-            request.move_to(JobState.RUNNING)
-            request.started_at = timezone.now()
-            request.save(update_fields=["state", "started_at", "updated_at"])
-        return JobAttempt.objects.create(request=request, worker=worker[:200])
+    request_id = JobRequest.objects.filter(job_id=job_id).values_list("pk", flat=True).first()
+    if request_id is None:
+        return None
+    now = timezone.now()
+    JobRequest.objects.filter(pk=request_id, state__in=states_into(JobState.RUNNING)).update(
+        state=JobState.RUNNING, started_at=now, updated_at=now
+    )
+    return JobAttempt.objects.create(request_id=request_id, worker=worker[:200])
 
 
 def job_attempts_interrupt(*, request: JobRequest, worker: str, reason: str) -> int:

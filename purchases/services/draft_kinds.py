@@ -26,7 +26,6 @@ from purchases.models import EmailKind, Order
 from purchases.selectors import customer_messages_for_prompt
 from purchases.services.draft_versions import VersionFields, article_draft_titles, backlink_drafts_on
 from queueing.models import JobRequest
-from queueing.selectors import job_request_purpose
 
 B = TypeVar("B")
 D = TypeVar("D")
@@ -49,6 +48,15 @@ class NotDraftable:
     reason: str
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """What a run knows of its order beyond its row, read with it in one query (``draft_run``)."""
+
+    purpose: str  # why this run was asked for (``JobRequest.Purpose``)
+    tokens_spent: int  # by every run of the order so far (``RunSpend``)
+    customer_messages: bool  # whether the customer wrote any message on the order
+
+
 class OrderDraftKind(Protocol[B, D]):
     """The strategy of one order kind for the draft run.
 
@@ -61,7 +69,7 @@ class OrderDraftKind(Protocol[B, D]):
     draft_kind: DraftKind[B, D]
     first_email: EmailKind
 
-    def plan(self, order: Order, *, run: int) -> DraftPlan[B] | NotDraftable: ...
+    def plan(self, order: Order, *, run: int, facts: RunFacts) -> DraftPlan[B] | NotDraftable: ...
 
     def version_fields(self, order: Order, plan: DraftPlan[B], draft: D) -> VersionFields:
         """The new version's fields; runs inside the run's transaction, under the order row lock."""
@@ -69,12 +77,18 @@ class OrderDraftKind(Protocol[B, D]):
 
 
 def backlink_brief(
-    order: Order, *, base: ArticleVersion, rel: str = "", previous: tuple[tuple[int, str], ...] = ()
+    order: Order,
+    *,
+    base: ArticleVersion,
+    rel: str = "",
+    previous: tuple[tuple[int, str], ...] = (),
+    customer_messages: bool = True,
 ) -> BacklinkBrief:
     """The brief to weave ``order``'s link into ``base``: the one place it is built (run and carry-over).
 
     ``rel``: the one the proposal was made with (carry-over); by default ``SPONSORED_LINK_REL``.
-    The customer's latest messages go with it, quoted as data (``customer_messages_for_prompt``).
+    The customer's latest messages go with it, quoted as data (``customer_messages_for_prompt``),
+    unless the caller knows there are none (``customer_messages=False``: not read).
     """
     return BacklinkBrief(
         title=base.title,
@@ -85,7 +99,7 @@ def backlink_brief(
         rel=rel or settings.SPONSORED_LINK_REL,
         previous=previous,
         prompt_history=settings.PROMPT_PREVIOUS_DRAFTS,
-        customer_messages=customer_messages_for_prompt(order),
+        customer_messages=customer_messages_for_prompt(order) if customer_messages else (),
     )
 
 
@@ -107,16 +121,17 @@ class BacklinkOrderDraft:
     draft_kind = BACKLINK
     first_email = EmailKind.BACKLINK_INTEGRATED
 
-    def plan(self, order: Order, *, run: int) -> DraftPlan[BacklinkBrief] | NotDraftable:
+    def plan(self, order: Order, *, run: int, facts: RunFacts) -> DraftPlan[BacklinkBrief] | NotDraftable:
         base = order.article.published_version if order.article is not None else None
         if base is None:
             return NotDraftable("The article is no longer published.")
-        purpose = job_request_purpose(subject_id=order.id, run=run)
-        regeneration = purpose == JobRequest.Purpose.REGENERATION
+        regeneration = facts.purpose == JobRequest.Purpose.REGENERATION
         previous = backlink_drafts_on(order, base=base) if regeneration else ()
         return DraftPlan(
-            brief=backlink_brief(order, base=base, previous=previous),
-            integration_type=INTEGRATION_TYPE[purpose],
+            brief=backlink_brief(
+                order, base=base, previous=previous, customer_messages=facts.customer_messages
+            ),
+            integration_type=INTEGRATION_TYPE[facts.purpose],
             regeneration=regeneration,
             base=base,
         )
@@ -157,7 +172,7 @@ class ArticleOrderDraft:
     draft_kind = ARTICLE
     first_email = EmailKind.ARTICLE_READY
 
-    def plan(self, order: Order, *, run: int) -> DraftPlan[ArticleBrief] | NotDraftable:
+    def plan(self, order: Order, *, run: int, facts: RunFacts) -> DraftPlan[ArticleBrief] | NotDraftable:
         previous_titles = article_draft_titles(order)
         published = tuple(
             PublishedText.of(ref=slug, body_markdown=body)
@@ -174,7 +189,7 @@ class ArticleOrderDraft:
             previous_titles=previous_titles,
             published=published,
             prompt_history=settings.PROMPT_PREVIOUS_DRAFTS,
-            customer_messages=customer_messages_for_prompt(order),
+            customer_messages=customer_messages_for_prompt(order) if facts.customer_messages else (),
         )
         regeneration = bool(previous_titles)
         return DraftPlan(

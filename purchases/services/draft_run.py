@@ -31,6 +31,8 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from articles.drafting.attempts import (
     Progress,
@@ -43,13 +45,14 @@ from articles.drafting.attempts import (
 from articles.models import ArticleVersion
 from articles.writers import CallAllowance, get_writer
 from purchases.actions import FINISH_DRAFT, KEEP_DRAFT
-from purchases.models import EmailKind, Order, OrderStatus, RunSpend
-from purchases.services.draft_kinds import ORDER_DRAFT_KINDS, NotDraftable, OrderDraftKind
+from purchases.models import EmailKind, Order, OrderMessage, OrderStatus, RunSpend
+from purchases.services.draft_kinds import ORDER_DRAFT_KINDS, NotDraftable, OrderDraftKind, RunFacts
 from purchases.services.draft_versions import draft_label, order_version_create
 from purchases.services.emails import order_email_queue
 from purchases.services.failures import order_fail
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.spend import run_spend_record
+from queueing.selectors import job_request_purpose_of
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ def order_draft_run(
     stored as a new version and the order moves to QUALITY_CHECK in one transaction. An order of
     another kind than the job was enqueued for is skipped, never drafted as the wrong kind.
     """
-    order = Order.objects.select_related("article__published_version").get(pk=order_id)
+    order, facts = _order_for_run(order_id=order_id, run=run)
     kind = ORDER_DRAFT_KINDS[order_kind]
     if order.kind != order_kind or not FINISH_DRAFT.run_may_finish(order, run=run):
         logger.info(
@@ -78,20 +81,52 @@ def order_draft_run(
             extra={"order_id": str(order.id), "kind": order.kind, "status": order.status, "run": run},
         )
         return "skipped"
-    return _draft_run(kind, order=order, run=run, progress=progress)
+    return _draft_run(kind, order=order, run=run, facts=facts, progress=progress)
 
 
-def _draft_run(kind: OrderDraftKind[B, D], *, order: Order, run: int, progress: Progress) -> str:
+def _order_for_run(*, order_id: UUID | str, run: int) -> tuple[Order, RunFacts]:
+    """The order with its article and published version, and its ``RunFacts``: one query.
+
+    Read before the model is called and without a lock; the run reads the order again under its
+    row lock before writing (``order_lock``).
+    """
+    spent = (
+        RunSpend.objects.filter(order=OuterRef("pk"))
+        .values("order")
+        .annotate(total=Sum(F("prompt_tokens") + F("completion_tokens")))
+        .values("total")
+    )
+    messages = OrderMessage.objects.filter(order=OuterRef("pk"), side=OrderMessage.Side.CUSTOMER)
+    order = (
+        Order.objects.select_related("article__published_version")
+        .annotate(
+            run_purpose=job_request_purpose_of(subject=OuterRef("pk"), run=run),
+            run_tokens_spent=Coalesce(Subquery(spent), Value(0)),
+            run_customer_messages=Exists(messages),
+        )
+        .get(pk=order_id)
+    )
+    facts = RunFacts(
+        purpose=order.run_purpose,
+        tokens_spent=int(order.run_tokens_spent),
+        customer_messages=order.run_customer_messages,
+    )
+    return order, facts
+
+
+def _draft_run(
+    kind: OrderDraftKind[B, D], *, order: Order, run: int, facts: RunFacts, progress: Progress
+) -> str:
     stage, percent = kind.loading
     progress(stage, percent, 0)
-    plan = kind.plan(order, run=run)
+    plan = kind.plan(order, run=run, facts=facts)
     if isinstance(plan, NotDraftable):
         order_fail(order_id=order.id, reason=plan.reason)
         return "failed"
     writer = get_writer()
     budget = TokenBudget(
         cap=settings.MAX_TOKENS_PER_ORDER,
-        spent=RunSpend.objects.tokens_spent(order_id=order.id),
+        spent=facts.tokens_spent,
         record=lambda reply: run_spend_record(order_id=order.id, run=run, reply=reply),
     )
     try:

@@ -27,7 +27,7 @@ class VersionFields(TypedDict):
     backlink_metadata: dict[str, Any]
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_version_create(
     *,
     order: Order,
@@ -42,7 +42,8 @@ def order_version_create(
     same run fail, rolling its version back. The draft gets the order's next draft number (1, 2,
     3…); the caller holds the order row lock, so two stores never take the same one (the unique
     ``(order, number)`` constraint is the backstop). The caller moves the order on in the same
-    transaction.
+    transaction. No savepoint of its own: a failure here fails the caller's whole transaction, which
+    is what the run wants (nothing of a run that could not store its draft is kept).
     """
     version = version_create(
         **fields,
