@@ -1,15 +1,15 @@
 """Where an order job's time goes: CPU ms, SQL statements and Redis commands per job, and a cProfile.
 
     DATABASE_URL=postgres://.../<db> REDIS_URL=redis://127.0.0.1:<port>/0 \
-        .venv/bin/python -m bench.profile_jobs [--orders 100] [--top 40] [--sort cumulative] [--sql] [--dump PREFIX]
+        .venv/bin/python -m bench.profile_jobs [--orders 100] [--top 40] [--sort cumulative] [--sql] [--no-profile | --cpu-clock] [--dump PREFIX]
 
 Production settings (``blogorder.settings.bench``) on the database and Redis it is given (use
 private ones: it migrates the database, creates its own article and orders, and resets Redis's
 command statistics). The fake model (``bench.fake_model``, zero delay) answers over HTTP as in
 ``make bench``. Orders are paid with signed webhooks through Django's test client; then their
 jobs run in this process on an ``rq.SimpleWorker`` (no fork: cProfile sees the job itself) under
-cProfile, with every SQL statement counted (``execute_wrapper``) and Redis's ``INFO
-commandstats`` read before and after. The no-op reference (``bench.jobs.noop``) runs the same way.
+cProfile, with every SQL statement counted (``execute_wrapper``), the transactions committed, and
+Redis's ``INFO commandstats`` read before and after. The no-op reference (``bench.jobs.noop``) runs the same way.
 Prints figures; asserts nothing, never fails on time.
 """
 
@@ -44,6 +44,14 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--sql", action="store_true", help="print the first SQL statements run")
+    parser.add_argument(
+        "--no-profile", action="store_true", help="no cProfile: the CPU and wall figures without its overhead"
+    )
+    parser.add_argument(
+        "--cpu-clock",
+        action="store_true",
+        help="profile with the process's CPU clock: waits on PostgreSQL, Redis and the model drop out",
+    )
     parser.add_argument("--dump", type=Path, help="write each profile as <dump>.orders.pstats / .noop.pstats")
     args = parser.parse_args()
 
@@ -128,14 +136,27 @@ def run(args: argparse.Namespace) -> None:
                 first.append(sql[:160])
             return execute(sql, params, many, context)
 
+        commits = 0
+        commit = connection._commit
+
+        def counted_commit() -> None:
+            nonlocal commits
+            commits += 1
+            commit()
+
         worker = SimpleWorker([queue], connection=redis)
         redis.config_resetstat()
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.process_time) if args.cpu_clock else cProfile.Profile()
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        with connection.execute_wrapper(counted):
-            profile.enable()
-            worker.work(burst=True, logging_level="WARNING")
-            profile.disable()
+        connection._commit = counted_commit  # type: ignore[method-assign]
+        try:
+            with connection.execute_wrapper(counted):
+                if not args.no_profile:
+                    profile.enable()
+                worker.work(burst=True, logging_level="WARNING")
+                profile.disable()
+        finally:
+            del connection._commit
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         stats = redis.info("commandstats")
         commands = {k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()}
@@ -144,14 +165,18 @@ def run(args: argparse.Namespace) -> None:
         total_commands = sum(commands.values())
         print(f"\n== {label}: {jobs} jobs, SimpleWorker in this process")
         print(f"CPU {cpu * 1000 / jobs:.1f} ms/job, wall {wall * 1000 / jobs:.1f} ms/job")
-        print(f"SQL {sum(statements.values()) / jobs:.1f} statements/job: {dict(statements.most_common())}")
+        print(
+            f"SQL {sum(statements.values()) / jobs:.1f} statements/job: {dict(statements.most_common())}; "
+            f"{commits / jobs:.1f} commits/job (transactions; BEGIN and COMMIT are not statements here)"
+        )
         top = dict(sorted(commands.items(), key=lambda kv: -kv[1])[:15])
         print(f"Redis {total_commands / jobs:.1f} commands/job (incl. worker loop): {top}")
-        if dump is not None:
+        if dump is not None and not args.no_profile:
             profile.dump_stats(dump)
-        out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.top)
-        print(out.getvalue())
+        if not args.no_profile:
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.top)
+            print(out.getvalue())
         if args.sql:
             print("\n".join(first))
 

@@ -116,8 +116,11 @@ class CircuitBreaker:
     def record_success(self, *, job_id: str) -> None:
         """The service answered: the run of errors ends; an open breaker closes and its jobs go now."""
         redis = self.redis
-        redis.set(self._key("failures"), 0)
-        if redis.delete(self._key("open")):
+        with redis.pipeline(transaction=False) as pipe:  # one round trip, as every job that succeeds
+            pipe.set(self._key("failures"), 0)
+            pipe.delete(self._key("open"))
+            _, closed = pipe.execute()
+        if closed:
             redis.delete(self._key("probe"), self._key("probe_after"), self._key("prober"))
             logger.warning("breaker closed", extra={"breaker": self.name, "job_id": job_id})
             released = self.release_held()
