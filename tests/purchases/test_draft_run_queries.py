@@ -62,7 +62,7 @@ def test_a_backlink_job_costs_a_fixed_number_of_statements(
         run_backlink_jobs()
 
     statements = [query["sql"] for query in job.captured_queries]
-    assert len(statements) <= JOB_STATEMENTS, "\n".join(statements)
+    assert len(statements) <= JOB_STATEMENTS, "\n".join(sql[:160] for sql in statements)
     order.refresh_from_db()
     assert order.status == OrderStatus.QUALITY_CHECK and order.current_version is not None
     assert order.current_version.order_draft.number == 1

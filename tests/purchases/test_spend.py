@@ -9,16 +9,20 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.utils import timezone
 
+from articles.openai_api import LLMReply
 from purchases.models import EmailKind, EmailRecord, Order, OrderStatus, RunSpend
 from purchases.services.failures import order_retry
 from purchases.services.runs import orders_reconcile
+from purchases.services.spend import run_spend_record
 from queueing.models import JobRequest
 from tests.conftest import checkout_event, outbox_for, signed_post
 from tests.factories import make_order
@@ -280,3 +284,29 @@ def test_revision_emails_of_quick_regenerations_coalesce_into_one_a_minute(
     assert (middle.sent_at, middle.coalesced_into_id) == (None, last.pk)
     orders_reconcile(grace=timedelta(0))
     assert len(outbox_for(order)) == 3  # nothing more: the folded email is never sent
+
+
+# --- Recording a run's spend ----------------------------------------------------------------------
+
+
+def test_replies_of_one_run_recorded_at_once_from_many_threads_all_add_up(article: Any) -> None:
+    order, _ = make_order(article)
+
+    def record(n: int) -> None:
+        try:
+            run_spend_record(
+                order_id=order.id,
+                run=1,
+                reply=LLMReply(content="", model=f"model-{n}", prompt_tokens=10, completion_tokens=n),
+            )
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(record, range(1, 17)))
+    run_spend_record(order_id=order.id, run=2, reply=LLMReply("", "other", 1, 1))
+
+    spend = RunSpend.objects.get(order=order, run=1)
+    assert (spend.replies, spend.prompt_tokens, spend.completion_tokens) == (16, 160, sum(range(1, 17)))
+    assert spend.llm_model.startswith("model-")
+    assert RunSpend.objects.tokens_spent(order_id=order.id) == 160 + sum(range(1, 17)) + 2
