@@ -1,11 +1,14 @@
-"""A backlink draft: its prompt, its assembly and its quality checks (pure functions, no database)."""
+"""A backlink draft: its prompt, its assembly and its quality checks (pure functions, no database; the
+retry test asks the real model writer through the fake OpenAI server)."""
 
 import json
+from typing import Any
 
 import pytest
 
 from articles import offline_writer
 from articles.content import extract_links, split_paragraphs
+from articles.drafting.attempts import draft_attempts
 from articles.drafting.backlink import (
     MAX_CHARS,
     REPLY_SCHEMA,
@@ -16,6 +19,8 @@ from articles.drafting.backlink import (
     evaluate_reply,
     reply_tokens,
 )
+from articles.drafting.kinds import BACKLINK
+from articles.writers import get_writer
 from tests.factories import ARTICLE_BODY
 
 ANCHOR = "memory foam pillows"
@@ -111,7 +116,17 @@ def test_the_offline_writer_passes_the_same_checks_and_varies_with_each_draft() 
         result = evaluate_reply(b, offline_writer.write(b).content)
         assert result.ok, result.failures
         assert (data["paragraph_index"], data["paragraph"]) not in previous
+        assert data["mode"] == "append_sentence" and 15 <= len(data["paragraph"].split()) <= 25
         previous.append((data["paragraph_index"], data["paragraph"]))
+
+
+def test_the_offline_writer_inserts_a_paragraph_where_no_paragraph_can_take_a_sentence() -> None:
+    b = brief(base_body="# Packing list\n\n- a scarf\n- a torch\n\n## Optional:\n")
+
+    data = json.loads(offline_writer.write(b).content)
+
+    assert data["mode"] == "insert_after"
+    assert evaluate_reply(b, offline_writer.write(b).content).ok
 
 
 @pytest.mark.parametrize("anchor", ["your best pillow", "link building tools", "insert molding"])
@@ -321,4 +336,19 @@ def test_a_stored_appended_sentence_is_carried_over_to_a_newer_version_where_its
     assert result.draft.paragraph_index == 1
     assert split_paragraphs(result.draft.body)[1].startswith(
         split_paragraphs(ARTICLE_BODY)[1] + " Readers who"
+    )
+
+
+def test_a_sentence_that_fails_its_shape_is_fed_back_and_the_next_attempt_passes(fake_openai: Any) -> None:
+    fake_openai.script(append(sentence=SENTENCE + " They are on sale this week."), append(sentence=SENTENCE))
+
+    attempts, usage = draft_attempts(BACKLINK, brief(), writer=get_writer(), label="backlink", log_extra={})
+
+    assert [a.ok for a in attempts] == [False, True]
+    retry_prompt = fake_openai.requests[1]["messages"][-1]["content"]
+    assert (
+        "Attempt 1 was rejected by quality checks: sentence_shape: write exactly one sentence" in retry_prompt
+    )
+    assert usage.completion_tokens == sum(
+        (len(append(sentence=s)) + 3) // 4 for s in (SENTENCE + " They are on sale this week.", SENTENCE)
     )
