@@ -2,12 +2,13 @@
 retry test asks the real model writer through the fake OpenAI server)."""
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from articles import offline_writer
-from articles.content import extract_links, split_paragraphs
+from articles.content import extract_links, join_paragraphs, split_paragraphs
 from articles.drafting.attempts import draft_attempts
 from articles.drafting.backlink import (
     MAX_CHARS,
@@ -17,6 +18,7 @@ from articles.drafting.backlink import (
     build_messages,
     carry_over,
     evaluate_reply,
+    other_paragraphs_unchanged,
     reply_tokens,
 )
 from articles.drafting.kinds import BACKLINK
@@ -206,10 +208,7 @@ def test_a_sentence_may_follow_a_paragraph_that_holds_a_link_and_keeps_that_link
         ),  # 48 words
         ("See [[memory foam pillows]] for a start.", "sentence_shape"),  # 7 words
         (SENTENCE + " They are on sale this week.", "sentence_shape"),  # two sentences
-        (
-            SENTENCE.replace("practical place", "practical place!\nA good place"),
-            "sentence_shape",
-        ),  # two lines
+        (SENTENCE.replace(" a practical", "\n## A practical"), "sentence_shape"),  # a heading on a new line
         (
             "readers who want to sleep more soundly will find [[memory foam pillows]] useful.",
             "sentence_shape",
@@ -256,6 +255,41 @@ def test_a_sentence_may_not_follow_a_block_that_is_not_a_finished_prose_paragrap
         f"mode: paragraph {index} cannot take a sentence (heading, list, quote, table or code, "
         "or it does not end a sentence)"
     ]
+
+
+# The same blocks, each ending with a full stop: still not prose a sentence may follow.
+FINISHED_BLOCKS_BODY = """## Why pack light.
+
+- a scarf that doubles as a blanket.
+
+> Pack half the clothes and twice the money.
+
+    echo packed.
+
+Everything else can be bought on the way.
+"""
+
+
+@pytest.mark.parametrize(("index", "what"), [(0, "heading"), (1, "list"), (2, "quote"), (3, "code")])
+def test_a_block_ending_with_a_full_stop_is_still_no_place_for_a_sentence(index: int, what: str) -> None:
+    result = evaluate_reply(brief(base_body=FINISHED_BLOCKS_BODY), append(index=index))
+
+    assert result.draft is None and result.failures[0].startswith(
+        f"mode: paragraph {index} cannot take a sentence"
+    )
+    assert evaluate_reply(brief(base_body=FINISHED_BLOCKS_BODY), append(index=4)).ok
+
+
+def test_an_appended_sentence_that_lost_its_paragraphs_text_fails_other_paragraphs_unchanged() -> None:
+    given = brief()
+    placed = evaluate_reply(given, append(index=1)).draft
+    assert placed is not None
+    paragraphs = split_paragraphs(placed.body)
+    paragraphs[1] = paragraphs[1].removeprefix(split_paragraphs(ARTICLE_BODY)[1] + " ")
+    dropped = replace(placed, body=join_paragraphs(paragraphs))
+
+    assert other_paragraphs_unchanged.test(placed) is True
+    assert other_paragraphs_unchanged.test(dropped) is False
 
 
 def test_the_last_prose_paragraph_of_that_article_takes_a_sentence() -> None:
