@@ -25,7 +25,7 @@ from articles.openai_api import LLMReply
 
 OFFLINE_MODEL_NAME = "offline-writer (no LLM)"
 
-# One sentence each, the length of an ordinary sentence of prose (16-20 words with a 3-word anchor).
+# One sentence each, the length of an ordinary sentence of prose (19-20 words with a 3-word anchor).
 _SENTENCES = [
     "Readers who want to take this further will find [[{anchor}]] a practical companion to the points above.",
     "If you are weighing your options at this stage, [[{anchor}]] is worth a look before you decide.",

@@ -3,11 +3,12 @@
 It answers a backlink brief the way a careful writer answers the prompt of
 ``articles/drafting/backlink.py``, which asks first for mode ``append_sentence``: ONE sentence
 carrying ``[[anchor]]``, appended to the first paragraph the prompt does not tag "do not append"
-(the article's opening prose in every demo article). The sentence has the length of ordinary prose,
-17 words and 107 characters with the bench's 3-word anchor (the demo articles' own sentences average
-13-15 words, 75-87 characters; a link sentence carries the anchor besides), so its tokens are what
-a real model would spend, not the fewest that pass the 8-word minimum. Like a real model, it
-answers in the contract's JSON, keys included (they are a third of the reply's tokens). It writes
+(the article's opening prose in every demo article). The sentence is the first of the two this fake
+wrote before as a new paragraph, unchanged: 19 words and 114 characters with the bench's 3-word
+anchor, ordinary prose (the demo articles' own sentences average 13-15 words, 75-87 characters,
+and a link sentence carries the anchor besides), so its tokens are what a real model would spend,
+not the fewest that pass the 8-word minimum. Like a real model, it answers in the contract's JSON,
+keys included (66 of the reply's 180 characters). It writes
 English whatever the article's language (the German demo article too). Only for a prompt where no
 paragraph takes a sentence does it insert a two-sentence paragraph (mode ``insert_after``). The
 quality checks pass at the first attempt.
