@@ -32,8 +32,9 @@ from purchases.models import (
     OrderTransition,
     unpaid_failure_q,
 )
+from purchases.order_read import order_read
 from purchases.services.runs import order_queue
-from purchases.status_messages import STATUS_LABELS, status_view_annotations
+from purchases.status_messages import STATUS_LABELS
 from purchases.test_mode import TEST_PAYMENT_INTENT_PREFIX
 from purchases.tokens import (
     ENTERED_STATUS_AT,
@@ -58,12 +59,7 @@ def order_get_for_customer(*, order_id: object, token: str | None) -> Order:
         pk = uuid.UUID(str(order_id))
     except ValueError as exc:
         raise OrderNotFound("Order not found.") from exc
-    order = (
-        Order.objects.select_related("article", "current_version")
-        .annotate(**{ENTERED_STATUS_AT: entered_status_at_subquery()}, **status_view_annotations())
-        .filter(pk=pk)
-        .first()
-    )
+    order = order_read(pk)  # with its article, current version and the status view's annotations
     if (
         order is None
         or not check_order_token(order_id=order.id, token_salt=order.token_salt, token=token)
