@@ -37,14 +37,18 @@ endef
 run: install
 	set -e
 	mkdir -p var
-	REDIS_PID=""; WORKER_PID=""; CRON_PID=""
-	trap 'kill $$CRON_PID $$WORKER_PID $$REDIS_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
+	REDIS_PID=""; WORKER_PID=""; MAINTENANCE_PID=""; CRON_PID=""
+	trap 'kill $$CRON_PID $$WORKER_PID $$MAINTENANCE_PID $$REDIS_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 	$(call start_redis,$(EMBEDDED_REDIS_PORT))
 	export SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py rqworker article-generation backlink-integration maintenance --with-scheduler --worker-ttl 60 &
+	# The worker set-up of production (README, "Worker set-ups"): the model queues as threads of one
+	# process, `maintenance` on a forked worker of its own.
+	$(BIN)/python manage.py rqworker_pool article-generation backlink-integration --threads $${WORKER_THREADS:-10} --with-scheduler --worker-ttl 60 &
 	WORKER_PID=$$!
+	$(BIN)/python manage.py rqworker maintenance --with-scheduler --worker-ttl 60 &
+	MAINTENANCE_PID=$$!
 	$(BIN)/python manage.py cron &
 	CRON_PID=$$!
 	echo ""

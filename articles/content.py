@@ -231,7 +231,8 @@ def _joined(blocks: list[tuple[int, str]]) -> str:
     return " ".join(parts)
 
 
-def _shortened(text: str, limit: int | None) -> str:
+def shortened(text: str, limit: int | None) -> str:
+    """Plain ``text`` cut at a word to at most ``limit`` characters, "…" ending a cut one."""
     if limit is not None and len(text) > limit:
         cut = text[:limit].rsplit(" ", 1)[0]
         return cut.rstrip(" ,.;:") + "…"
@@ -243,7 +244,7 @@ def plain_text(markdown: str, *, limit: int | None = None) -> str:
 
     Headings are kept (ended with a full stop, so they do not run into the next sentence).
     """
-    return _shortened(_joined(text_blocks(markdown)), limit)
+    return shortened(_joined(text_blocks(markdown)), limit)
 
 
 def excerpt(markdown: str, *, limit: int, title: str = "") -> str:
@@ -253,7 +254,7 @@ def excerpt(markdown: str, *, limit: int, title: str = "") -> str:
     blocks = text_blocks(markdown)
     if blocks and blocks[0][0] and (blocks[0][0] == 1 or _as_text(title) == blocks[0][1]):
         blocks = blocks[1:]
-    return _shortened(_joined(blocks), limit)
+    return shortened(_joined(blocks), limit)
 
 
 @dataclass(frozen=True)

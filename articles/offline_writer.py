@@ -3,7 +3,8 @@
 It is not a language model. It answers through the same JSON contracts as the real model, so the
 whole pipeline, quality checks included, runs on a machine with no network:
 
-- ``write``: a backlink order's ``insert_after`` paragraph built from fixed sentence templates;
+- ``write``: a backlink order's ``append_sentence`` reply, one templated sentence added to the end
+  of a prose paragraph (an ``insert_after`` paragraph when no paragraph can take a sentence);
 - ``write_article``: a whole sponsored article assembled from sentence templates whose slots
   (adjectives, nouns, openers…) are drawn from a seed of the brief, so two articles, or two
   drafts of one brief, share few five-word runs and pass the near-copy check against each other.
@@ -19,11 +20,19 @@ import random
 import re
 
 from articles.drafting.article import ArticleBrief, count_words
-from articles.drafting.backlink import BacklinkBrief, can_replace
+from articles.drafting.backlink import APPEND_SENTENCE, INSERT_AFTER, BacklinkBrief, can_append
 from articles.openai_api import LLMReply
 
 OFFLINE_MODEL_NAME = "offline-writer (no LLM)"
 
+# One sentence each, the length of an ordinary sentence of prose (19-20 words with a 3-word anchor).
+_SENTENCES = [
+    "Readers who want to take this further will find [[{anchor}]] a practical companion to the points above.",
+    "If you are weighing your options at this stage, [[{anchor}]] is worth a look before you decide.",
+    "For a closer look at how this works in practice, see [[{anchor}]], which covers it with concrete examples.",
+    "Once the basics are clear, [[{anchor}]] is one sensible next step that builds on the ideas discussed here.",
+]
+# Two sentences each: a new paragraph, for an article where no paragraph can take a sentence.
 _TEMPLATES = [
     "Readers who want to take this further will find [[{anchor}]] a practical companion to the points above. "
     "It goes into the kind of hands-on detail that this section can only touch on.",
@@ -37,24 +46,28 @@ _TEMPLATES = [
 
 
 def write(brief: BacklinkBrief) -> LLMReply:
-    """Pick a link-free prose paragraph and insert a templated sentence pair after it.
+    """Append one templated sentence to a prose paragraph that ends a sentence (as the prompt asks
+    first); in an article with no such paragraph, insert a templated two-sentence paragraph.
 
     Deterministic for a given brief; each earlier draft moves on to the next unused
     (placement, template) pair, so a regeneration differs from the drafts before it.
     """
     paragraphs = brief.paragraphs
-    candidates = [i for i, p in enumerate(paragraphs) if can_replace(p)] or list(range(len(paragraphs)))
+    candidates = [i for i, p in enumerate(paragraphs) if can_append(p)]
+    mode, templates = APPEND_SENTENCE, _SENTENCES
+    if not candidates:
+        candidates, mode, templates = list(range(len(paragraphs))), INSERT_AFTER, _TEMPLATES
     seed = int(hashlib.sha256(f"{brief.target_url}|{brief.anchor_text}".encode()).hexdigest(), 16)
     tried = set(brief.previous)
     shift = len(brief.previous)
-    for step in range(len(candidates) * len(_TEMPLATES)):
+    for step in range(len(candidates) * len(templates)):
         index = candidates[(seed + shift + step) % len(candidates)]
-        paragraph = _TEMPLATES[(seed // 7 + shift + step // len(candidates)) % len(_TEMPLATES)].format(
+        paragraph = templates[(seed // 7 + shift + step // len(candidates)) % len(templates)].format(
             anchor=brief.anchor_text
         )
         if (index, paragraph) not in tried:
             break
-    content = json.dumps({"paragraph_index": index, "mode": "insert_after", "paragraph": paragraph})
+    content = json.dumps({"paragraph_index": index, "mode": mode, "paragraph": paragraph})
     return LLMReply(content=content, model=OFFLINE_MODEL_NAME, prompt_tokens=0, completion_tokens=0)
 
 

@@ -1,7 +1,18 @@
 """A fake OpenAI Chat Completions server for the benchmark: ``python -m bench.fake_model PORT``.
 
-It answers a backlink integration the way the offline writer would (one new paragraph carrying
-``[[anchor]]`` after the first replaceable paragraph), so the quality checks pass at the first attempt.
+It answers a backlink brief the way a careful writer answers the prompt of
+``articles/drafting/backlink.py``, which asks first for mode ``append_sentence``: ONE sentence
+carrying ``[[anchor]]``, appended to the first paragraph the prompt does not tag "do not append"
+(the article's opening prose in every demo article). The sentence is the first of the two this fake
+wrote before as a new paragraph, unchanged: 19 words and 114 characters with the bench's 3-word
+anchor, ordinary prose (the demo articles' own sentences average 13-15 words, 75-87 characters,
+and a link sentence carries the anchor besides), so its tokens are what a real model would spend,
+not the fewest that pass the 8-word minimum. Like a real model, it answers in the contract's JSON,
+keys included (66 of the reply's 180 characters). It writes
+English whatever the article's language (the German demo article too). Only for a prompt where no
+paragraph takes a sentence does it insert a two-sentence paragraph (mode ``insert_after``). The
+quality checks pass at the first attempt.
+
 The project does not stream (``articles/openai_api.py``), so a *realistic* reply is held back for the
 whole modelled time: 0.5 s to the first token plus ``completion_tokens / 70`` s. ``zero`` answers at
 once. Tokens are counted as the test fake does, one per 4 characters (rounded up), into ``usage``.
@@ -23,6 +34,9 @@ from urllib.parse import parse_qs, urlparse
 
 FIRST_TOKEN_SECONDS = 0.5
 TOKENS_PER_SECOND = 70.0
+SENTENCE = (
+    "Readers who want to take this further will find [[{anchor}]] a practical companion to the points above."
+)
 PARAGRAPH = (
     "Readers who want to take this further will find [[{anchor}]] a practical companion to the points "
     "above. It goes into the kind of hands-on detail that this section can only touch on."
@@ -74,10 +88,15 @@ def reply_for(request: dict[str, Any]) -> str | None:
     anchor = _ANCHOR.search(text)
     if not anchor:
         return None
-    free = [int(i) for i, tag in _PARAGRAPH.findall(text) if "do not replace" not in tag]
-    index = free[0] if free else 0
+    numbered = _PARAGRAPH.findall(text)
+    takes_a_sentence = [int(i) for i, tag in numbered if "do not append" not in tag]
+    if takes_a_sentence:
+        sentence = SENTENCE.format(anchor=anchor.group(1))
+        return json.dumps(
+            {"paragraph_index": takes_a_sentence[0], "mode": "append_sentence", "paragraph": sentence}
+        )
     paragraph = PARAGRAPH.format(anchor=anchor.group(1))
-    return json.dumps({"paragraph_index": index, "mode": "insert_after", "paragraph": paragraph})
+    return json.dumps({"paragraph_index": 0, "mode": "insert_after", "paragraph": paragraph})
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -112,18 +112,23 @@ def measure(
     half = len(requests) // 2
     plain, profiled = requests[:half], requests[half:]
     statements = 0
+    first_request: list[str] = []  # the statements of the first measured request, in order
 
     def counted(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         nonlocal statements
         statements += 1
+        if len(first_request) < statements and not seen_first:
+            first_request.append(" ".join(sql.split())[:240])
         return execute(sql, params, many, context)
 
     redis_client.config_resetstat()
     statuses: dict[int, int] = {}
     cpu, wall = time.process_time(), time.perf_counter()
+    seen_first = False
     with connection.execute_wrapper(counted):
         for request in plain:
             status, _ = call(application, request)
+            seen_first = True
             statuses[status] = statuses.get(status, 0) + 1
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     commands = redis_commands(redis_client)
@@ -150,6 +155,7 @@ def measure(
         "redis_per_request": sum(commands.values()) / n,
         "redis_commands": {k: round(v / n, 2) for k, v in sorted(commands.items())},
         "profile": out.getvalue(),
+        "first_request_sql": first_request,
     }
 
 
@@ -243,6 +249,10 @@ def main() -> None:
             f"{kind:8} CPU {f['cpu_ms']:6.2f} ms  wall {f['wall_ms']:6.2f} ms  SQL {f['sql_per_request']:5.2f}  "
             f"Redis {f['redis_per_request']:5.2f} {f['redis_commands']}  statuses {f['statuses']}"
         )
+    for kind, f in figures.items():
+        print(f"\n{kind}: the statements of its first measured request")
+        for number, sql in enumerate(f["first_request_sql"], 1):
+            print(f"  {number:2}. {sql}")
     if not args.quiet:
         for kind, f in figures.items():
             print(f"\n===== {kind} =====\n{f['profile']}")

@@ -90,8 +90,13 @@ class Stack:
     web_command: str
     worker_command: str
     log_dir: Path
+    # Started with the workers, once, whatever the jobs in flight ("" for none): production's own
+    # worker for the ``maintenance`` queue (receipts, digests, the reconciler), so the model
+    # workers measured do only model work, as in production.
+    maintenance_command: str = ""
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    maintenance: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def redis_url(self) -> str:
@@ -210,17 +215,24 @@ class Stack:
             self.workers = [self._spawn("worker", self.worker_command.replace("{n}", str(count)))]
         else:
             self.workers = [self._spawn(f"worker-{i}", self.worker_command) for i in range(count)]
+        if self.maintenance_command:
+            self.maintenance = [self._spawn("worker-maintenance", self.maintenance_command)]
 
     def stop_workers(self) -> None:
-        for process in self.workers:
+        for process in self.workers + self.maintenance:
             stop(process)
         self.workers = []
+        self.maintenance = []
 
     def web_pids(self) -> list[int]:
         return [self.processes["web"].pid]
 
     def worker_pids(self) -> list[int]:
+        """The model workers' processes (those that scale with the jobs in flight)."""
         return [p.pid for p in self.workers]
+
+    def maintenance_pids(self) -> list[int]:
+        return [p.pid for p in self.maintenance]
 
     def stop(self) -> None:
         self.stop_workers()

@@ -60,6 +60,36 @@ def rate_setting(scope: str) -> str | None:
     return None if rate == OFF else rate
 
 
+# One sliding window, atomically (a Lua script runs alone on the server): KEYS[1] the window;
+# ARGV: now, the period (seconds), this request's member, the most allowed in a period. Returns
+# {1, count with this one, ""} when allowed (and records it), else {0, count, the oldest's time}.
+WINDOW_SCRIPT = """
+local key, now, period = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
+local count = redis.call('ZCARD', key)
+if count < tonumber(ARGV[4]) then
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('EXPIRE', key, math.floor(period) + 1)
+  return {1, count + 1, ''}
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return {0, count, oldest[2] or ''}
+"""
+
+
+def _window_script() -> Any:
+    """``WINDOW_SCRIPT`` on the CACHES server (Sentinel included), through Django's Redis cache
+    client: registered once per cache backend (per thread, as Django's caches are), since that
+    client's ``get_client`` builds a new ``redis.Redis`` on every call. It runs by EVALSHA, loading
+    the script again if the server lost it (a restart, a failover)."""
+    backend = cast(Any, cache)._cache
+    script = backend.__dict__.get("_blogorder_window_script")
+    if script is None:
+        script = backend.get_client(None, write=True).register_script(WINDOW_SCRIPT)
+        backend.__dict__["_blogorder_window_script"] = script
+    return script
+
+
 class ClientRateThrottle(SimpleRateThrottle):
     """Requests of one scope per client (``client_ip``), at the scope's ``RATE_LIMIT_<SCOPE>``.
 
@@ -68,9 +98,9 @@ class ClientRateThrottle(SimpleRateThrottle):
 
     DRF's sliding window (a request is allowed while fewer than the rate's number were allowed in
     the last period), kept as a Redis sorted set of the allowed requests' times instead of a
-    pickled list read and written whole: one round trip a request (drop the expired, add this one,
-    count, read the oldest, pipelined), whatever the rate. A refused request is taken out again
-    (a second round trip, only then), so it does not count, as in DRF.
+    pickled list read and written whole: one command a request, whatever the rate (``WINDOW_SCRIPT``:
+    drop the expired, count, then add this one if allowed, or read the oldest if not), so a refused
+    request never counts, as in DRF.
     """
 
     scope: str
@@ -113,20 +143,13 @@ class ClientRateThrottle(SimpleRateThrottle):
     def _allow(self, key: str) -> bool:
         self.now = now = self.timer()
         member = f"{now:.6f}:{secrets.token_hex(4)}"
-        # Django's Redis cache client (the CACHES server, Sentinel included), for commands it lacks.
-        client = cast(Any, cache)._cache.get_client(key, write=True)
-        pipe = client.pipeline(transaction=False)
-        pipe.zremrangebyscore(key, "-inf", now - self.duration)
-        pipe.zadd(key, {member: now})
-        pipe.zcard(key)
-        pipe.zrange(key, 0, 0, withscores=True)
-        pipe.expire(key, int(self.duration) + 1)
-        _, _, count, oldest, _ = pipe.execute()
-        if count <= self.num_requests:
+        allowed, count, oldest = _window_script()(
+            keys=[key], args=[repr(now), repr(float(self.duration)), member, self.num_requests]
+        )
+        if allowed:
             return True
-        client.zrem(key, member)
-        self.allowed_before = count - 1
-        self.oldest = float(oldest[0][1]) if oldest else now
+        self.allowed_before = int(count)
+        self.oldest = float(oldest) if oldest else now
         return False
 
     def wait(self) -> float | None:

@@ -146,11 +146,17 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+# Bound once per process: a new serializer deep-copies its declared fields (and its nested ones')
+# on every response, which cost more than the rest of rendering a status (bench/profile_web.py). Its
+# ``to_representation`` keeps no state between calls, so threads may share it.
+_STATUS_SERIALIZER = OrderStatusSerializer()
+
+
 def status_body(order: Order) -> dict[str, object]:
     queue = order_queue_state(order)
     state = order_status_view(order, queue=queue)
     return dict(
-        OrderStatusSerializer(
+        _STATUS_SERIALIZER.to_representation(
             {
                 "orderId": order.id,
                 "kind": order.kind,
@@ -167,7 +173,7 @@ def status_body(order: Order) -> dict[str, object]:
                 "failureReason": order.failure_reason,
                 "updatedAt": order.updated_at,
             }
-        ).data
+        )
     )
 
 

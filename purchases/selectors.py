@@ -32,8 +32,9 @@ from purchases.models import (
     OrderTransition,
     unpaid_failure_q,
 )
+from purchases.order_read import order_read
 from purchases.services.runs import order_queue
-from purchases.status_messages import STATUS_LABELS, status_view_annotations
+from purchases.status_messages import STATUS_LABELS
 from purchases.test_mode import TEST_PAYMENT_INTENT_PREFIX
 from purchases.tokens import (
     ENTERED_STATUS_AT,
@@ -58,12 +59,7 @@ def order_get_for_customer(*, order_id: object, token: str | None) -> Order:
         pk = uuid.UUID(str(order_id))
     except ValueError as exc:
         raise OrderNotFound("Order not found.") from exc
-    order = (
-        Order.objects.select_related("article", "current_version")
-        .annotate(**{ENTERED_STATUS_AT: entered_status_at_subquery()}, **status_view_annotations())
-        .filter(pk=pk)
-        .first()
-    )
+    order = order_read(pk)  # with its article, current version and the status view's annotations
     if (
         order is None
         or not check_order_token(order_id=order.id, token_salt=order.token_salt, token=token)
@@ -322,7 +318,23 @@ CHANGE_LABELS = {
     "insert": "Added in this draft",
     "replace": "Changed in this draft",
     "delete": "Removed in this draft",
+    "extend": "Added to this paragraph in this draft",
 }
+
+
+def _extended_html(old: str, new: str) -> str | None:
+    """``new`` as HTML with what it adds after the whole of ``old`` in ``<ins class="added">``, when
+    ``new`` is ``old`` with text appended (a backlink's ``append_sentence``); else None.
+
+    Marked only when ``old``'s HTML is exactly the start of ``new``'s, so the mark never splits a tag.
+    """
+    if not new.startswith(old.rstrip() + " "):
+        return None
+    old_html, new_html = render_html(old).rstrip(), render_html(new).rstrip()
+    if not (old_html.endswith("</p>") and new_html.endswith("</p>") and new_html.startswith(old_html[:-4])):
+        return None
+    cut = len(old_html) - 4
+    return f'{new_html[:cut]}<ins class="added">{new_html[cut:-4]}</ins></p>'
 
 
 def draft_changes_html(*, base_body: str, body: str) -> tuple[str, int]:
@@ -330,7 +342,9 @@ def draft_changes_html(*, base_body: str, body: str) -> tuple[str, int]:
 
     A changed block is ``<div class="change">`` opening with its label in words (``CHANGE_LABELS``),
     so the mark does not rest on colour: new text in ``<ins>``, the published text it replaces or
-    drops in ``<del>``. Every paragraph goes through ``render_html``; the marks are our own tags.
+    drops in ``<del>``. A paragraph kept whole with text added at its end (an appended sentence)
+    is shown once, the added text in ``<ins class="added">``, nothing struck through. Every
+    paragraph goes through ``render_html``; the marks are our own tags.
     """
     base, draft = split_paragraphs(base_body), split_paragraphs(body)
     parts: list[str] = []
@@ -341,6 +355,14 @@ def draft_changes_html(*, base_body: str, body: str) -> tuple[str, int]:
             parts.append(new)
             continue
         changed += max(i2 - i1, j2 - j1)
+        extended = (
+            _extended_html(base[i1], draft[j1]) if tag == "replace" and i2 - i1 == j2 - j1 == 1 else None
+        )
+        if extended is not None:
+            parts.append(
+                f'<div class="change"><p class="change-label">{CHANGE_LABELS["extend"]}</p>{extended}</div>'
+            )
+            continue
         block = f'<p class="change-label">{CHANGE_LABELS[tag]}</p>'
         if new:
             block += f"<ins>{new}</ins>"

@@ -17,7 +17,12 @@ their database and Redis connections from job to job. What each still is, as RQ 
 * a heartbeat while a job runs, sent by the supervising main thread every
   ``job_monitoring_interval`` (the forked worker's parent does the same while its horse runs), so a
   long job is never taken for abandoned, and a killed process's jobs are (the reconciler, after
-  ``RECONCILE_HEARTBEAT_GRACE_SECONDS``).
+  ``RECONCILE_HEARTBEAT_GRACE_SECONDS``); an idle thread beats each time its 2 s wait for a job
+  ends, and each worker's key lives ``worker_ttl + 60`` s after its last beat (``--worker-ttl``,
+  default ``WORKER_TTL_SECONDS``), as with ``rqworker --worker-ttl``;
+* with ``--with-scheduler``, RQ's scheduler for the process's queues: one per process, forked from
+  the main thread before the worker threads start, as ``rqworker --with-scheduler`` forks one; a
+  lock per queue keeps one active across every process and host.
 
 Only the main thread handles signals (Python delivers them there). The first SIGTERM/SIGINT is a
 warm shutdown: no thread takes a new job, each finishes the one it has within
@@ -57,8 +62,11 @@ from queueing.worker import job_hand_back_interrupted, worker_preload
 
 logger = logging.getLogger(__name__)
 
-# How long an idle thread blocks on Redis for a job before it looks at its stop flag again.
+# How long an idle thread blocks on Redis for a job before it looks at its stop flag again (each
+# turn also sends that worker's heartbeat, so an idle thread beats every 2 s whatever its TTL).
 IDLE_POLL_SECONDS = 2
+# How often the main thread checks that the scheduler (--with-scheduler) runs, or takes its locks.
+SCHEDULER_CHECK_SECONDS = 60
 
 
 class ColdShutdown(BaseException):
@@ -140,11 +148,19 @@ class ThreadWorker(SimpleWorker):
 class ThreadedWorkerPool:
     """Runs ``count`` ``ThreadWorker`` threads on ``queues`` and supervises them from the main thread."""
 
-    def __init__(self, queues: list[Queue], *, count: int, with_scheduler: bool = True) -> None:
+    def __init__(
+        self,
+        queues: list[Queue],
+        *,
+        count: int,
+        with_scheduler: bool = False,
+        worker_ttl: int | None = None,
+    ) -> None:
         self.queues = queues
         self.connection = queues[0].connection
         self.count = count
         self.with_scheduler = with_scheduler
+        self.worker_ttl = worker_ttl  # None: WORKER_TTL_SECONDS
         self.workers: dict[str, tuple[ThreadWorker, threading.Thread]] = {}
         self.scheduler: RQScheduler | None = None
         self._stopping = False
@@ -157,7 +173,9 @@ class ThreadedWorkerPool:
     # --- threads
 
     def _start_worker(self) -> None:
-        worker = ThreadWorker(self.queues, connection=self.connection, cold=self._stop_jobs)
+        worker = ThreadWorker(
+            self.queues, connection=self.connection, cold=self._stop_jobs, worker_ttl=self.worker_ttl
+        )
         thread = threading.Thread(target=self._run, args=(worker,), name=f"rq-{worker.name}", daemon=True)
         self.workers[worker.name] = (worker, thread)
         thread.start()
@@ -178,29 +196,44 @@ class ThreadedWorkerPool:
                 busy.append((worker, running[0].id))
         return busy
 
-    # --- scheduler (in the main thread: it forks its own process, as `rqworker --with-scheduler`)
+    # --- scheduler: one per process, as `rqworker --with-scheduler` (rq.worker.BaseWorker._start_scheduler)
 
     def _scheduler_tick(self) -> None:
+        """Start RQ's scheduler for these queues once it holds their locks; called at start (before any
+        thread exists, so the scheduler is forked from a single-threaded process) and then every
+        ``SCHEDULER_CHECK_SECONDS``, which restarts a scheduler process that died, or takes over the
+        locks of a queue whose scheduler elsewhere stopped (RQ's worker does the same in its
+        maintenance tasks). A lock per queue keeps one scheduler active across all processes.
+        In burst mode the due jobs are moved once, in this process, and the locks released."""
         if not self.with_scheduler or self._stopping:
             return
         if self.scheduler is None:
-            self.scheduler = RQScheduler(self.queues, connection=self.connection)
+            self.scheduler = RQScheduler(
+                self.queues,
+                connection=self.connection,
+                logging_level=self._logging_level,
+                serializer=self.queues[0].serializer,
+            )
         scheduler = self.scheduler
-        process = getattr(scheduler, "_process", None)
+        process = scheduler._process
         if process is not None and process.is_alive():
             return
         scheduler.acquire_locks()
-        if scheduler.acquired_locks:
-            if self._burst:
-                try:
-                    scheduler.enqueue_scheduled_jobs()
-                finally:
-                    scheduler.release_locks()
-            else:
-                scheduler.start()
+        if not scheduler.acquired_locks:
+            return
+        if self._burst:
+            try:
+                scheduler.register_birth()
+                scheduler.enqueue_scheduled_jobs()
+            finally:
+                scheduler.release_locks()
+                scheduler.register_death()
+        else:
+            scheduler.start()
 
     def _stop_scheduler(self) -> None:
-        process = getattr(self.scheduler, "_process", None)
+        """SIGTERM the scheduler process: it releases its locks and unregisters within its 1 s loop."""
+        process = self.scheduler._process if self.scheduler is not None else None
         if process is not None and process.is_alive():
             process.terminate()
             process.join(5)
@@ -298,7 +331,7 @@ class ThreadedWorkerPool:
                         worker.beat()
                     except Exception:
                         logger.exception("heartbeat failed", extra={"worker": worker.name})
-            if now - last_scheduler >= 60:
+            if now - last_scheduler >= SCHEDULER_CHECK_SECONDS:
                 last_scheduler = now
                 self._scheduler_tick()
         if self._grace_timer is not None:

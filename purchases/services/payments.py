@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, QuerySet, Value
 from django.urls import reverse
 from django.utils import timezone
 from rq import Retry
@@ -29,6 +30,7 @@ from purchases.actions import FAIL_PAYMENT, PAY
 from purchases.catalog.selectors import article_slots_used
 from purchases.gateways import PaymentGatewayUnavailable, payment_gateway
 from purchases.models import EmailKind, Order, OrderStatus, StripeEvent
+from purchases.selectors import order_id_from_metadata
 from purchases.services.emails import order_email_queue, staff_notify
 from purchases.services.orders import order_lock, order_transition
 from purchases.services.refunds import order_mark_refunded_from_stripe
@@ -73,17 +75,64 @@ def order_payment_mismatch_report(*, order_id: UUID | str, reference: str, probl
     )
 
 
-def _refund_seen_before_payment(order: Order, payment_intent_id: str) -> StripeEvent | None:
-    """The ``charge.refunded`` event with the largest refund that reached us before this payment did.
+def _refunds_waiting(payment_intent_id: str) -> QuerySet[StripeEvent]:
+    """``charge.refunded`` events for the payment intent that reached us before the payment did.
 
     Such an event could not be matched to the order yet (no payment intent stored, no order id in
-    its metadata), so it waits here, found by its payment intent.
+    its metadata), so it waits, found by its payment intent.
     """
-    if not payment_intent_id:
-        return None
-    events = StripeEvent.objects.filter(
+    return StripeEvent.objects.filter(
         type="charge.refunded", order__isnull=True, payload__data__object__payment_intent=payment_intent_id
     )
+
+
+# Set on the order by ``order_lock_for_payment``: whether ``_refunds_waiting`` has any (one statement).
+REFUND_WAITING = "refund_waiting"
+
+
+def order_lock_for_payment(*, payment_intent_id: str, **lookup: Any) -> Order | None:
+    """The order found by ``lookup`` (``pk=…`` or ``stripe_checkout_session_id=…``) under its row lock
+    (as ``order_lock``), with ``REFUND_WAITING`` read in the same statement; None when there is none.
+
+    What ``order_mark_paid`` needs (pass it as ``locked``): a payment is mostly confirmed in one
+    read of the order instead of a read, a lock and a search of the refunds.
+    """
+    waiting: Any = Exists(_refunds_waiting(payment_intent_id)) if payment_intent_id else Value(False)
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("article")
+        .annotate(**{REFUND_WAITING: waiting})
+        .filter(**lookup)
+        .first()
+    )
+
+
+def order_lock_for_checkout_session(*, session: dict[str, Any], payment_intent_id: str) -> Order | None:
+    """The order a Checkout Session pays for, by ``order_for_checkout_session``'s rules (our id on the
+    session, else the session id; an order with another session is not its order), locked and read
+    by ``order_lock_for_payment`` for ``order_mark_paid``; None when the session pays no order of ours."""
+    order_id = order_id_from_metadata(session)
+    if order_id is None:
+        session_id = session.get("id")
+        if not session_id:
+            return None
+        return order_lock_for_payment(
+            payment_intent_id=payment_intent_id, stripe_checkout_session_id=str(session_id)
+        )
+    order = order_lock_for_payment(payment_intent_id=payment_intent_id, pk=order_id)
+    if order and order.stripe_checkout_session_id and order.stripe_checkout_session_id != session.get("id"):
+        logger.warning(
+            "session does not match order", extra={"order_id": str(order_id), "session": session.get("id")}
+        )
+        return None
+    return order
+
+
+def _refund_seen_before_payment(order: Order, payment_intent_id: str) -> StripeEvent | None:
+    """The waiting ``charge.refunded`` event with the largest refund (``_refunds_waiting``), if any."""
+    if not payment_intent_id or not getattr(order, REFUND_WAITING, True):
+        return None
+    events = _refunds_waiting(payment_intent_id)
     return max(
         events, key=lambda e: int(e.payload["data"]["object"].get("amount_refunded") or 0), default=None
     )
@@ -95,7 +144,6 @@ MarkPaidOutcome = Literal["paid", "refunded_before_payment", "already_paid"]
 
 
 @PAY.effect
-@transaction.atomic
 def order_mark_paid(
     *,
     order_id: UUID | str,
@@ -103,6 +151,7 @@ def order_mark_paid(
     amount_minor: int,
     currency: str,
     source: str = "stripe",
+    locked: Order | None = None,
 ) -> MarkPaidOutcome:
     """PENDING_PAYMENT -> PROCESSING and enqueue the first job run ("paid"); "already_paid" if it
     was already handled (``MarkPaidOutcome``).
@@ -119,11 +168,24 @@ def order_mark_paid(
     or an earlier payment attempt failed) moves FAILED -> PROCESSING. A refund Stripe reported
     before this payment (waiting as an unmatched ``charge.refunded`` event) is applied now: in
     full, the order goes straight to REFUNDED and no job is ever enqueued.
+
+    ``locked``: the order as ``order_lock_for_payment`` read it in the caller's transaction (the
+    webhook's), else it is locked here. Inside a caller's transaction this joins it without a
+    savepoint: nothing is written before the last check, so a mismatch leaves the transaction
+    usable, and an error while writing fails the caller's transaction as a whole (the webhook's
+    event row with it, so Stripe's retry is processed again).
     """
-    order = order_lock(order_id=order_id)
-    problem = payment_mismatch(order=order, amount_minor=amount_minor, currency=currency)
-    if problem is not None:
-        raise PaymentMismatch(problem)
+    with transaction.atomic(savepoint=False):
+        order = locked or order_lock_for_payment(payment_intent_id=payment_intent_id, pk=order_id)
+        if order is None:
+            raise Order.DoesNotExist(f"no order {order_id}")
+        problem = payment_mismatch(order=order, amount_minor=amount_minor, currency=currency)
+        if problem is None:
+            return _order_mark_paid(order, payment_intent_id=payment_intent_id, source=source)
+    raise PaymentMismatch(problem)
+
+
+def _order_mark_paid(order: Order, *, payment_intent_id: str, source: str) -> MarkPaidOutcome:
     if not PAY.allows(order):
         if order.is_refunded and not order.is_paid:
             # The refund overtook the completion: keep the payment facts on the record, nothing moves.

@@ -40,6 +40,7 @@ from purchases.selectors import order_for_charge, order_for_checkout_session
 from purchases.services.disputes import order_dispute_record
 from purchases.services.payments import (
     PaymentMismatch,
+    order_lock_for_checkout_session,
     order_mark_paid,
     order_payment_await,
     order_payment_fail,
@@ -129,20 +130,27 @@ def _session_order(event: dict[str, Any], record: StripeEvent) -> tuple[dict[str
 
 
 def _on_checkout_paid(event: dict[str, Any], record: StripeEvent) -> str:
-    session, order = _session_order(event, record)
-    if order is None:
-        return "unknown_order"
+    session = event["data"]["object"]
     if session.get("payment_status") != "paid":
+        _, order = _session_order(event, record)
+        if order is None:
+            return "unknown_order"
         hold_until = timezone.now() + timedelta(days=settings.ASYNC_PAYMENT_HOLD_DAYS)
         order_payment_await(order_id=order.id, hold_until=hold_until)
         return AWAITING_ASYNC_PAYMENT
     payment_intent_id = _stripe_id(session.get("payment_intent") or "", name="payment_intent")
+    # Found and locked in one statement, as order_mark_paid needs it (order_for_checkout_session's rules).
+    order = order_lock_for_checkout_session(session=session, payment_intent_id=payment_intent_id)
+    record.order = order
+    if order is None:
+        return "unknown_order"
     try:
         outcome = order_mark_paid(
             order_id=order.id,
             payment_intent_id=payment_intent_id,
             amount_minor=_minor_amount(session, "amount_total"),
             currency=_currency(session),
+            locked=order,
         )
     except PaymentMismatch as exc:
         order_payment_mismatch_report(

@@ -37,6 +37,10 @@ def test_the_fake_models_answer_passes_the_quality_checks_on_every_demo_article(
     assert content is not None
     checked = evaluate_reply(given, content)
     assert checked.ok, checked.failures
+    # As a careful writer answers this prompt: one sentence of ordinary length, appended.
+    reply = json.loads(content)
+    assert reply["mode"] == "append_sentence"
+    assert 15 <= len(reply["paragraph"].split()) <= 25
 
 
 def test_the_fake_model_refuses_a_prompt_that_is_not_a_backlink_brief() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from articles.content import split_paragraphs
 from articles.models import ArticleVersion
 from articles.offline_writer import OFFLINE_MODEL_NAME
 from purchases.jobs import backlink_integration_job
@@ -263,3 +264,65 @@ def test_the_published_article_is_untouched_until_an_editor_publishes(
     run_worker()
     article.refresh_from_db()
     assert article.published_version_id == published_before
+
+
+# --- One sentence appended to a paragraph (mode append_sentence) ----------------------------------
+
+SENTENCE = (
+    "Readers who want to sleep more soundly will find [[memory foam pillows]] a practical place to start."
+)
+OTHER_SENTENCE = (
+    "Side sleepers who wake up stiff often get on well with [[memory foam pillows]] from the first night."
+)
+
+
+def append_reply(index: int, sentence: str) -> str:
+    return json.dumps({"paragraph_index": index, "mode": "append_sentence", "paragraph": sentence})
+
+
+def test_an_appended_sentence_ends_its_paragraph_in_the_draft_and_a_regeneration_moves_on(
+    api: Any, article: Any, fake_openai: Any, run_worker: Any
+) -> None:
+    fake_openai.script(
+        append_reply(1, SENTENCE.replace(" a practical", ". A practical")),  # two sentences: fed back
+        append_reply(1, SENTENCE),
+        append_reply(1, SENTENCE),  # the regeneration repeats draft 1: fed back
+        append_reply(3, OTHER_SENTENCE),
+    )
+    order, token = paid_order(api, article)
+    run_worker()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.QUALITY_CHECK, order.failure_reason
+
+    base = split_paragraphs(article.published_version.body_markdown)
+    draft = split_paragraphs(current(order).body_markdown)
+    link = f'[memory foam pillows](<{order.target_url}>){{rel="sponsored"}}'
+    assert draft == [*base[:1], f"{base[1]} {SENTENCE.replace('[[memory foam pillows]]', link)}", *base[2:]]
+    meta = current(order).backlink_metadata
+    assert (meta["paragraph_index"], meta["mode"], meta["paragraph"]) == (1, "append_sentence", SENTENCE)
+    prompts = [r["messages"][-1]["content"] for r in fake_openai.requests]
+    assert (
+        "Attempt 1 was rejected by quality checks: sentence_shape: write exactly one sentence" in prompts[1]
+    )
+
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert (
+        api.post(
+            "/api/v1/purchase/regenerate-backlink", {"orderId": str(order.id)}, format="json", **auth
+        ).status_code
+        == 202
+    )
+    run_worker()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.QUALITY_CHECK, order.failure_reason
+    assert f"- at paragraph 1: {SENTENCE}" in prompts_after(fake_openai, 2)
+    assert "differs_from_previous" in fake_openai.requests[3]["messages"][-1]["content"]
+    draft = split_paragraphs(current(order).body_markdown)
+    assert (
+        draft[1] == base[1]
+        and draft[3] == f"{base[3]} {OTHER_SENTENCE.replace('[[memory foam pillows]]', link)}"
+    )
+
+
+def prompts_after(fake_openai: Any, n: int) -> str:
+    return str(fake_openai.requests[n]["messages"][-1]["content"])

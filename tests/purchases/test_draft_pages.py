@@ -421,3 +421,36 @@ def test_the_migration_numbers_existing_drafts_per_order_by_when_they_were_store
 
     assert numbers(first_order) == [1, 2]
     assert numbers(second_order) == [1]
+
+
+def test_an_appended_sentence_is_shown_inside_its_whole_paragraph_with_only_the_sentence_marked(
+    api: Any, client: Any, article: Any, run_worker: Any, fake_openai: Any
+) -> None:
+    sentence = (
+        "Readers who want to sleep more soundly will find [[memory foam pillows]] a practical place to start."
+    )
+    fake_openai.script(json.dumps({"paragraph_index": 1, "mode": "append_sentence", "paragraph": sentence}))
+    order, token = make_order(article)
+    paid(api, order, "evt_sentence")
+    run_worker()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.QUALITY_CHECK, order.failure_reason
+    published = split_paragraphs(ARTICLE_BODY)[1]
+
+    html = client.get(f"/orders/{order.id}/drafts/1/?token={token}", follow=True).content.decode()
+    order_page = client.get(f"/orders/{order.id}/").content.decode()
+
+    (change,) = re.findall(r'<div class="change">(.*?)</div>', html, flags=re.S)
+    assert "Added to this paragraph in this draft" in change
+    assert "<del>" not in change and "Changed in this draft" not in change
+    (added,) = re.findall(r'<ins class="added">(.*?)</ins>', change, flags=re.S)
+    assert (
+        visible_text(added)
+        == "Readers who want to sleep more soundly will find memory foam pillows a practical place to start."
+    )
+    assert visible_text(change).endswith(f"{published} {visible_text(added)}")  # the paragraph, once
+    assert "Added to this paragraph in this draft” is a published paragraph kept whole" in visible_text(html)
+    # The order page highlights the customer's paragraph: the whole of it, published text and sentence.
+    (yours,) = re.findall(r'<div class="yours"[^>]*>(.*?)</div>', order_page, flags=re.S)
+    assert visible_text(yours) == f"{published} {visible_text(added)}"
+    assert_clean(visible_text(html))

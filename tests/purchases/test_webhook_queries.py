@@ -15,11 +15,12 @@ from tests.factories import make_order
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Every statement of one signed checkout.session.completed, the after-commit enqueue included:
-# BEGIN, the event row (INSERT … ON CONFLICT DO NOTHING, no savepoint), the order looked up then
-# locked (in order_mark_paid's savepoint), an early refund looked for, the slots counted, the outbox
-# row (written ENQUEUED), one UPDATE of the order (status, payment, job run), its transition, the
-# outcome recorded, COMMIT. Nothing after the commit but Redis. (21 before issue 13, then 19.)
-WEBHOOK_STATEMENTS = 13
+# BEGIN, the event row (INSERT … ON CONFLICT DO NOTHING, no savepoint), the order found and locked
+# in one statement that also says whether an early refund waits (order_lock_for_checkout_session;
+# order_mark_paid joins the transaction without a savepoint), the slots counted, the outbox row
+# (written ENQUEUED), one UPDATE of the order (status, payment, job run), its transition, the
+# outcome recorded, COMMIT. Nothing after the commit but Redis. (21 before issue 13, then 19, 13.)
+WEBHOOK_STATEMENTS = 9
 
 
 def test_a_paid_checkout_costs_the_webhook_a_fixed_number_of_statements(

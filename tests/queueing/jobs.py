@@ -128,3 +128,11 @@ def db_state(*, nap: float = 0.0) -> dict[str, object]:
         "started": started,
         "ended": time.time(),
     }
+
+
+def flaky(*, key: str) -> int:
+    """Count this run in Redis under ``key``; the first run raises (so RQ retries it), later ones return the count."""
+    runs = int(django_rq.get_connection("maintenance").incr(key))
+    if runs == 1:
+        raise RuntimeError("first run fails")
+    return runs

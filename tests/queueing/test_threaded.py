@@ -31,9 +31,16 @@ QUEUE = "backlink-integration"
 
 
 def threaded(
-    threads: int, *, log: Path, fake_openai_url: str | None = None, grace: int = 60, burst: bool = False
+    threads: int,
+    *,
+    log: Path,
+    fake_openai_url: str | None = None,
+    grace: int = 60,
+    burst: bool = False,
+    queues: tuple[str, ...] = (QUEUE,),
+    options: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
-    """A real `manage.py rqworker_pool --threads N` process (its own process group)."""
+    """A real `manage.py rqworker_pool QUEUE... --threads N [options]` process (its own process group)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "blogorder.settings.test",
@@ -43,7 +50,7 @@ def threaded(
     }
     if fake_openai_url:
         env |= {"TEST_OPENAI_API_KEY": "sk-test-fake", "TEST_OPENAI_BASE_URL": f"{fake_openai_url}/v1"}
-    args = [sys.executable, "manage.py", "rqworker_pool", QUEUE, "--threads", str(threads)]
+    args = [sys.executable, "manage.py", "rqworker_pool", *queues, "--threads", str(threads), *options]
     with log.open("ab") as out:
         return subprocess.Popen(
             [*args, "--burst"] if burst else args,

@@ -12,6 +12,12 @@ mostly waits on the model; the trade-off (isolation, the GIL) is in README, "Wor
 
 Either way SIGTERM/SIGINT finishes the jobs in flight within ``WORKER_SHUTDOWN_GRACE_SECONDS``, or
 hands them back past it (or on a second signal).
+
+``--with-scheduler`` and ``--worker-ttl SECONDS`` mean what they mean to ``rqworker``: RQ's
+scheduler for these queues (one process per pool, a lock per queue keeps one active everywhere),
+and each worker's TTL (its key expires ``worker_ttl + 60`` s after its last heartbeat; default
+``WORKER_TTL_SECONDS``). With ``--num-workers`` RQ's pool always runs the scheduler and its workers
+take ``WORKER_TTL_SECONDS``, so ``--worker-ttl`` is refused there.
 """
 
 from __future__ import annotations
@@ -42,20 +48,38 @@ class Command(BaseCommand):
             help="workers as threads of this process, i.e. jobs in flight",
         )
         parser.add_argument("--burst", action="store_true", help="exit once the queues are empty")
+        parser.add_argument(
+            "--with-scheduler",
+            action="store_true",
+            help="run RQ's scheduler for these queues (retries with intervals, jobs enqueued at a time)",
+        )
+        parser.add_argument(
+            "--worker-ttl",
+            type=int,
+            default=None,
+            help="each worker's TTL in seconds (--threads only; default WORKER_TTL_SECONDS)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity = int(options["verbosity"])
         level = "DEBUG" if verbosity >= 2 else "WARNING" if verbosity == 0 else "INFO"
         if options["threads"] is not None and options["num_workers"] is not None:
             raise CommandError("choose --num-workers (forked workers) or --threads, not both")
+        if options["worker_ttl"] is not None and options["worker_ttl"] < 1:
+            raise CommandError("--worker-ttl must be at least 1")
         queues = [django_rq.get_queue(name) for name in options["queues"]]
         if options["threads"] is not None:
             if options["threads"] < 1:
                 raise CommandError("--threads must be at least 1")
-            ThreadedWorkerPool(queues, count=options["threads"]).start(
-                burst=options["burst"], logging_level=level
-            )
+            ThreadedWorkerPool(
+                queues,
+                count=options["threads"],
+                with_scheduler=options["with_scheduler"],
+                worker_ttl=options["worker_ttl"],
+            ).start(burst=options["burst"], logging_level=level)
             return
+        if options["worker_ttl"] is not None:
+            raise CommandError("--worker-ttl applies to --threads; forked workers take WORKER_TTL_SECONDS")
         worker_preload()  # before the workers are forked: they share it (and closes DB connections)
         pool = WorkerPool(
             queues=queues,

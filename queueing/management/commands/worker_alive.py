@@ -3,7 +3,10 @@
 ``python manage.py worker_alive`` looks for RQ workers registered from this machine's hostname (a
 container's own, so each scaled copy checks itself) whose last heartbeat is within
 ``WORKER_HEARTBEAT_MAX_AGE_SECONDS``; ``--name`` checks one worker by the name given to
-``rqworker --name`` instead. ``--queue`` may be repeated: each must have such a worker.
+``rqworker --name`` instead. ``--queue`` may be repeated: each must have such a worker. A
+``rqworker_pool --threads N`` process registers N workers from its host (one per thread), so it
+passes while its threads beat (an idle one every 2 s, a busy one every 30 s from the pool's main
+thread), and fails once the process is killed and their last beats grow old.
 """
 
 from __future__ import annotations

@@ -115,8 +115,8 @@ def test_a_shared_check_fails_the_same_way_for_a_backlink_and_a_new_article(name
 
 def test_each_kind_runs_its_checks_in_the_documented_order() -> None:
     assert [each.name for each in backlink.CHECKS] == [
-        "link_mark", "no_raw_html", "no_urls", "no_images_or_links", "no_chatter", "paragraph_shape", "differs_from_previous",
-        "link_once", "links_preserved", "other_paragraphs_unchanged",
+        "link_mark", "no_raw_html", "no_urls", "no_images_or_links", "no_chatter", "sentence_shape", "paragraph_shape",
+        "differs_from_previous", "link_once", "links_preserved", "other_paragraphs_unchanged",
     ]  # fmt: skip
     assert [each.name for each in article.CHECKS] == [
         "title", "headings", "length", "keywords", "link_mark", "no_raw_html", "no_urls", "no_images_or_links",
