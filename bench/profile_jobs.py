@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> None:
             return execute(sql, params, many, context)
 
         commits = 0
-        commit = connection._commit
+        commit = connection._commit  # type: ignore[attr-defined]  # Django's COMMIT, counted below
 
         def counted_commit() -> None:
             nonlocal commits
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> None:
         redis.config_resetstat()
         profile = cProfile.Profile(time.process_time) if args.cpu_clock else cProfile.Profile()
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        connection._commit = counted_commit  # type: ignore[method-assign]
+        connection._commit = counted_commit  # type: ignore[attr-defined]
         try:
             with connection.execute_wrapper(counted):
                 if not args.no_profile:
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> None:
                 worker.work(burst=True, logging_level="WARNING")
                 profile.disable()
         finally:
-            del connection._commit
+            del connection._commit  # type: ignore[attr-defined]
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         stats = redis.info("commandstats")
         commands = {k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()}
