@@ -118,3 +118,35 @@ def _test_database_url() -> str:
     if connection.vendor != "postgresql":
         pytest.skip("the subprocess needs the same PostgreSQL database")
     return f"postgres://{user}@{host}:{port}/{params['NAME']}"
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_postgresql_statements_are_prepared_on_a_kept_connection_after_two_runs() -> None:
+    """``DATABASE_PREPARE_THRESHOLD`` (2): a statement run twice is prepared by the server, so its
+    third run is neither parsed nor planned again (server-side binding: parameters are not in the text)."""
+    from purchases.models import Order
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    for _ in range(3):
+        list(Order.objects.filter(customer_email="prepared@example.com"))
+
+    matching = [text for text in prepared() if '"customer_email" = $1' in text]
+    assert len(matching) == 1, prepared()
+
+
+def test_server_side_binding_can_be_turned_off_for_a_pooler_in_transaction_mode() -> None:
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default'].get('OPTIONS', {}).get('server_side_binding'))"
+    )
+    for value, expected in (("1", "True"), ("0", "None")):
+        env = deploy_env(DATABASE_URL="postgres://127.0.0.1:5432/x", DATABASE_SERVER_SIDE_BINDING=value)
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True
+        )
+        assert done.stdout.strip() == expected
