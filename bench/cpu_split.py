@@ -71,7 +71,7 @@ def main() -> None:
     )
     hooks = max(100, n // 5)
     polled_count = max(100, n // 10)
-    stack.start(articles=(hooks + polled_count) // 25 + 2, slots=25)
+    stack.start(articles=(hooks + polled_count + 20) // 25 + 5, slots=25)
     try:
         bench = Bench(stack, Sizes.scaled(0.1), [])
         bench.setup_django()

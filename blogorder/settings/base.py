@@ -81,7 +81,7 @@ DATABASES = {
 # PostgreSQL: parameters bound by the server, and each statement prepared on a kept connection once
 # it has run DATABASE_PREPARE_THRESHOLD times (2), so a status poll's read or the webhook's
 # statements are parsed and planned once per connection instead of on every request (README,
-# "Performance (web)": PostgreSQL's CPU per status poll 0.76 -> 0.18 ms, per webhook 2.6 -> 1.2 ms).
+# "Performance (web)": PostgreSQL's CPU per status poll 0.58 -> 0.22 ms, per webhook 2.0 -> 1.4 ms).
 # Behind a pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21),
 # set DATABASE_SERVER_SIDE_BINDING=0: parameters are then bound in Django, as by default.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
