@@ -34,6 +34,17 @@ A cool, dark and quiet room makes falling asleep easier. The [sleep foundation](
 """
 
 
+# A backlink reply that passes every check on ``ARTICLE_BODY``: a new paragraph after paragraph 3.
+GOOD_BACKLINK_REPLY = json.dumps(
+    {
+        "paragraph_index": 3,
+        "mode": "insert_after",
+        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
+        "through the night.",
+    }
+)
+
+
 def make_published_article(**overrides: Any) -> Article:
     n = next(_seq)
     fields: dict[str, Any] = {

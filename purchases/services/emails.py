@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -47,6 +47,7 @@ from django.utils.text import capfirst
 
 from articles.selectors import version_preview
 from purchases.models import EmailKind, EmailRecord, Order, OrderMessage
+from purchases.sql import insert_unless_conflict
 from purchases.status_messages import customer_failure_reason
 from purchases.tokens import make_order_token
 
@@ -118,32 +119,11 @@ def order_email_queue(*, order: Order, kind: str, key: str, note: str = "", to: 
 
 
 def _email_insert_once(record: EmailRecord) -> bool:
-    """Insert ``record`` (setting its pk) unless its order, kind and key have an email already: one statement.
-
-    ``INSERT … ON CONFLICT (order_id, kind, key) DO NOTHING RETURNING id`` waits, as the unique index
-    does, for a concurrent insert of the same email to commit (then it inserts nothing) or roll
-    back (then it inserts). ``get_or_create`` cost a lookup and a savepoint around the insert
-    (four statements) for the same outcome.
-    """
-    meta = EmailRecord._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    column = {field.name: quote(str(field.column)) for field in meta.concrete_fields}
-    sql = (
-        f"INSERT INTO {quote(str(meta.db_table))} ({', '.join(column[f.name] for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({column['order']}, {column['kind']}, {column['key']}) DO NOTHING "
-        f"RETURNING {column[meta.pk.name]}"
-    )
-    values = [f.get_db_prep_save(f.pre_save(record, add=True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    record.pk = row[0]
-    record._state.adding, record._state.db = False, connection.alias
-    return True
+    """Insert ``record`` (setting its pk) unless its order, kind and key have an email already: one
+    statement (``insert_unless_conflict``; ``get_or_create`` cost a lookup and a savepoint around
+    the insert, four statements, for the same outcome)."""
+    fields = [field for field in EmailRecord._meta.concrete_fields if not field.primary_key]
+    return insert_unless_conflict(record, fields=fields, conflict=("order", "kind", "key"))
 
 
 # The note of the refund that follows a final failure (``order_auto_refund``): the failure is told in

@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from purchases import stripe_api
@@ -47,6 +47,7 @@ from purchases.services.payments import (
     order_payment_mismatch_report,
 )
 from purchases.services.refunds import order_mark_refunded_from_stripe, order_refund_status_record
+from purchases.sql import insert_unless_conflict
 from purchases.status_messages import AWAITING_ASYNC_PAYMENT, CHECKOUT_EXPIRED, PAYMENT_FAILED
 
 logger = logging.getLogger(__name__)
@@ -277,32 +278,14 @@ _EVENT_COLUMNS = ("event_id", "type", "object_id", "outcome", "payload", "receiv
 def _event_record_once(
     *, event_id: str, event_type: str, object_id: str, event: dict[str, Any]
 ) -> StripeEvent | None:
-    """Insert the event's row, or None when its id is recorded already: one statement.
-
-    ``INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING id`` waits, as the unique index does, for
-    a concurrent delivery of the same event to commit (then it inserts nothing: a duplicate) or
-    roll back (then it inserts); unlike catching the IntegrityError it needs no savepoint.
-    """
+    """Insert the event's row, or None when its id is recorded already: one statement
+    (``insert_unless_conflict``), which waits for a concurrent delivery of the same event to commit
+    (then it is a duplicate) or roll back (then this one inserts)."""
     record = StripeEvent(
         event_id=event_id, type=event_type, object_id=object_id, payload=event, received_at=timezone.now()
     )
-    meta = StripeEvent._meta
-    fields = [field for field in meta.concrete_fields if field.name in _EVENT_COLUMNS]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(str(meta.db_table))} ({', '.join(quote(str(f.column)) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({quote('event_id')}) DO NOTHING "
-        f"RETURNING {quote('id')}"
-    )
-    values = [f.get_db_prep_save(getattr(record, f.attname), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    record.pk = row[0]
-    record._state.adding = False
-    return record
+    fields = [field for field in StripeEvent._meta.concrete_fields if field.name in _EVENT_COLUMNS]
+    return record if insert_unless_conflict(record, fields=fields, conflict=("event_id",)) else None
 
 
 def stripe_webhook_handle(*, payload: bytes, signature_header: str | None) -> str:

@@ -35,16 +35,10 @@ from blogorder.settings.base import logging_config
 from blogorder.settings.env import BASE_DIR
 from purchases.models import Order
 from tests.blogorder.test_settings import deploy_env
+from tests.factories import GOOD_BACKLINK_REPLY
 from tests.fakes import sign_stripe_payload
 
-GOOD = json.dumps(
-    {
-        "paragraph_index": 3,
-        "mode": "insert_after",
-        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
-        "through the night.",
-    }
-)
+GOOD = GOOD_BACKLINK_REPLY
 
 
 def configured_handler(stream: io.StringIO, *, log_format: str = "json") -> logging.Handler:

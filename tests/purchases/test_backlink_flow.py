@@ -14,19 +14,12 @@ from purchases.jobs import backlink_integration_job
 from purchases.models import EmailRecord, Order, OrderStatus
 from queueing.models import JobRequest
 from tests.conftest import checkout_event, outbox_for, signed_post
-from tests.factories import make_order
+from tests.factories import GOOD_BACKLINK_REPLY, make_order
 from tests.fakes import sign_stripe_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-GOOD = json.dumps(
-    {
-        "paragraph_index": 3,
-        "mode": "insert_after",
-        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
-        "through the night.",
-    }
-)
+GOOD = GOOD_BACKLINK_REPLY
 SECOND_LINK = json.dumps(
     {
         "paragraph_index": 3,

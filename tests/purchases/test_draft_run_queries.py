@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import django_rq
@@ -14,18 +13,11 @@ from rq import SimpleWorker
 from purchases.models import EmailRecord, Order, OrderStatus, RunSpend
 from queueing.models import JobRequest, JobState
 from tests.conftest import checkout_event, outbox_for, signed_post
-from tests.factories import make_order
+from tests.factories import GOOD_BACKLINK_REPLY, make_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-GOOD = json.dumps(
-    {
-        "paragraph_index": 3,
-        "mode": "insert_after",
-        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
-        "through the night.",
-    }
-)
+GOOD = GOOD_BACKLINK_REPLY
 
 # Every statement of one backlink job that stores its draft at the first attempt, transactions
 # included. The attempt recorded (the request's id, RUNNING, the attempt's row); the order read with

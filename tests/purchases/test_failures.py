@@ -19,7 +19,7 @@ from purchases.models import Order, OrderStatus, OrderTransition
 from purchases.services.failures import order_retry
 from queueing.models import JobRequest, JobState
 from tests.conftest import checkout_event, outbox_for, signed_post
-from tests.factories import make_order
+from tests.factories import GOOD_BACKLINK_REPLY, make_order
 
 NO_MARK = json.dumps(
     {
@@ -28,14 +28,7 @@ NO_MARK = json.dumps(
         "paragraph": "If your neck aches in the morning, memory foam pillows can help keep your spine aligned at night.",
     }
 )
-GOOD = json.dumps(
-    {
-        "paragraph_index": 3,
-        "mode": "insert_after",
-        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
-        "through the night.",
-    }
-)
+GOOD = GOOD_BACKLINK_REPLY
 
 
 @pytest.fixture

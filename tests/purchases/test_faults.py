@@ -6,7 +6,6 @@ processes where one must be killed). Stripe and OpenAI are faked at the HTTP bou
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -26,20 +25,13 @@ from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition
 from purchases.services.runs import orders_reconcile
 from queueing.models import JobAttempt, JobRequest
 from tests.conftest import checkout_event, outbox_for, signed_post
-from tests.factories import make_order
+from tests.factories import GOOD_BACKLINK_REPLY, make_order
 from tests.fakes import sign_stripe_payload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD = json.dumps(
-    {
-        "paragraph_index": 3,
-        "mode": "insert_after",
-        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
-        "through the night.",
-    }
-)
+GOOD = GOOD_BACKLINK_REPLY
 
 
 def deliver(url: str, payload: bytes, secret: str) -> int:

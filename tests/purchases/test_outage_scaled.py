@@ -8,7 +8,6 @@ figures for the issue's closing note are printed (run with ``-s`` to see them).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import signal
@@ -23,19 +22,12 @@ from django.db import connection
 
 from purchases.models import EmailKind, EmailRecord, Order, OrderStatus
 from tests.conftest import signed_post
-from tests.factories import make_order
+from tests.factories import GOOD_BACKLINK_REPLY, make_order
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD = json.dumps(
-    {
-        "paragraph_index": 3,
-        "mode": "insert_after",
-        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
-        "through the night.",
-    }
-)
+GOOD = GOOD_BACKLINK_REPLY
 ORDERS = 20
 WORKERS = 2
 OUTAGE_SECONDS = 8.0

@@ -5,7 +5,6 @@ Real PostgreSQL, Redis and RQ workers (with RQ's scheduler); the model is the fa
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import timedelta
 from typing import Any
@@ -19,18 +18,11 @@ from purchases.models import EmailKind, EmailRecord, Order, OrderStatus
 from purchases.services.runs import orders_reconcile
 from queueing.models import JobRequest
 from tests.conftest import signed_post
-from tests.factories import make_order
+from tests.factories import GOOD_BACKLINK_REPLY, make_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-GOOD = json.dumps(
-    {
-        "paragraph_index": 3,
-        "mode": "insert_after",
-        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
-        "through the night.",
-    }
-)
+GOOD = GOOD_BACKLINK_REPLY
 DOWN = {"status": 503}
 
 

@@ -16,18 +16,11 @@ from django.contrib.auth.models import User
 from purchases.models import Order, OrderStatus
 from purchases.services.refunds import order_refund
 from tests.conftest import checkout_event, outbox_for, signed_post
-from tests.factories import article_reply, make_article_order, make_order
+from tests.factories import GOOD_BACKLINK_REPLY, article_reply, make_article_order, make_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-GOOD = json.dumps(
-    {
-        "paragraph_index": 3,
-        "mode": "insert_after",
-        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
-        "through the night.",
-    }
-)
+GOOD = GOOD_BACKLINK_REPLY
 GOOD_AGAIN = json.dumps(
     {
         "paragraph_index": 1,

@@ -7,7 +7,6 @@ its first read in a process (nothing kept yet: the wait estimate's mean is read 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,21 +18,14 @@ from purchases.models import Order
 from purchases.services.refunds import order_refund
 from queueing.selectors import recent_job_seconds_forget
 from tests.conftest import signed_post
-from tests.factories import make_order
+from tests.factories import GOOD_BACKLINK_REPLY, make_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The order with everything its status message needs (one query), and, once per process and
 # ``RECENT_JOB_SECONDS_CACHE_SECONDS``, the mean job duration of the wait estimate.
 MAX_STATUS_QUERIES = 2
-GOOD = json.dumps(
-    {
-        "paragraph_index": 3,
-        "mode": "insert_after",
-        "paragraph": "If your neck aches in the morning, [[memory foam pillows]] can help keep your spine aligned "
-        "through the night.",
-    }
-)
+GOOD = GOOD_BACKLINK_REPLY
 
 
 @pytest.fixture
