@@ -185,6 +185,9 @@ class Writer:
     def __init__(self, delay: float = 1.5) -> None:
         self.delay = delay
         self.calls: Counter[str] = Counter()
+        # The backlink reply's mode: a new paragraph after paragraph N, or ("append_sentence") the same
+        # text as one sentence added to the end of paragraph N, as the prompt asks first.
+        self.mode = "insert_after"
 
     def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
         system = str(request["messages"][0]["content"])
@@ -192,7 +195,7 @@ class Writer:
             n = self.calls["backlink"]
             self.calls["backlink"] += 1
             index, paragraph = BACKLINK_PARAGRAPHS[n % len(BACKLINK_PARAGRAPHS)]
-            content = json.dumps({"paragraph_index": index, "mode": "insert_after", "paragraph": paragraph})
+            content = json.dumps({"paragraph_index": index, "mode": self.mode, "paragraph": paragraph})
         else:
             n = self.calls["article"]
             self.calls["article"] += 1

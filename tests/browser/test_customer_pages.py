@@ -186,3 +186,40 @@ def test_all_of_an_addresss_orders_are_listed_from_an_emailed_link(
     a11y.scan(page, "orders list")
     page.locator(f'a[href*="{orders[0].id}"]').first.click()
     expect(page).to_have_url(ORDER_PAGE)
+
+
+def test_a_draft_that_appends_a_sentence_shows_the_paragraph_once_with_the_sentence_marked(
+    site: str,
+    writer: Writer,
+    article: Any,
+    api: Any,
+    run_worker: Any,
+    new_page: Callable[[], Page],
+    shots: Callable[[str], Shots],
+    a11y: A11yReport,
+) -> None:
+    """The cheapest integration (issue 13): one sentence added to the end of a published paragraph."""
+    writer.delay, writer.mode = 0, "append_sentence"
+    order, token = paid_order(api, article, customer_email="append@example.com")
+    run_worker()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.QUALITY_CHECK, order.failure_reason
+    page = new_page()
+    flow = shots("append")
+
+    page.goto(f"/orders/{order.id}/drafts/1/?token={token}")
+
+    change = page.locator(".change")
+    expect(change).to_have_count(1)
+    expect(change.locator(".change-label")).to_have_text("Added to this paragraph in this draft")
+    published = (
+        "Going to bed and waking at the same time every day trains your body clock. Weekends count too."
+    )
+    expect(change).to_contain_text(published)
+    added = change.locator("ins.added")
+    expect(added).to_contain_text("memory foam pillows")
+    assert published not in added.inner_text(), "the published text was marked as added"
+    expect(change.locator("del")).to_have_count(0)
+    expect(added.get_by_role("link", name="memory foam pillows")).to_have_attribute("href", order.target_url)
+    flow.take(page, "draft-1-appended-sentence")
+    a11y.scan(page, "draft page: a sentence appended")
