@@ -110,6 +110,9 @@ class FakeHTTPServer:
 def _make_handler(fake: FakeHTTPServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # TCP_NODELAY: http.server sends the headers and the body apart, and with Nagle's algorithm
+        # the body waits ~40 ms for the client's delayed ACK: every fake call cost that much.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
