@@ -59,6 +59,16 @@ def join_paragraphs(paragraphs: list[str]) -> str:
     return "\n\n".join(paragraphs) + "\n"
 
 
+def paragraph_extend(paragraph: str, text: str) -> str:
+    """``paragraph`` with ``text`` added at its end, after a space (a backlink's appended sentence)."""
+    return f"{paragraph.rstrip()} {text}"
+
+
+def paragraph_extends(paragraph: str, longer: str) -> bool:
+    """Whether ``longer`` is ``paragraph`` kept whole with text added at its end (``paragraph_extend``)."""
+    return longer.startswith(paragraph_extend(paragraph, ""))
+
+
 def normalize_href(url: str) -> str:
     """The href markdown-it produces for ``url`` (percent-encoding, punycode)."""
     return str(_md().normalizeLink(url))

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from articles.content import extract_links, normalize_href, render_html, split_paragraphs
+from articles.content import extract_links, normalize_href, paragraph_extends, render_html, split_paragraphs
 from articles.models import ArticleVersion
 from articles.selectors import version_preview
 from policy.selectors import PolicyDecision
@@ -328,7 +328,7 @@ def _extended_html(old: str, new: str) -> str | None:
 
     Marked only when ``old``'s HTML is exactly the start of ``new``'s, so the mark never splits a tag.
     """
-    if not new.startswith(old.rstrip() + " "):
+    if not paragraph_extends(old, new):
         return None
     old_html, new_html = render_html(old).rstrip(), render_html(new).rstrip()
     if not (old_html.endswith("</p>") and new_html.endswith("</p>") and new_html.startswith(old_html[:-4])):
@@ -460,18 +460,20 @@ def order_id_from_metadata(obj: dict[str, Any]) -> uuid.UUID | None:
         return None
 
 
-def order_for_checkout_session(*, session: dict[str, Any]) -> Order | None:
+def order_for_checkout_session(
+    *, session: dict[str, Any], orders: QuerySet[Order] | None = None
+) -> Order | None:
     """The order a Checkout Session pays for: by our id on the session, else by the session id.
 
-    An order that already has another session is not this session's order.
+    An order that already has another session is not this session's order. ``orders``: the
+    queryset to read it from (a payment reads it locked, ``purchases.services.payments``).
     """
+    orders = Order.objects.all() if orders is None else orders
     order_id = order_id_from_metadata(session)
     if order_id is None:
         session_id = session.get("id")
-        return (
-            Order.objects.filter(stripe_checkout_session_id=str(session_id)).first() if session_id else None
-        )
-    order = Order.objects.filter(pk=order_id).first()
+        return orders.filter(stripe_checkout_session_id=str(session_id)).first() if session_id else None
+    order = orders.filter(pk=order_id).first()
     if order and order.stripe_checkout_session_id and order.stripe_checkout_session_id != session.get("id"):
         logger.warning(
             "session does not match order", extra={"order_id": str(order_id), "session": session.get("id")}

@@ -37,6 +37,8 @@ from articles.content import (
     fill_link_mark,
     join_paragraphs,
     normalize_href,
+    paragraph_extend,
+    paragraph_extends,
     split_paragraphs,
 )
 from articles.drafting.checks import LINK_CHECKS, WRITING_CHECKS, Check, Checked, check, run_checks
@@ -302,9 +304,7 @@ def other_paragraphs_unchanged(draft: BacklinkDraft) -> bool:
     expected = [p for i, p in enumerate(draft.base) if kept or i != index]
     body = split_paragraphs(draft.body)
     others = [p for i, p in enumerate(body) if i != draft.changed_at]
-    if draft.mode == APPEND_SENTENCE and not draft.changed_paragraph.startswith(
-        draft.base[index].rstrip() + " "
-    ):
+    if draft.mode == APPEND_SENTENCE and not paragraph_extends(draft.base[index], draft.changed_paragraph):
         return False
     return others == expected
 
@@ -374,7 +374,7 @@ def evaluate_reply(brief: BacklinkBrief, content: str) -> Checked[BacklinkDraft]
     )
     assembled = list(base)
     if mode == APPEND_SENTENCE:
-        assembled[index] = f"{base[index].rstrip()} {filled}"
+        assembled[index] = paragraph_extend(base[index], filled)
     elif mode == REPLACE:
         assembled[index] = filled
     else:

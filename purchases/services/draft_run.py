@@ -31,7 +31,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import BigIntegerField, BooleanField
+from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
 from articles.drafting.attempts import (
@@ -90,19 +90,15 @@ def _order_for_run(*, order_id: UUID | str, run: int) -> tuple[Order, RunFacts]:
     Read before the model is called and without a lock; the run reads the order again under its
     row lock before writing (``order_lock``).
     """
-    orders, spends, messages = (m._meta.db_table for m in (Order, RunSpend, OrderMessage))
+    orders, messages = (m._meta.db_table for m in (Order, OrderMessage))
     subject = f'"{orders}"."id"'
     # Raw SQL subqueries: cheap to compile, where the ORM's Subquery(OuterRef…) costs ~1 ms of CPU each.
-    spent = (
-        f'(SELECT COALESCE(SUM(s."prompt_tokens" + s."completion_tokens"), 0) FROM "{spends}" s '
-        f'WHERE s."order_id" = {subject})'
-    )
     wrote = f'EXISTS (SELECT 1 FROM "{messages}" m WHERE m."order_id" = {subject} AND m."side" = %s)'
     order = (
         Order.objects.select_related("article__published_version")
         .annotate(
             run_purpose=job_request_purpose_of(subject_column=subject, run=run),
-            run_tokens_spent=RawSQL(spent, (), output_field=BigIntegerField()),
+            run_tokens_spent=RunSpend.objects.tokens_spent_subquery(order_column=subject),
             run_customer_messages=RawSQL(
                 wrote, (OrderMessage.Side.CUSTOMER.value,), output_field=BooleanField()
             ),

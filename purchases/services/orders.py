@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from purchases.models import Order, OrderTransition
 
@@ -58,5 +59,10 @@ def order_event_record(*, order: Order, source: str, actor: Any = None, reason: 
     )
 
 
+def orders_for_update() -> QuerySet[Order]:
+    """Orders read under their row lock, with their article: how a service that moves one reads it."""
+    return Order.objects.select_for_update(of=("self",)).select_related("article")
+
+
 def order_lock(*, order_id: Any) -> Order:
-    return Order.objects.select_for_update(of=("self",)).select_related("article").get(pk=order_id)
+    return orders_for_update().get(pk=order_id)

@@ -30,9 +30,9 @@ from purchases.actions import FAIL_PAYMENT, PAY
 from purchases.catalog.selectors import article_slots_used
 from purchases.gateways import PaymentGatewayUnavailable, payment_gateway
 from purchases.models import EmailKind, Order, OrderStatus, StripeEvent
-from purchases.selectors import order_id_from_metadata
+from purchases.selectors import order_for_checkout_session
 from purchases.services.emails import order_email_queue, staff_notify
-from purchases.services.orders import order_lock, order_transition
+from purchases.services.orders import order_lock, order_transition, orders_for_update
 from purchases.services.refunds import order_mark_refunded_from_stripe
 from purchases.services.runs import order_work_start
 from queueing.connections import rq_queue
@@ -86,46 +86,24 @@ def _refunds_waiting(payment_intent_id: str) -> QuerySet[StripeEvent]:
     )
 
 
-# Set on the order by ``order_lock_for_payment``: whether ``_refunds_waiting`` has any (one statement).
+# Set on the order by ``orders_for_payment``: whether ``_refunds_waiting`` has any (same statement).
 REFUND_WAITING = "refund_waiting"
 
 
-def order_lock_for_payment(*, payment_intent_id: str, **lookup: Any) -> Order | None:
-    """The order found by ``lookup`` (``pk=…`` or ``stripe_checkout_session_id=…``) under its row lock
-    (as ``order_lock``), with ``REFUND_WAITING`` read in the same statement; None when there is none.
-
-    What ``order_mark_paid`` needs (pass it as ``locked``): a payment is mostly confirmed in one
-    read of the order instead of a read, a lock and a search of the refunds.
-    """
+def orders_for_payment(*, payment_intent_id: str) -> QuerySet[Order]:
+    """Orders read as ``order_mark_paid`` needs them: under their row lock (``orders_for_update``),
+    with ``REFUND_WAITING`` read in the same statement, so a payment is mostly confirmed in one read
+    of the order instead of a read, a lock and a search of the refunds."""
     waiting: Any = Exists(_refunds_waiting(payment_intent_id)) if payment_intent_id else Value(False)
-    return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("article")
-        .annotate(**{REFUND_WAITING: waiting})
-        .filter(**lookup)
-        .first()
-    )
+    return orders_for_update().annotate(**{REFUND_WAITING: waiting})
 
 
 def order_lock_for_checkout_session(*, session: dict[str, Any], payment_intent_id: str) -> Order | None:
-    """The order a Checkout Session pays for, by ``order_for_checkout_session``'s rules (our id on the
-    session, else the session id; an order with another session is not its order), locked and read
-    by ``order_lock_for_payment`` for ``order_mark_paid``; None when the session pays no order of ours."""
-    order_id = order_id_from_metadata(session)
-    if order_id is None:
-        session_id = session.get("id")
-        if not session_id:
-            return None
-        return order_lock_for_payment(
-            payment_intent_id=payment_intent_id, stripe_checkout_session_id=str(session_id)
-        )
-    order = order_lock_for_payment(payment_intent_id=payment_intent_id, pk=order_id)
-    if order and order.stripe_checkout_session_id and order.stripe_checkout_session_id != session.get("id"):
-        logger.warning(
-            "session does not match order", extra={"order_id": str(order_id), "session": session.get("id")}
-        )
-        return None
-    return order
+    """The order a Checkout Session pays for (``order_for_checkout_session``'s rules), read by
+    ``orders_for_payment`` for ``order_mark_paid``; None when the session pays no order of ours."""
+    return order_for_checkout_session(
+        session=session, orders=orders_for_payment(payment_intent_id=payment_intent_id)
+    )
 
 
 def _refund_seen_before_payment(order: Order, payment_intent_id: str) -> StripeEvent | None:
@@ -169,14 +147,14 @@ def order_mark_paid(
     before this payment (waiting as an unmatched ``charge.refunded`` event) is applied now: in
     full, the order goes straight to REFUNDED and no job is ever enqueued.
 
-    ``locked``: the order as ``order_lock_for_payment`` read it in the caller's transaction (the
+    ``locked``: the order as ``orders_for_payment`` read it in the caller's transaction (the
     webhook's), else it is locked here. Inside a caller's transaction this joins it without a
     savepoint: nothing is written before the last check, so a mismatch leaves the transaction
     usable, and an error while writing fails the caller's transaction as a whole (the webhook's
     event row with it, so Stripe's retry is processed again).
     """
     with transaction.atomic(savepoint=False):
-        order = locked or order_lock_for_payment(payment_intent_id=payment_intent_id, pk=order_id)
+        order = locked or orders_for_payment(payment_intent_id=payment_intent_id).filter(pk=order_id).first()
         if order is None:
             raise Order.DoesNotExist(f"no order {order_id}")
         problem = payment_mismatch(order=order, amount_minor=amount_minor, currency=currency)
@@ -201,11 +179,7 @@ def _order_mark_paid(order: Order, *, payment_intent_id: str, source: str) -> Ma
         order.paid_at = timezone.now()
         order.stripe_payment_intent_id = payment_intent_id
         order.save(update_fields=["paid_at", "stripe_payment_intent_id", "updated_at"])
-        StripeEvent.objects.filter(
-            type="charge.refunded",
-            order__isnull=True,
-            payload__data__object__payment_intent=payment_intent_id,
-        ).update(order=order)
+        _refunds_waiting(payment_intent_id).update(order=order)
         outcome = order_mark_refunded_from_stripe(
             order_id=order.id,
             amount_refunded_minor=int(charge.get("amount_refunded") or 0),
