@@ -79,6 +79,9 @@ class Shots:
 
     def take(self, page: Page, state: str) -> None:
         number = len({p.name.rsplit("-", 1)[0] for p in self.taken}) + 1
+        # A click that navigates returns once the new page commits, and a heading can be visible
+        # before the stylesheets arrive: measure and shoot the page as styled, after its load event.
+        page.wait_for_load_state("load")
         for width in (NARROWEST, PHONE, DESKTOP):
             page.set_viewport_size({"width": width, "height": HEIGHT})
             overflow = horizontal_overflow(page)
