@@ -71,6 +71,10 @@ def _put_new(request: JobRequest) -> None:
 
 
 def _enqueue(request: JobRequest, *, queue: Queue) -> None:
+    """Put the job in one Redis round trip: RQ on its own sends two transactions a job (the queue
+    added to the set of queues, then the job saved and pushed); given a pipeline it adds both to it,
+    and the one MULTI/EXEC keeps them together."""
+    pipeline = queue.connection.pipeline()
     queue.enqueue_call(
         request.func,
         kwargs=request.kwargs,
@@ -82,7 +86,9 @@ def _enqueue(request: JobRequest, *, queue: Queue) -> None:
         # The request id it is put under (if any): the job's log lines carry it (queueing.runtime.job_log_context).
         meta={"stage": "queued", "progress": 0, "attempt": 0, **carried_log_context()},
         description=f"{request.job_id} ({request.get_purpose_display().lower()})",
+        pipeline=pipeline,
     )
+    pipeline.execute()
 
 
 def job_put(*, job_id: str) -> bool:

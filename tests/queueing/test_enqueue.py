@@ -7,6 +7,7 @@ from typing import Any
 
 import django_rq
 import pytest
+import redis.connection
 from django.db import transaction
 from rq.job import Job
 
@@ -60,6 +61,34 @@ def test_a_rolled_back_request_never_reaches_the_queue() -> None:
 
     assert queued_ids() == []
     assert not JobRequest.objects.filter(subject_id=subject).exists()
+
+
+def test_a_job_is_put_in_one_round_trip_to_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RQ alone sends two transactions a job; the outbox hands it one pipeline (one MULTI/EXEC)."""
+    sent: list[int] = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(self: Any, command: Any, check_health: bool = True) -> None:
+        sent.append(1)
+        send(self, command, check_health)
+
+    subject = uuid.uuid4()
+    with transaction.atomic():
+        job_request_create(
+            subject_id=subject,
+            run=1,
+            job_id="remember-one-trip",
+            queue="maintenance",
+            func="tests.queueing.jobs.remember",
+            kwargs={"subject_id": str(subject), "run": 1},
+        )
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+
+    monkeypatch.undo()
+    assert queued_ids() == ["remember-one-trip"]
+    job = Job.fetch("remember-one-trip", connection=django_rq.get_connection("maintenance"))
+    assert (job.get_status(), job.origin) == ("queued", "maintenance")
+    assert len(sent) == 1
 
 
 def test_putting_a_job_twice_leaves_one_copy_on_the_queue(remember_request: Any) -> None:
