@@ -8,11 +8,13 @@ simulated Stripe of local TEST MODE.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import django_rq
 import pytest
+import redis.connection
 from django.conf import settings
 from django.core import mail
 from rest_framework.test import APIClient
@@ -42,6 +44,29 @@ def _clean_redis() -> Iterator[None]:
     connection.flushdb()
     yield
     connection.flushdb()
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch: pytest.MonkeyPatch) -> Callable[[], AbstractContextManager[list[bytes]]]:
+    """``with redis_round_trips() as sent:``: the requests redis-py sends inside the block, one
+    entry a round trip (a pipeline's MULTI … EXEC is one), counted at the client's socket."""
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    @contextmanager
+    def counting() -> Iterator[list[bytes]]:
+        sent: list[bytes] = []
+
+        def counted(self: Any, command: Any, check_health: bool = True) -> None:
+            sent.append(command if isinstance(command, bytes) else b"".join(command))
+            send(self, command, check_health)
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+        try:
+            yield sent
+        finally:
+            monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+
+    return counting
 
 
 @pytest.fixture

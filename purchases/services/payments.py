@@ -36,6 +36,7 @@ from purchases.services.orders import order_lock, order_transition, orders_for_u
 from purchases.services.refunds import order_mark_refunded_from_stripe
 from purchases.services.runs import order_work_start
 from queueing.connections import rq_queue
+from queueing.enqueue import enqueue_in_one_trip
 
 logger = logging.getLogger(__name__)
 
@@ -231,9 +232,10 @@ def order_receipt_enqueue(*, order_id: str) -> None:
     link (the order page then says Stripe emails the receipt); the order itself is unaffected.
     One job id per order, so a second payment confirmation does not queue a second fetch.
     """
-    rq_queue(RECEIPT_QUEUE).enqueue(
+    enqueue_in_one_trip(
+        rq_queue(RECEIPT_QUEUE),
         RECEIPT_JOB,
-        order_id=order_id,
+        kwargs={"order_id": order_id},
         job_id=f"receipt-{order_id}",
         retry=Retry(max=len(settings.RQ_RETRY_INTERVALS), interval=settings.RQ_RETRY_INTERVALS),
         meta=carried_log_context(),  # the request id its log lines carry

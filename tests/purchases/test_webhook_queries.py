@@ -47,3 +47,21 @@ def test_a_paid_checkout_costs_the_webhook_a_fixed_number_of_statements(
     assert request.last_enqueued_at is not None
     assert django_rq.get_queue("backlink-integration").fetch_job(order.queue_job_id) is not None
     assert Order.objects.filter(pk=order.pk, queue_job_id=request.job_id).exists()
+
+
+def test_a_paid_checkout_puts_its_two_jobs_in_two_round_trips_to_redis(
+    api: Any, article: Any, fake_stripe: Any, redis_round_trips: Any
+) -> None:
+    """The integration and the receipt fetch, each one MULTI/EXEC (RQ alone sends two a job)."""
+    order, _ = make_order(article)
+    fake_stripe.mark_paid(order.stripe_checkout_session_id)
+    payload = fake_stripe.checkout_session_event(order.stripe_checkout_session_id)
+
+    with redis_round_trips() as sent:
+        answer = signed_post(api, payload)
+
+    assert answer.json() == {"received": True, "outcome": "paid"}
+    order.refresh_from_db()
+    assert django_rq.get_queue("backlink-integration").fetch_job(order.queue_job_id) is not None
+    assert django_rq.get_queue("maintenance").fetch_job(f"receipt-{order.id}") is not None
+    assert len(sent) == 2, sent

@@ -7,7 +7,6 @@ from typing import Any
 
 import django_rq
 import pytest
-import redis.connection
 from django.db import transaction
 from rq.job import Job
 
@@ -63,17 +62,10 @@ def test_a_rolled_back_request_never_reaches_the_queue() -> None:
     assert not JobRequest.objects.filter(subject_id=subject).exists()
 
 
-def test_a_job_is_put_in_one_round_trip_to_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_job_is_put_in_one_round_trip_to_redis(redis_round_trips: Any) -> None:
     """RQ alone sends two transactions a job; the outbox hands it one pipeline (one MULTI/EXEC)."""
-    sent: list[int] = []
-    send = redis.connection.AbstractConnection.send_packed_command
-
-    def counted(self: Any, command: Any, check_health: bool = True) -> None:
-        sent.append(1)
-        send(self, command, check_health)
-
     subject = uuid.uuid4()
-    with transaction.atomic():
+    with redis_round_trips() as sent, transaction.atomic():
         job_request_create(
             subject_id=subject,
             run=1,
@@ -82,13 +74,11 @@ def test_a_job_is_put_in_one_round_trip_to_redis(monkeypatch: pytest.MonkeyPatch
             func="tests.queueing.jobs.remember",
             kwargs={"subject_id": str(subject), "run": 1},
         )
-        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
 
-    monkeypatch.undo()
     assert queued_ids() == ["remember-one-trip"]
     job = Job.fetch("remember-one-trip", connection=django_rq.get_connection("maintenance"))
     assert (job.get_status(), job.origin) == ("queued", "maintenance")
-    assert len(sent) == 1
+    assert len(sent) == 1, sent
 
 
 def test_putting_a_job_twice_leaves_one_copy_on_the_queue(remember_request: Any) -> None:
