@@ -164,3 +164,21 @@ def test_a_worker_through_sentinel_stops_cleanly_on_sigterm(sentinel: tuple[str,
     assert "Traceback" not in output
     assert master.hget(f"rq:worker:{name}", "death")  # it said goodbye: its death is registered
     assert name.encode() not in master.smembers("rq:workers")
+
+
+def test_the_apps_redis_clients_parse_replies_in_c() -> None:
+    """hiredis is installed with the app, so redis-py parses every reply (RQ's job hashes on each
+    status poll, the rate limit's, the cache's) in C instead of its pure-Python RESP parser."""
+    from django.core.cache import cache
+    from redis.utils import HIREDIS_AVAILABLE
+
+    from queueing.connections import rq_connection
+
+    clients = {"rq": rq_connection("maintenance"), "cache": cache._cache.get_client()}  # type: ignore[attr-defined]
+    assert HIREDIS_AVAILABLE
+    for name, client in clients.items():
+        connection = client.connection_pool.get_connection()
+        try:
+            assert type(connection._parser).__name__ == "_HiredisParser", name
+        finally:
+            client.connection_pool.release(connection)
