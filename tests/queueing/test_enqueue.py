@@ -23,17 +23,22 @@ def queued_ids() -> list[str]:
     return list(django_rq.get_queue("maintenance").get_job_ids())
 
 
+def remember(subject: uuid.UUID, job_id: str) -> JobRequest:
+    """The outbox row for ``remember`` of ``subject``, run 1, in the caller's transaction."""
+    return job_request_create(
+        subject_id=subject,
+        run=1,
+        job_id=job_id,
+        queue="maintenance",
+        func="tests.queueing.jobs.remember",
+        kwargs={"subject_id": str(subject), "run": 1},
+    )
+
+
 def test_a_request_reaches_the_queue_only_when_its_transaction_commits(run_maintenance_worker: Any) -> None:
     subject = uuid.uuid4()
     with transaction.atomic():
-        request = job_request_create(
-            subject_id=subject,
-            run=1,
-            job_id="remember-a",
-            queue="maintenance",
-            func="tests.queueing.jobs.remember",
-            kwargs={"subject_id": str(subject), "run": 1},
-        )
+        request = remember(subject, "remember-a")
         assert queued_ids() == []
 
     assert queued_ids() == ["remember-a"]
@@ -48,14 +53,7 @@ def test_a_request_reaches_the_queue_only_when_its_transaction_commits(run_maint
 def test_a_rolled_back_request_never_reaches_the_queue() -> None:
     subject = uuid.uuid4()
     with pytest.raises(RuntimeError), transaction.atomic():
-        job_request_create(
-            subject_id=subject,
-            run=1,
-            job_id="remember-b",
-            queue="maintenance",
-            func="tests.queueing.jobs.remember",
-            kwargs={"subject_id": str(subject), "run": 1},
-        )
+        remember(subject, "remember-b")
         raise RuntimeError("the caller's state change failed")
 
     assert queued_ids() == []
@@ -66,14 +64,7 @@ def test_a_job_is_put_in_one_round_trip_to_redis(redis_round_trips: Any) -> None
     """RQ alone sends two transactions a job; the outbox hands it one pipeline (one MULTI/EXEC)."""
     subject = uuid.uuid4()
     with redis_round_trips() as sent, transaction.atomic():
-        job_request_create(
-            subject_id=subject,
-            run=1,
-            job_id="remember-one-trip",
-            queue="maintenance",
-            func="tests.queueing.jobs.remember",
-            kwargs={"subject_id": str(subject), "run": 1},
-        )
+        remember(subject, "remember-one-trip")
 
     assert queued_ids() == ["remember-one-trip"]
     job = Job.fetch("remember-one-trip", connection=django_rq.get_connection("maintenance"))
@@ -105,14 +96,7 @@ def test_a_job_keeps_the_request_id_it_was_put_under_in_its_meta() -> None:
     for job_id, request_id in (("remember-in-request", "req-7"), ("remember-from-cron", None)):
         subject = uuid.uuid4()
         with log_context(request_id=request_id), transaction.atomic():
-            job_request_create(
-                subject_id=subject,
-                run=1,
-                job_id=job_id,
-                queue="maintenance",
-                func="tests.queueing.jobs.remember",
-                kwargs={"subject_id": str(subject), "run": 1},
-            )
+            remember(subject, job_id)
 
         meta = Job.fetch(job_id, connection=django_rq.get_connection("maintenance")).meta
         assert meta.get("request_id") == request_id
