@@ -31,11 +31,14 @@ import ctypes
 import ctypes.util
 import gc
 import json
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bench.profile_web import Request, call  # also sets the bench's environment
@@ -141,6 +144,152 @@ def cyclic_garbage(
     del garbage
 
 
+def prepare(args: argparse.Namespace) -> dict[str, list[Request]]:
+    """The database's articles and orders, and the requests to send (this process; not measured)."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)  # as the bench's stack does
+    from articles.demo_content import DEMO_ARTICLES
+    from articles.models import Article
+    from articles.services import article_create
+    from purchases.services.checkout import order_checkout_create
+    from purchases.test_mode import checkout_completed_event, sign_payload
+
+    if not Article.objects.filter(slug=DEMO_ARTICLES[0]["slug"]).exists():
+        call_command("seed_demo", "--no-admin", "--articles", "40", "--slots", "30", verbosity=0)
+    stamp = str(time.time_ns())
+    body = "\n\n".join(["# A Guide"] + [f"Paragraph {i} explains one more habit." for i in range(20)])
+    articles = [  # slots for this run's orders (the demo articles' may be sold by earlier runs)
+        article_create(
+            title=f"Memory article {stamp} {i}", body_markdown=body, backlink_price=10, max_backlinks=100
+        ).pk
+        for i in range(args.orders // 50 + 1)
+    ]
+    made = [0]
+
+    def new_orders(n: int) -> list[tuple[Any, str]]:
+        made[0] += n
+        return [
+            order_checkout_create(
+                article_id=articles[i % len(articles)],
+                target_url=f"https://shop{i}.example.com/p",
+                anchor_text="memory foam pillows",
+                customer_email=f"memory{stamp}-{i}@example.com",
+                customer_notes="",
+            )
+            for i in range(made[0] - n, made[0])
+        ]
+
+    def webhook(order: Any) -> Request:
+        payload = json.dumps(checkout_completed_event(order=order)).encode()
+        signature = sign_payload(payload, secret=settings.STRIPE_WEBHOOK_SECRET)
+        headers = {"Content-Type": "application/json", "Stripe-Signature": signature}
+        return ("POST", "/api/v1/purchase/webhook", payload, headers)
+
+    def status(item: tuple[Any, str]) -> Request:
+        order, token = item
+        return ("GET", f"/api/v1/purchase/status/{order.id}", b"", {"Authorization": f"Bearer {token}"})
+
+    def get(path: str) -> Request:
+        return ("GET", path, b"", {})
+
+    warm_orders, polled = new_orders(16), new_orders(args.orders)
+    slugs = [a["slug"] for a in DEMO_ARTICLES]
+
+    def mixed(i: int) -> Request:
+        kind = i % 10
+        if kind < 4:
+            return status(polled[i % len(polled)])
+        if kind < 6:
+            return get("/healthz")
+        if kind < 8:
+            return get("/api/v1/articles/")
+        return get(f"/articles/{slugs[i % len(slugs)]}/")
+
+    plan = {
+        "warm-up": [get("/healthz")] * 64
+        + [get("/api/v1/articles/")] * 16
+        + [webhook(o) for o, _ in warm_orders]
+        + [status(s) for s in warm_orders] * 2
+        # half the polled orders paid, as the bench's are (the webhook figure's orders and new ones)
+        + [webhook(o) for o, _ in polled[: len(polled) // 2]]
+        + [mixed(i) for i in range(args.warmup)],
+        "mixed": [mixed(args.warmup + i) for i in range(args.requests)],
+    }
+    if args.garbage:
+        plan |= {
+            "garbage: status": [status(polled[i % len(polled)]) for i in range(args.garbage)],
+            "garbage: healthz": [get("/healthz")] * args.garbage,
+            "garbage: articles API": [get("/api/v1/articles/")] * args.garbage,
+            "garbage: article page": [
+                get(f"/articles/{slugs[i % len(slugs)]}/") for i in range(args.garbage)
+            ],
+            "garbage: webhook": [webhook(o) for o, _ in new_orders(args.garbage)],
+        }
+    return plan
+
+
+def serve(args: argparse.Namespace, plan: dict[str, list[Request]]) -> None:
+    """The requests through the WSGI application, loaded first in this fresh process as by a gunicorn worker."""
+    started = figures()
+    from blogorder.wsgi import application
+
+    loaded = figures()
+    statuses: dict[int, int] = {}
+
+    def send(requests: list[Request]) -> None:
+        for request in requests:
+            code, _ = call(application, request)
+            statuses[code] = statuses.get(code, 0) + 1
+
+    send(plan["warm-up"])
+    if args.tracemalloc:
+        tracemalloc.start(args.tracemalloc)
+    ref = figures()
+    before = None
+    if args.tracemalloc:
+        gc.collect()  # what stays, not the garbage waiting for a collection
+        before = tracemalloc.take_snapshot()
+    print(line("at start", started, None))
+    print(line("application loaded", loaded, None))
+    print(line(f"after warm-up ({len(plan['warm-up'])} req)", ref, None))
+    mixed = plan["mixed"]
+    in_gc = [0.0, 0.0]  # CPU seconds in the garbage collector, when the current collection started
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            in_gc[1] = time.process_time()
+        else:
+            in_gc[0] += time.process_time() - in_gc[1]
+
+    gc.callbacks.append(timed)
+    cpu = time.process_time()
+    full_collections = gc.get_stats()[2]["collections"]
+    for done in range(0, len(mixed), args.chunk):
+        chunk = mixed[done : done + args.chunk]
+        send(chunk)
+        print(line(f"after {done + len(chunk)} mixed", figures(), ref))
+    cpu = time.process_time() - cpu
+    gc.callbacks.remove(timed)
+    full_collections = gc.get_stats()[2]["collections"] - full_collections
+    print(
+        f"statuses: {statuses}; CPU {cpu * 1000 / max(1, len(mixed)):.2f} ms a mixed request (this process),"
+        f" of which {in_gc[0] * 1000 / max(1, len(mixed)):.3f} ms in the garbage collector;"
+        f" {full_collections} full garbage collections; {gc.get_freeze_count():,} objects frozen"
+    )
+    if before is not None:
+        gc.collect()
+        top_growth(before, tracemalloc.take_snapshot(), args.top)
+    for name, requests in plan.items():
+        if name.startswith("garbage: "):
+            cyclic_garbage(name.removeprefix("garbage: "), send, requests, args.top)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--warmup", type=int, default=250, help="mixed requests before the reference")
@@ -156,136 +305,19 @@ def main() -> None:
         metavar="N",
         help="then N requests of each kind: their cyclic garbage",
     )
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the child: the plan's file
     args = parser.parse_args()
-
-    started = figures()
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", "--noinput", verbosity=0)  # as the bench's stack does
-    from articles.demo_content import DEMO_ARTICLES
-    from articles.models import Article
-    from articles.services import article_create
-
-    if not Article.objects.filter(slug=DEMO_ARTICLES[0]["slug"]).exists():
-        call_command("seed_demo", "--no-admin", "--articles", "40", "--slots", "30", verbosity=0)
-    from blogorder.wsgi import application
-    from purchases.services.checkout import order_checkout_create
-    from purchases.test_mode import checkout_completed_event, sign_payload
-
-    imported = figures()
-    stamp = str(time.time_ns())
-    body = "\n\n".join(["# A Guide"] + [f"Paragraph {i} explains one more habit." for i in range(20)])
-    articles = [  # slots for this run's orders (the demo articles' may be sold by earlier runs)
-        article_create(
-            title=f"Memory article {stamp} {i}", body_markdown=body, backlink_price=10, max_backlinks=100
-        ).pk
-        for i in range(args.orders // 50 + 1)
-    ]
-
-    def new_order(i: int) -> tuple[Any, str]:
-        return order_checkout_create(
-            article_id=articles[i % len(articles)],
-            target_url=f"https://shop{i}.example.com/p",
-            anchor_text="memory foam pillows",
-            customer_email=f"memory{stamp}-{i}@example.com",
-            customer_notes="",
+    if args.serve:
+        plan = json.loads(args.serve.read_text())
+        serve(args, {k: [(m, p, b.encode("latin-1"), h) for m, p, b, h in v] for k, v in plan.items()})
+        return
+    plan = prepare(args)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        json.dump({k: [(m, p, b.decode("latin-1"), h) for m, p, b, h in v] for k, v in plan.items()}, f)
+        f.flush()
+        subprocess.run(
+            [sys.executable, "-m", "bench.web_memory", *sys.argv[1:], "--serve", f.name], check=True
         )
-
-    def webhook(order: Any) -> Request:
-        payload = json.dumps(checkout_completed_event(order=order)).encode()
-        signature = sign_payload(payload, secret=settings.STRIPE_WEBHOOK_SECRET)
-        headers = {"Content-Type": "application/json", "Stripe-Signature": signature}
-        return ("POST", "/api/v1/purchase/webhook", payload, headers)
-
-    def status(item: tuple[Any, str]) -> Request:
-        order, token = item
-        return ("GET", f"/api/v1/purchase/status/{order.id}", b"", {"Authorization": f"Bearer {token}"})
-
-    def get(path: str) -> Request:
-        return ("GET", path, b"", {})
-
-    made = [0]
-
-    def new_orders(n: int) -> list[tuple[Any, str]]:
-        made[0] += n
-        return [new_order(made[0] - n + i) for i in range(n)]
-
-    orders = new_orders(args.orders + 16)
-    warm_orders, polled = orders[:16], orders[16:]
-    slugs = [a["slug"] for a in DEMO_ARTICLES]
-    bench_warmup = (
-        [get("/healthz")] * 64
-        + [get("/api/v1/articles/")] * 16
-        + [webhook(o) for o, _ in warm_orders]
-        + [status(s) for s in warm_orders] * 2
-    )
-    # Half the polled orders paid (the bench polls the webhook figure's paid orders and new ones);
-    # built here, before the reference, but sent as part of the warm-up's count.
-    paying = [webhook(o) for o, _ in polled[: len(polled) // 2]]
-
-    def mixed(i: int) -> Request:
-        kind = i % 10
-        if kind < 4:
-            return status(polled[i % len(polled)])
-        if kind < 6:
-            return get("/healthz")
-        if kind < 8:
-            return get("/api/v1/articles/")
-        return get(f"/articles/{slugs[i % len(slugs)]}/")
-
-    statuses: dict[int, int] = {}
-
-    def send(requests: list[Request]) -> None:
-        for request in requests:
-            code, _ = call(application, request)
-            statuses[code] = statuses.get(code, 0) + 1
-
-    send(bench_warmup)
-    send(paying)
-    send([mixed(i) for i in range(args.warmup)])
-    if args.tracemalloc:
-        tracemalloc.start(args.tracemalloc)
-    ref = figures()
-    before = None
-    if args.tracemalloc:
-        gc.collect()  # what stays, not the garbage waiting for a collection
-        before = tracemalloc.take_snapshot()
-    print(line("at start", started, None))
-    print(line("after django.setup, imports", imported, None))
-    warm_count = len(bench_warmup) + len(paying) + args.warmup
-    print(line(f"after warm-up ({warm_count} req)", ref, None))
-    done = 0
-    cpu = time.process_time()
-    full_collections = gc.get_stats()[2]["collections"]
-    while done < args.requests:
-        n = min(args.chunk, args.requests - done)
-        send([mixed(args.warmup + done + i) for i in range(n)])
-        done += n
-        print(line(f"after {done} mixed", figures(), ref))
-    cpu = time.process_time() - cpu
-    full_collections = gc.get_stats()[2]["collections"] - full_collections
-    print(
-        f"statuses: {statuses}; CPU {cpu * 1000 / max(1, args.requests):.2f} ms a mixed request (this process);"
-        f" {full_collections} full garbage collections; {gc.get_freeze_count():,} objects frozen"
-    )
-    if before is not None:
-        gc.collect()
-        top_growth(before, tracemalloc.take_snapshot(), args.top)
-    if args.garbage:
-        kinds = {
-            "status": [status(polled[i % len(polled)]) for i in range(args.garbage)],
-            "healthz": [get("/healthz")] * args.garbage,
-            "articles API": [get("/api/v1/articles/")] * args.garbage,
-            "article page": [get(f"/articles/{slugs[i % len(slugs)]}/") for i in range(args.garbage)],
-            "webhook": [webhook(o) for o, _ in new_orders(args.garbage)],
-        }
-        for kind, requests in kinds.items():
-            cyclic_garbage(kind, send, requests, args.top)
 
 
 if __name__ == "__main__":
