@@ -2,7 +2,7 @@
 
 Each gunicorn worker imports this module once. Besides the application it loads what the first
 requests would load lazily (every view, through the URLconf, and the template engines with their
-tag libraries), then freezes what is alive (``load_and_freeze``): see docs/capacity.md, "Web memory".
+tag libraries), then freezes what is alive (``load_and_freeze``): see docs/capacity.md, "Web RSS growth".
 """
 
 import gc
