@@ -1,16 +1,18 @@
 """One web worker's memory over the production bench's mixed requests, through the WSGI application.
 
     DATABASE_URL=postgres://.../<throwaway> REDIS_URL=redis://127.0.0.1:<port>/14 \
-        .venv/bin/python -m bench.web_memory [--warmup 250] [--requests 2500] [--chunk 500] [--tracemalloc]
+        .venv/bin/python -m bench.web_memory [--warmup 250] [--requests 2500] [--chunk 500] \
+        [--tracemalloc FRAMES] [--garbage N]
 
-One process, no server, under ``blogorder.settings.bench`` (requests built and handed to
-``blogorder.wsgi.application`` as in ``bench.profile_web``). It does what one of the bench's 4
-gunicorn workers sees of ``python -m bench.production`` (its "memory" part, README "Benchmarks"):
+No server, under ``blogorder.settings.bench``: this process prepares the database and the requests,
+then a fresh one imports ``blogorder.wsgi`` first, as a gunicorn worker does, and hands it the
+requests one by one (WSGI environs, as in ``bench.profile_web``). It does what one of the bench's
+4 gunicorn workers sees of ``python -m bench.production`` (its "memory" part, README "Benchmarks"):
 
 - the bench's own warm-up, a quarter of it: 64 /healthz, 16 of the articles API, 16 webhooks
   (``checkout.session.completed``) and 32 status reads;
 - ``--warmup`` mixed requests (the bench's 1,000 over 4 workers): 40% status reads over many
-  orders (half paid), 20% /healthz, 20% ``/api/v1/articles/``, 20% the demo article pages;
+  orders (half of ``--orders`` paid by webhooks first), 20% /healthz, 20% ``/api/v1/articles/``, 20% the demo article pages;
 - then ``--requests`` more of the same mix (the bench's 10,000 over 4 workers), in ``--chunk``s.
 
 It prints the RSS (``/proc/self/status``) after the warm-up, then after each chunk beside that
