@@ -20,6 +20,8 @@ from django.db.models import Model
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 
+from articles.models import Article
+from articles.services import ARTICLE_NUMBERING_LOCK
 from blogorder.compiled_reads import CompiledRead
 from purchases.models import EmailRecord, Order, OrderStatus
 from purchases.services.draft_run import ORDER_FOR_RUN, _order_for_run_queryset
@@ -107,6 +109,21 @@ def test_the_locked_order_equals_the_orm_read(drafted: Order, django_assert_num_
         expected = orders_for_update().get(pk=drafted.pk)
     with django_assert_num_queries(0):
         _assert_same(read, expected, related=("article",))
+
+
+def test_the_article_lock_of_version_numbering_equals_the_orm_read(
+    drafted: Order, django_assert_num_queries: Any
+) -> None:
+    article_id = drafted.article_id
+    assert article_id is not None
+    with transaction.atomic():
+        with django_assert_num_queries(1) as captured:
+            read = ARTICLE_NUMBERING_LOCK.get(article_id=article_id)
+        assert "FOR UPDATE" in captured.captured_queries[0]["sql"]
+        expected = Article.objects.select_for_update().only("id").get(pk=article_id)
+    assert type(read) is type(expected) and read.pk == expected.pk
+    assert read.get_deferred_fields() == expected.get_deferred_fields() != set()
+    assert read._state.adding is False and read._state.db == expected._state.db
 
 
 def test_the_email_for_delivery_equals_the_orm_read(drafted: Order, django_assert_num_queries: Any) -> None:
