@@ -27,6 +27,8 @@ from purchases.models import EmailRecord, Order, OrderStatus
 from purchases.services.draft_run import ORDER_FOR_RUN, _order_for_run_queryset
 from purchases.services.emails import EMAIL_FOR_DELIVERY
 from purchases.services.orders import ORDER_LOCK, orders_for_update
+from queueing.models import JobRequest
+from queueing.services import REQUEST_OF_JOB
 from tests.factories import make_order
 from tests.purchases.test_draft_run_queries import GOOD, paid_order, run_backlink_jobs
 
@@ -124,6 +126,18 @@ def test_the_article_lock_of_version_numbering_equals_the_orm_read(
     assert type(read) is type(expected) and read.pk == expected.pk
     assert read.get_deferred_fields() == expected.get_deferred_fields() != set()
     assert read._state.adding is False and read._state.db == expected._state.db
+
+
+def test_the_request_of_a_job_equals_the_orm_read(drafted: Order, django_assert_num_queries: Any) -> None:
+    job_id = drafted.queue_job_id
+    with django_assert_num_queries(1):
+        read = REQUEST_OF_JOB.get(job_id=job_id)
+    assert read.pk == JobRequest.objects.filter(job_id=job_id).values_list("pk", flat=True).first()
+    assert (
+        read.get_deferred_fields() == JobRequest.objects.only("pk").get(job_id=job_id).get_deferred_fields()
+    )
+    with pytest.raises(JobRequest.DoesNotExist):
+        REQUEST_OF_JOB.get(job_id="no-such-job")
 
 
 def test_the_email_for_delivery_equals_the_orm_read(drafted: Order, django_assert_num_queries: Any) -> None:
