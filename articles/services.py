@@ -16,6 +16,7 @@ from django.utils.text import slugify
 
 from articles.content import Link, extract_links
 from articles.models import Article, ArticleEvent, ArticleVersion, Category
+from blogorder.compiled_reads import CompiledRead
 from blogorder.errors import ActionNotAllowed, ApplicationError
 
 
@@ -119,6 +120,13 @@ def article_retitle_draft(*, article: Article, title: str) -> Article:
     return _save_with_unique_slug(article, title, update_fields=["title", "slug", "updated_at"])
 
 
+# The article row locked while a version number is taken: compiled once per thread and connection.
+ARTICLE_NUMBERING_LOCK = CompiledRead(
+    lambda article_id: Article.objects.select_for_update().only("id").filter(pk=article_id),
+    params={"article_id": int},
+)
+
+
 @transaction.atomic(savepoint=False)
 def version_create(
     *,
@@ -143,7 +151,7 @@ def version_create(
     version an order's run wrote has neither, its author being the order (``purchases.OrderDraft``).
     Inside a caller's transaction it takes no savepoint: nothing catches its errors to carry on.
     """
-    Article.objects.select_for_update().only("id").get(pk=article.pk)
+    ARTICLE_NUMBERING_LOCK.get(article_id=article.pk)
     last = ArticleVersion.objects.filter(article=article).aggregate(n=Max("number"))["n"] or 0
     return ArticleVersion.objects.create(
         article=article,

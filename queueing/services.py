@@ -14,6 +14,7 @@ from uuid import UUID
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from blogorder.compiled_reads import CompiledRead
 from queueing.models import JobAttempt, JobRequest, JobState, states_into
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,12 @@ def job_request_requeue(*, job_id: str) -> bool:
     return bool(moved)
 
 
+# The request of an RQ job id (``job_id`` is unique), its id only: compiled once per thread and connection.
+REQUEST_OF_JOB = CompiledRead(
+    lambda job_id: JobRequest.objects.only("pk").filter(job_id=job_id), params={"job_id": str}
+)
+
+
 def job_attempt_start(*, job_id: str, worker: str = "") -> JobAttempt | None:
     """Record that a worker started the job; None for a job with no request row (not ours).
 
@@ -97,8 +104,9 @@ def job_attempt_start(*, job_id: str, worker: str = "") -> JobAttempt | None:
     transaction: the request's id, one UPDATE filtered on the states allowed into RUNNING (atomic
     on its own, as the locked read-then-write was), and the attempt's INSERT.
     """
-    request_id = JobRequest.objects.filter(job_id=job_id).values_list("pk", flat=True).first()
-    if request_id is None:
+    try:
+        request_id = REQUEST_OF_JOB.get(job_id=job_id).pk
+    except JobRequest.DoesNotExist:
         return None
     now = timezone.now()
     JobRequest.objects.filter(pk=request_id, state__in=states_into(JobState.RUNNING)).update(

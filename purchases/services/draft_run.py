@@ -26,12 +26,12 @@ one fails like any other run that found no draft (refunded under ``AUTO_REFUND_O
 from __future__ import annotations
 
 import logging
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import BooleanField
+from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from articles.drafting.attempts import (
@@ -44,6 +44,7 @@ from articles.drafting.attempts import (
 )
 from articles.models import ArticleVersion
 from articles.writers import CallAllowance, get_writer
+from blogorder.compiled_reads import CompiledRead
 from purchases.actions import FINISH_DRAFT, KEEP_DRAFT
 from purchases.models import EmailKind, Order, OrderMessage, OrderStatus, RunSpend
 from purchases.services.draft_kinds import ORDER_DRAFT_KINDS, NotDraftable, OrderDraftKind, RunFacts
@@ -84,17 +85,13 @@ def order_draft_run(
     return _draft_run(kind, order=order, run=run, facts=facts, progress=progress)
 
 
-def _order_for_run(*, order_id: UUID | str, run: int) -> tuple[Order, RunFacts]:
-    """The order with its article and published version, and its ``RunFacts``: one query.
-
-    Read before the model is called and without a lock; the run reads the order again under its
-    row lock before writing (``order_lock``).
-    """
+def _order_for_run_queryset(*, order_id: UUID | str, run: int) -> QuerySet[Order]:
+    """The order with its article and published version, and what ``RunFacts`` reads, as annotations."""
     orders, messages = (m._meta.db_table for m in (Order, OrderMessage))
     subject = f'"{orders}"."id"'
     # Raw SQL subqueries: cheap to compile, where the ORM's Subquery(OuterRef…) costs ~1 ms of CPU each.
     wrote = f'EXISTS (SELECT 1 FROM "{messages}" m WHERE m."order_id" = {subject} AND m."side" = %s)'
-    order = (
+    return (
         Order.objects.select_related("article__published_version")
         .annotate(
             run_purpose=job_request_purpose_of(subject_column=subject, run=run),
@@ -103,8 +100,21 @@ def _order_for_run(*, order_id: UUID | str, run: int) -> tuple[Order, RunFacts]:
                 wrote, (OrderMessage.Side.CUSTOMER.value,), output_field=BooleanField()
             ),
         )
-        .get(pk=order_id)
+        .filter(pk=order_id)
     )
+
+
+# The same statement for every job but the ids: compiled once per thread and connection.
+ORDER_FOR_RUN = CompiledRead(_order_for_run_queryset, params={"order_id": UUID, "run": int})
+
+
+def _order_for_run(*, order_id: UUID | str, run: int) -> tuple[Order, RunFacts]:
+    """The order with its article and published version, and its ``RunFacts``: one query.
+
+    Read before the model is called and without a lock; the run reads the order again under its
+    row lock before writing (``order_lock``).
+    """
+    order: Any = ORDER_FOR_RUN.get(order_id=order_id, run=run)  # with the annotations
     facts = RunFacts(
         purpose=order.run_purpose,
         tokens_spent=int(order.run_tokens_spent),

@@ -46,6 +46,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from articles.selectors import version_preview
+from blogorder.compiled_reads import CompiledRead
 from purchases.models import EmailKind, EmailRecord, Order, OrderMessage
 from purchases.sql import insert_unless_conflict
 from purchases.status_messages import customer_failure_reason
@@ -180,6 +181,16 @@ def _render(record: EmailRecord) -> tuple[str, str]:
     return text, html
 
 
+# The email with its order, the order's article and current version: one statement, compiled once
+# per thread and connection (every job that moves an order sends one).
+EMAIL_FOR_DELIVERY = CompiledRead(
+    lambda record_id: EmailRecord.objects.select_related("order__article", "order__current_version").filter(
+        pk=record_id
+    ),
+    params={"record_id": int},
+)
+
+
 def email_record_deliver(*, record_id: int) -> bool:
     """Send one recorded email unless it went out or another deliverer holds it; True when this call sent it.
 
@@ -192,7 +203,7 @@ def email_record_deliver(*, record_id: int) -> bool:
     claim = now + EMAIL_CLAIM_LEASE
     if not _email_claim(record_id=record_id, now=now, claim=claim):
         return False
-    record = EmailRecord.objects.select_related("order__article", "order__current_version").get(pk=record_id)
+    record = EMAIL_FOR_DELIVERY.get(record_id=record_id)
     log_extra = {"email_id": record.pk, "kind": record.kind, "order_id": str(record.order_id)}
     try:
         text, html = _render(record)

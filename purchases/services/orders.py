@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from uuid import UUID
 
 from django.db import transaction
 from django.db.models import QuerySet
 
+from blogorder.compiled_reads import CompiledRead
 from purchases.models import Order, OrderTransition
 
 logger = logging.getLogger(__name__)
@@ -64,5 +66,10 @@ def orders_for_update() -> QuerySet[Order]:
     return Order.objects.select_for_update(of=("self",)).select_related("article")
 
 
+# orders_for_update() of one order, compiled once per thread and connection (the order job's lock).
+ORDER_LOCK = CompiledRead(lambda order_id: orders_for_update().filter(pk=order_id), params={"order_id": UUID})
+
+
 def order_lock(*, order_id: Any) -> Order:
-    return orders_for_update().get(pk=order_id)
+    """The order read under its row lock, with its article (``orders_for_update``): one statement."""
+    return ORDER_LOCK.get(order_id=order_id)
