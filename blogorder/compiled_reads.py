@@ -31,8 +31,9 @@ from django.db.models.query import MAX_GET_RESULTS, get_related_populators
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
-# Django 5.2's signature (the stubs follow a later one).
-_related_populators: Callable[[dict[str, Any], list[Any], str], list[Any]] = get_related_populators  # type: ignore[assignment]
+# Django 5.2 and 6.0: (klass_info, select, db); Django 6.1's field fetch modes add the queryset's
+# fetch mode, which ``from_db`` then takes as well (``_fetch_mode`` on the queryset says which).
+_related_populators: Callable[..., list[Any]] = get_related_populators
 
 
 def _as_uuid(value: Any) -> uuid.UUID:
@@ -79,6 +80,7 @@ class _Plan:
     related_populators: tuple[Any, ...]
     annotation_col_map: Mapping[str, int]
     for_update: bool
+    fetch_mode: dict[str, Any]  # {"fetch_mode": …} on Django 6.1 and later, else {}
 
 
 class CompiledRead(Generic[M]):
@@ -123,7 +125,9 @@ class CompiledRead(Generic[M]):
         row = rows[0]
         if plan.converters:
             row = next(iter(plan.compiler.apply_converters([row], plan.converters)))
-        obj = plan.model_cls.from_db(connection.alias, list(plan.init_list), row[plan.model_fields])
+        obj = plan.model_cls.from_db(
+            connection.alias, list(plan.init_list), row[plan.model_fields], **plan.fetch_mode
+        )
         for populator in plan.related_populators:
             populator.populate(row, obj)
         for attr_name, position in plan.annotation_col_map.items():
@@ -160,6 +164,9 @@ class CompiledRead(Generic[M]):
         select, klass_info = compiler.select, compiler.klass_info
         fields = [column[0] for column in select[0 : compiler.col_count]]
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        fetch_mode: dict[str, Any] = (
+            {"fetch_mode": internals._fetch_mode} if hasattr(internals, "_fetch_mode") else {}
+        )
         return _Plan(
             connection=connection,
             sql=sql,
@@ -170,7 +177,8 @@ class CompiledRead(Generic[M]):
             model_cls=klass_info["model"],
             init_list=tuple(column[0].target.attname for column in select[start:end]),
             model_fields=slice(start, end),
-            related_populators=tuple(_related_populators(klass_info, select, alias)),
+            related_populators=tuple(_related_populators(klass_info, select, alias, *fetch_mode.values())),
             annotation_col_map=dict(compiler.annotation_col_map or {}),
             for_update=bool(queryset.query.select_for_update),
+            fetch_mode=fetch_mode,
         )
