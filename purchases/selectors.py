@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -460,20 +461,24 @@ def order_id_from_metadata(obj: dict[str, Any]) -> uuid.UUID | None:
         return None
 
 
+def _order_first(**lookup: Any) -> Order | None:
+    return Order.objects.filter(**lookup).first()
+
+
 def order_for_checkout_session(
-    *, session: dict[str, Any], orders: QuerySet[Order] | None = None
+    *, session: dict[str, Any], read: Callable[..., Order | None] = _order_first
 ) -> Order | None:
     """The order a Checkout Session pays for: by our id on the session, else by the session id.
 
-    An order that already has another session is not this session's order. ``orders``: the
-    queryset to read it from (a payment reads it locked, ``purchases.services.payments``).
+    An order that already has another session is not this session's order. ``read``: how an
+    order is read, called with ``pk=`` or ``stripe_checkout_session_id=`` (a payment reads it
+    locked, ``purchases.services.payments``).
     """
-    orders = Order.objects.all() if orders is None else orders
     order_id = order_id_from_metadata(session)
     if order_id is None:
         session_id = session.get("id")
-        return orders.filter(stripe_checkout_session_id=str(session_id)).first() if session_id else None
-    order = orders.filter(pk=order_id).first()
+        return read(stripe_checkout_session_id=str(session_id)) if session_id else None
+    order = read(pk=order_id)
     if order and order.stripe_checkout_session_id and order.stripe_checkout_session_id != session.get("id"):
         logger.warning(
             "session does not match order", extra={"order_id": str(order_id), "session": session.get("id")}

@@ -20,11 +20,13 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, QuerySet, Value
+from django.db.models import Exists, QuerySet
+from django.db.models.fields.json import KT
 from django.urls import reverse
 from django.utils import timezone
 from rq import Retry
 
+from blogorder.compiled_reads import CompiledRead
 from blogorder.logs import carried_log_context
 from purchases.actions import FAIL_PAYMENT, PAY
 from purchases.catalog.selectors import article_slots_used
@@ -82,8 +84,10 @@ def _refunds_waiting(payment_intent_id: str) -> QuerySet[StripeEvent]:
     Such an event could not be matched to the order yet (no payment intent stored, no order id in
     its metadata), so it waits, found by its payment intent.
     """
-    return StripeEvent.objects.filter(
-        type="charge.refunded", order__isnull=True, payload__data__object__payment_intent=payment_intent_id
+    # Compared as text (``KT``), so the payment intent is a plain parameter of the statement, as a
+    # ``CompiledRead`` needs it (a JSON comparison would pass it JSON-encoded).
+    return StripeEvent.objects.alias(refund_intent=KT("payload__data__object__payment_intent")).filter(
+        type="charge.refunded", order__isnull=True, refund_intent=payment_intent_id
     )
 
 
@@ -94,16 +98,40 @@ REFUND_WAITING = "refund_waiting"
 def orders_for_payment(*, payment_intent_id: str) -> QuerySet[Order]:
     """Orders read as ``order_mark_paid`` needs them: under their row lock (``orders_for_update``),
     with ``REFUND_WAITING`` read in the same statement, so a payment is mostly confirmed in one read
-    of the order instead of a read, a lock and a search of the refunds."""
-    waiting: Any = Exists(_refunds_waiting(payment_intent_id)) if payment_intent_id else Value(False)
-    return orders_for_update().annotate(**{REFUND_WAITING: waiting})
+    of the order instead of a read, a lock and a search of the refunds. (Without a payment intent
+    the flag is not looked at: ``_refund_seen_before_payment``.)"""
+    return orders_for_update().annotate(**{REFUND_WAITING: Exists(_refunds_waiting(payment_intent_id))})
+
+
+# ``orders_for_payment`` by each field a payment finds its order by, each compiled once per
+# connection (the webhook's largest statement: the order, its article and the refund flag).
+_PAYMENT_LOCKS: dict[str, CompiledRead[Order]] = {
+    field: CompiledRead(
+        lambda payment_intent_id, **lookup: orders_for_payment(payment_intent_id=payment_intent_id).filter(
+            **lookup
+        ),
+        params={field: kind, "payment_intent_id": str},
+    )
+    for field, kind in (("pk", UUID), ("stripe_checkout_session_id", str))
+}
+
+
+def order_lock_for_payment(*, payment_intent_id: str, **lookup: Any) -> Order | None:
+    """The order found by ``pk=`` or ``stripe_checkout_session_id=``, read by ``orders_for_payment``
+    in one compiled statement; None when there is none."""
+    ((field, value),) = lookup.items()
+    try:
+        return _PAYMENT_LOCKS[field].get(**{field: value, "payment_intent_id": payment_intent_id})
+    except Order.DoesNotExist:
+        return None
 
 
 def order_lock_for_checkout_session(*, session: dict[str, Any], payment_intent_id: str) -> Order | None:
     """The order a Checkout Session pays for (``order_for_checkout_session``'s rules), read by
     ``orders_for_payment`` for ``order_mark_paid``; None when the session pays no order of ours."""
     return order_for_checkout_session(
-        session=session, orders=orders_for_payment(payment_intent_id=payment_intent_id)
+        session=session,
+        read=lambda **lookup: order_lock_for_payment(payment_intent_id=payment_intent_id, **lookup),
     )
 
 
@@ -155,7 +183,7 @@ def order_mark_paid(
     event row with it, so Stripe's retry is processed again).
     """
     with transaction.atomic(savepoint=False):
-        order = locked or orders_for_payment(payment_intent_id=payment_intent_id).filter(pk=order_id).first()
+        order = locked or order_lock_for_payment(payment_intent_id=payment_intent_id, pk=order_id)
         if order is None:
             raise Order.DoesNotExist(f"no order {order_id}")
         problem = payment_mismatch(order=order, amount_minor=amount_minor, currency=currency)

@@ -23,10 +23,11 @@ from django.db.transaction import TransactionManagementError
 from articles.models import Article
 from articles.services import ARTICLE_NUMBERING_LOCK
 from blogorder.compiled_reads import CompiledRead
-from purchases.models import EmailRecord, Order, OrderStatus
+from purchases.models import EmailRecord, Order, OrderStatus, StripeEvent
 from purchases.services.draft_run import ORDER_FOR_RUN, _order_for_run_queryset
 from purchases.services.emails import EMAIL_FOR_DELIVERY
 from purchases.services.orders import ORDER_LOCK, orders_for_update
+from purchases.services.payments import REFUND_WAITING, order_lock_for_payment, orders_for_payment
 from queueing.models import JobRequest
 from queueing.services import REQUEST_OF_JOB
 from tests.factories import make_order
@@ -204,3 +205,29 @@ def test_a_parameter_the_statement_does_not_carry_as_given_is_refused(db: Any) -
         read.get(email="a@example.com")
     with pytest.raises(TypeError):
         CompiledRead(lambda when: Order.objects.filter(created_at=when), params={"when": float})
+
+
+def test_the_payment_lock_equals_the_orm_read_by_id_and_by_session(
+    article: Any, django_assert_num_queries: Any
+) -> None:
+    """The webhook's read of the order it pays (``order_lock_for_payment``), refund waiting or not."""
+    order, _ = make_order(article)
+    StripeEvent.objects.create(
+        event_id="evt_refund_early",
+        type="charge.refunded",
+        payload={"data": {"object": {"payment_intent": "pi_waiting", "amount_refunded": 100}}},
+    )
+    for intent, waiting in (("pi_waiting", True), ("pi_other", False), ("", False)):
+        for lookup in ({"pk": order.pk}, {"stripe_checkout_session_id": order.stripe_checkout_session_id}):
+            with transaction.atomic():
+                with django_assert_num_queries(1) as captured:
+                    read = order_lock_for_payment(payment_intent_id=intent, **lookup)
+                assert "FOR UPDATE" in captured.captured_queries[0]["sql"]
+                expected = orders_for_payment(payment_intent_id=intent).filter(**lookup).get()
+            assert read is not None
+            with django_assert_num_queries(0):
+                _assert_same(read, expected, related=("article",), annotations=(REFUND_WAITING,))
+            assert getattr(read, REFUND_WAITING) is waiting, (intent, lookup)
+    with transaction.atomic():
+        assert order_lock_for_payment(payment_intent_id="pi_waiting", pk=uuid.uuid4()) is None
+        assert order_lock_for_payment(payment_intent_id="", stripe_checkout_session_id="cs_none") is None
