@@ -36,18 +36,18 @@ from tests.purchases.test_draft_run_queries import GOOD, paid_order, run_backlin
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _fields(obj: Model | None) -> dict[str, Any] | None:
+def concrete_values(obj: Model | None) -> dict[str, Any] | None:
     if obj is None:
         return None
     return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
 
 
-def _assert_same(
+def assert_same_read(
     read: Model, expected: Model, *, related: tuple[str, ...], annotations: tuple[str, ...] = ()
 ) -> None:
     """Equal on every field and annotation; each ``related`` path ("a__b") equal and cached."""
     assert type(read) is type(expected)
-    assert _fields(read) == _fields(expected)
+    assert concrete_values(read) == concrete_values(expected)
     assert read._state.adding is False and read._state.db == expected._state.db
     for name in annotations:
         assert getattr(read, name) == getattr(expected, name), name
@@ -57,7 +57,7 @@ def _assert_same(
             field = mine._meta.get_field(step)
             assert field.is_cached(mine), f"{path}: {step} not loaded with the read"  # type: ignore[union-attr]
             mine, theirs = getattr(mine, step), getattr(theirs, step)
-            assert _fields(mine) == _fields(theirs), path
+            assert concrete_values(mine) == concrete_values(theirs), path
 
 
 @contextmanager
@@ -94,7 +94,7 @@ def test_the_order_for_its_run_equals_the_orm_read(drafted: Order, django_assert
             read = ORDER_FOR_RUN.get(order_id=str(drafted.pk), run=run)
         expected = _order_for_run_queryset(order_id=drafted.pk, run=run).get()
         with django_assert_num_queries(0):
-            _assert_same(
+            assert_same_read(
                 read,
                 expected,
                 related=("article", "article__published_version"),
@@ -111,7 +111,7 @@ def test_the_locked_order_equals_the_orm_read(drafted: Order, django_assert_num_
         assert "FOR UPDATE" in captured.captured_queries[0]["sql"]
         expected = orders_for_update().get(pk=drafted.pk)
     with django_assert_num_queries(0):
-        _assert_same(read, expected, related=("article",))
+        assert_same_read(read, expected, related=("article",))
 
 
 def test_the_article_lock_of_version_numbering_equals_the_orm_read(
@@ -149,7 +149,7 @@ def test_the_email_for_delivery_equals_the_orm_read(drafted: Order, django_asser
         pk=record.pk
     )
     with django_assert_num_queries(0):
-        _assert_same(read, expected, related=("order", "order__article", "order__current_version"))
+        assert_same_read(read, expected, related=("order", "order__article", "order__current_version"))
 
 
 def test_a_read_is_compiled_once_per_thread(drafted: Order) -> None:
@@ -226,7 +226,7 @@ def test_the_payment_lock_equals_the_orm_read_by_id_and_by_session(
                 expected = orders_for_payment(payment_intent_id=intent).filter(**lookup).get()
             assert read is not None
             with django_assert_num_queries(0):
-                _assert_same(read, expected, related=("article",), annotations=(REFUND_WAITING,))
+                assert_same_read(read, expected, related=("article",), annotations=(REFUND_WAITING,))
             assert getattr(read, REFUND_WAITING) is waiting, (intent, lookup)
     with transaction.atomic():
         assert order_lock_for_payment(payment_intent_id="pi_waiting", pk=uuid.uuid4()) is None
