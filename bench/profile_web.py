@@ -159,6 +159,41 @@ def measure(
     }
 
 
+def webhook_request(order: Any) -> Request:
+    """A signed ``checkout.session.completed`` for the order, as Stripe would send it (Django set up)."""
+    from django.conf import settings
+
+    from purchases.test_mode import checkout_completed_event, sign_payload
+
+    payload = json.dumps(checkout_completed_event(order=order)).encode()
+    signature = sign_payload(payload, secret=settings.STRIPE_WEBHOOK_SECRET)
+    return (
+        "POST",
+        "/api/v1/purchase/webhook",
+        payload,
+        {"Content-Type": "application/json", "Stripe-Signature": signature},
+    )
+
+
+def status_request(item: tuple[Any, str]) -> Request:
+    """The customer's status poll of ``(order, token)``."""
+    order, token = item
+    return ("GET", f"/api/v1/purchase/status/{order.id}", b"", {"Authorization": f"Bearer {token}"})
+
+
+def unpaid_order(article_id: int, i: int, *, email_prefix: str) -> tuple[Any, str]:
+    """A backlink order ``i`` in checkout on the article: ``(order, token)`` (Django set up)."""
+    from purchases.services.checkout import order_checkout_create
+
+    return order_checkout_create(
+        article_id=article_id,
+        target_url=f"https://shop{i}.example.com/p",
+        anchor_text="memory foam pillows",
+        customer_email=f"{email_prefix}-{i}@example.com",
+        customer_notes="",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300, help="per kind: half measured, half profiled")
@@ -180,8 +215,6 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from articles.services import article_create
     from blogorder.wsgi import application
-    from purchases.services.checkout import order_checkout_create
-    from purchases.test_mode import checkout_completed_event, sign_payload
 
     redis_client = redis.Redis.from_url(settings.REDIS_URL)
     stamp = str(time.time_ns())
@@ -202,27 +235,9 @@ def main() -> None:
     ]
 
     def new_order(i: int) -> tuple[Any, str]:
-        return order_checkout_create(
-            article_id=articles[i % len(articles)].pk,
-            target_url=f"https://shop{i}.example.com/p",
-            anchor_text="memory foam pillows",
-            customer_email=f"profile{stamp}-{i}@example.com",
-            customer_notes="",
-        )
+        return unpaid_order(articles[i % len(articles)].pk, i, email_prefix=f"profile{stamp}")
 
-    def webhook(order: Any) -> Request:
-        payload = json.dumps(checkout_completed_event(order=order)).encode()
-        signature = sign_payload(payload, secret=settings.STRIPE_WEBHOOK_SECRET)
-        return (
-            "POST",
-            "/api/v1/purchase/webhook",
-            payload,
-            {"Content-Type": "application/json", "Stripe-Signature": signature},
-        )
-
-    def status(item: tuple[Any, str]) -> Request:
-        order, token = item
-        return ("GET", f"/api/v1/purchase/status/{order.id}", b"", {"Authorization": f"Bearer {token}"})
+    webhook, status = webhook_request, status_request
 
     healthz: Request = ("GET", "/healthz", b"", {})
     polled = [new_order(n + i) for i in range(100)]

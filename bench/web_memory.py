@@ -43,7 +43,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.profile_web import Request, call  # also sets the bench's environment
+from bench.profile_web import (  # also sets the bench's environment
+    Request,
+    call,
+    status_request,
+    unpaid_order,
+    webhook_request,
+)
 
 PROJECT_DIRS = ("/articles/", "/purchases/", "/queueing/", "/blogorder/", "/bench/")
 
@@ -151,7 +157,6 @@ def prepare(args: argparse.Namespace) -> dict[str, list[Request]]:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -159,8 +164,6 @@ def prepare(args: argparse.Namespace) -> dict[str, list[Request]]:
     from articles.demo_content import DEMO_ARTICLES
     from articles.models import Article
     from articles.services import article_create
-    from purchases.services.checkout import order_checkout_create
-    from purchases.test_mode import checkout_completed_event, sign_payload
 
     if not Article.objects.filter(slug=DEMO_ARTICLES[0]["slug"]).exists():
         call_command("seed_demo", "--no-admin", "--articles", "40", "--slots", "30", verbosity=0)
@@ -177,25 +180,11 @@ def prepare(args: argparse.Namespace) -> dict[str, list[Request]]:
     def new_orders(n: int) -> list[tuple[Any, str]]:
         made[0] += n
         return [
-            order_checkout_create(
-                article_id=articles[i % len(articles)],
-                target_url=f"https://shop{i}.example.com/p",
-                anchor_text="memory foam pillows",
-                customer_email=f"memory{stamp}-{i}@example.com",
-                customer_notes="",
-            )
+            unpaid_order(articles[i % len(articles)], i, email_prefix=f"memory{stamp}")
             for i in range(made[0] - n, made[0])
         ]
 
-    def webhook(order: Any) -> Request:
-        payload = json.dumps(checkout_completed_event(order=order)).encode()
-        signature = sign_payload(payload, secret=settings.STRIPE_WEBHOOK_SECRET)
-        headers = {"Content-Type": "application/json", "Stripe-Signature": signature}
-        return ("POST", "/api/v1/purchase/webhook", payload, headers)
-
-    def status(item: tuple[Any, str]) -> Request:
-        order, token = item
-        return ("GET", f"/api/v1/purchase/status/{order.id}", b"", {"Authorization": f"Bearer {token}"})
+    webhook, status = webhook_request, status_request
 
     def get(path: str) -> Request:
         return ("GET", path, b"", {})
