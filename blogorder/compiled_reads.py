@@ -10,9 +10,11 @@ executes the statement with the real values and builds the objects with Django's
 ``get()`` returns what the queryset's ``.get()`` would: the same instances, relations and
 annotations, ``DoesNotExist`` and ``MultipleObjectsReturned`` alike.
 
-The stand-ins are unique values of each parameter's declared type (``UUID``, ``int``, ``str``),
-found again in the compiled statement's parameters; a queryset that does not pass a parameter
-through unchanged (a lookup that transforms its value) is refused when first compiled.
+The stand-ins are unique values of each parameter's declared type (``UUID``, ``int``, ``str``,
+``datetime``), found again in the compiled statement's parameters, as given or as the database
+takes that type (SQLite's UUIDs as hex text, its datetimes as text: each value read is then
+prepared the same way); a queryset that does not pass a parameter through (a lookup that
+transforms its value) is refused when first compiled.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import CharField, DateTimeField, Field, IntegerField, Model, QuerySet, UUIDField
 from django.db.models.query import MAX_GET_RESULTS, get_related_populators
 from django.db.transaction import TransactionManagementError
 
@@ -48,11 +51,27 @@ def _as_uuid(value: Any) -> uuid.UUID:
         ) from exc
 
 
+def _as_datetime(value: Any) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"a datetime parameter takes a datetime, not {value!r}")
+    return value
+
+
+# How a database takes each parameter type (``get_db_prep_value``): a value found in the compiled
+# parameters in that form, not as given, is prepared the same way on each read.
+_AS_STORED: dict[type, Field[Any, Any]] = {
+    uuid.UUID: UUIDField(),
+    int: IntegerField(),
+    str: CharField(),
+    datetime: DateTimeField(),
+}
+
 # The parameter types a read may declare, each with how a caller's value is made that type.
 COERCE: dict[type, Callable[[Any], Any]] = {
     uuid.UUID: _as_uuid,
     int: int,
     str: str,
+    datetime: _as_datetime,
 }
 
 
@@ -63,7 +82,9 @@ def _stand_in(kind: type) -> Any:
         return -random.randint(1_000_000_000, 2_000_000_000)
     if kind is str:
         return f"compiled-read-{uuid.uuid4().hex}"
-    raise TypeError(f"a CompiledRead parameter is a UUID, int or str, not {kind!r}")
+    if kind is datetime:  # a moment no row holds, distinct to the microsecond
+        return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(microseconds=random.randint(1, 10**12))
+    raise TypeError(f"a CompiledRead parameter is a UUID, int, str or datetime, not {kind!r}")
 
 
 @dataclass(frozen=True)
@@ -71,7 +92,8 @@ class _Plan:
     connection: Any
     sql: str
     params: tuple[Any, ...]
-    slots: tuple[tuple[str, tuple[int, ...]], ...]  # (parameter, its positions in params)
+    # (parameter, its positions in params, how the database adapts its value, if it does)
+    slots: tuple[tuple[str, tuple[int, ...], Callable[[Any], Any] | None], ...]
     compiler: Any
     converters: dict[int, Any]
     model_cls: type[Model]
@@ -93,7 +115,7 @@ class CompiledRead(Generic[M]):
     def __init__(self, build: Callable[..., QuerySet[M]], *, params: Mapping[str, type]) -> None:
         for kind in params.values():
             if kind not in COERCE:
-                raise TypeError(f"a CompiledRead parameter is a UUID, int or str, not {kind!r}")
+                raise TypeError(f"a CompiledRead parameter is a UUID, int, str or datetime, not {kind!r}")
         self._build = build
         self._params = dict(params)
         self._local = threading.local()
@@ -107,8 +129,10 @@ class CompiledRead(Generic[M]):
         if plan.for_update and connection.get_autocommit():
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(plan.params)
-        for name, positions in plan.slots:
+        for name, positions, adapt in plan.slots:
             value = COERCE[self._params[name]](values[name])
+            if adapt is not None:
+                value = adapt(value)
             for position in positions:
                 params[position] = value
         with connection.cursor() as cursor:
@@ -155,12 +179,21 @@ class CompiledRead(Generic[M]):
         sql, params = compiler.as_sql()
         slots = []
         for name, stand_in in stand_ins.items():
+            adapt: Callable[[Any], Any] | None = None
             positions = tuple(i for i, value in enumerate(params) if value == stand_in)
+            if not positions:  # as the database takes it: SQLite's UUIDs as hex, datetimes as text
+                field = _AS_STORED[self._params[name]]
+
+                def adapt(value: Any, field: Field[Any, Any] = field, connection: Any = connection) -> Any:
+                    return field.get_db_prep_value(value, connection)
+
+                stored = adapt(stand_in)
+                positions = tuple(i for i, value in enumerate(params) if value == stored)
             if not positions:
                 raise ValueError(
                     f"the compiled statement does not pass the parameter {name!r} through as given"
                 )
-            slots.append((name, positions))
+            slots.append((name, positions, adapt))
         select, klass_info = compiler.select, compiler.klass_info
         fields = [column[0] for column in select[0 : compiler.col_count]]
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1

@@ -26,12 +26,16 @@ from tests.fakes.mail_backend import FAKE_MAIL, FakeMailProvider
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Tests marked ``postgres`` need row locks and real concurrency; SQLite runs skip them, saying so."""
+    """Tests marked ``postgres`` need row locks and real concurrency, a database a worker process
+    shares, or schema changes inside a transaction; SQLite runs skip them, saying so."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
         return
-    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); SQLite has no concurrent row locks")
+    skip = pytest.mark.skip(
+        reason="needs PostgreSQL (set DATABASE_URL): concurrent row locks, a database shared with a "
+        "worker process, or schema changes inside a transaction"
+    )
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)

@@ -20,8 +20,9 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, QuerySet
+from django.db.models import Exists, QuerySet, TextField
 from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 from rq import Retry
@@ -84,9 +85,12 @@ def _refunds_waiting(payment_intent_id: str) -> QuerySet[StripeEvent]:
     Such an event could not be matched to the order yet (no payment intent stored, no order id in
     its metadata), so it waits, found by its payment intent.
     """
-    # Compared as text (``KT``), so the payment intent is a plain parameter of the statement, as a
-    # ``CompiledRead`` needs it (a JSON comparison would pass it JSON-encoded).
-    return StripeEvent.objects.alias(refund_intent=KT("payload__data__object__payment_intent")).filter(
+    # Compared as text, so the payment intent is a plain parameter of the statement, as a
+    # ``CompiledRead`` needs it (a JSON comparison would pass it JSON-encoded). Cast, so the lookup
+    # is a plain text ``=``: on ``KT`` itself SQLite's backend compares with ``JSON_EXTRACT(%s, '$')``
+    # and fails on any intent as "malformed JSON".
+    intent = Cast(KT("payload__data__object__payment_intent"), output_field=TextField())
+    return StripeEvent.objects.alias(refund_intent=intent).filter(
         type="charge.refunded", order__isnull=True, refund_intent=payment_intent_id
     )
 

@@ -11,26 +11,30 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Model
+from django.db import connection, transaction
+from django.db.models import Count, Model, Q
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
+from django.utils import timezone
 
 from articles.models import Article
 from articles.services import ARTICLE_NUMBERING_LOCK
 from blogorder.compiled_reads import CompiledRead
-from purchases.models import EmailRecord, Order, OrderStatus, StripeEvent
+from purchases.catalog.selectors import article_slots_used
+from purchases.models import EmailRecord, Order, OrderStatus, StripeEvent, open_checkout_q, paid_slot_q
 from purchases.services.draft_run import ORDER_FOR_RUN, _order_for_run_queryset
 from purchases.services.emails import EMAIL_FOR_DELIVERY
 from purchases.services.orders import ORDER_LOCK, orders_for_update
 from purchases.services.payments import REFUND_WAITING, order_lock_for_payment, orders_for_payment
 from queueing.models import JobRequest
 from queueing.services import REQUEST_OF_JOB
-from tests.factories import make_order
+from tests.factories import make_order, make_published_article
 from tests.purchases.test_draft_run_queries import GOOD, paid_order, run_backlink_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,7 +112,9 @@ def test_the_locked_order_equals_the_orm_read(drafted: Order, django_assert_num_
     with transaction.atomic():
         with django_assert_num_queries(1) as captured:
             read = ORDER_LOCK.get(order_id=drafted.pk)
-        assert "FOR UPDATE" in captured.captured_queries[0]["sql"]
+        assert (
+            "FOR UPDATE" in captured.captured_queries[0]["sql"]
+        ) == connection.features.has_select_for_update
         expected = orders_for_update().get(pk=drafted.pk)
     with django_assert_num_queries(0):
         assert_same_read(read, expected, related=("article",))
@@ -122,7 +128,9 @@ def test_the_article_lock_of_version_numbering_equals_the_orm_read(
     with transaction.atomic():
         with django_assert_num_queries(1) as captured:
             read = ARTICLE_NUMBERING_LOCK.get(article_id=article_id)
-        assert "FOR UPDATE" in captured.captured_queries[0]["sql"]
+        assert (
+            "FOR UPDATE" in captured.captured_queries[0]["sql"]
+        ) == connection.features.has_select_for_update
         expected = Article.objects.select_for_update().only("id").get(pk=article_id)
     assert type(read) is type(expected) and read.pk == expected.pk
     assert read.get_deferred_fields() == expected.get_deferred_fields() != set()
@@ -222,7 +230,9 @@ def test_the_payment_lock_equals_the_orm_read_by_id_and_by_session(
             with transaction.atomic():
                 with django_assert_num_queries(1) as captured:
                     read = order_lock_for_payment(payment_intent_id=intent, **lookup)
-                assert "FOR UPDATE" in captured.captured_queries[0]["sql"]
+                assert (
+                    "FOR UPDATE" in captured.captured_queries[0]["sql"]
+                ) == connection.features.has_select_for_update
                 expected = orders_for_payment(payment_intent_id=intent).filter(**lookup).get()
             assert read is not None
             with django_assert_num_queries(0):
@@ -231,3 +241,60 @@ def test_the_payment_lock_equals_the_orm_read_by_id_and_by_session(
     with transaction.atomic():
         assert order_lock_for_payment(payment_intent_id="pi_waiting", pk=uuid.uuid4()) is None
         assert order_lock_for_payment(payment_intent_id="", stripe_checkout_session_id="cs_none") is None
+
+
+def test_a_datetime_parameter_is_given_to_the_database_as_it_takes_datetimes(article: Any) -> None:
+    """PostgreSQL takes the datetime itself, SQLite its text: either way the read is the ORM's."""
+    orders = [make_order(article)[0] for _ in range(3)]
+    read = CompiledRead(
+        lambda pk, before: Order.objects.filter(pk=pk, created_at__lt=before),
+        params={"pk": uuid.UUID, "before": datetime},
+    )
+    for order in orders:
+        just_after = order.created_at + timedelta(microseconds=1)
+        assert read.get(pk=order.pk, before=just_after).pk == order.pk
+        with pytest.raises(Order.DoesNotExist):
+            read.get(pk=order.pk, before=order.created_at)
+    with pytest.raises(TypeError):
+        read.get(pk=orders[0].pk, before="2026-01-01")
+
+
+def _slots_held_by_the_orm(article_id: int, exclude: Any = None) -> int:
+    """``article_slots_used`` as the ORM's aggregate counts it (the statement before it was compiled)."""
+    now = timezone.now()
+    backlink = Q(kind=Order.Kind.BACKLINK)
+    paid, unpaid = backlink & paid_slot_q(), backlink & open_checkout_q(now=now)
+    qs = Order.objects.filter(article_id=article_id)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    counts = qs.aggregate(paid=Count("pk", filter=paid), unpaid=Count("pk", filter=unpaid))
+    cap = settings.UNPAID_HOLDS_PER_ARTICLE
+    return int(counts["paid"]) + (int(counts["unpaid"]) if cap is None else min(int(counts["unpaid"]), cap))
+
+
+@pytest.mark.parametrize("cap", [None, 2])
+def test_the_slots_an_article_has_taken_are_the_orm_count_in_one_statement(
+    article: Any, settings: Any, cap: int | None, django_assert_num_queries: Any
+) -> None:
+    settings.UNPAID_HOLDS_PER_ARTICLE = cap
+    other = make_published_article(max_backlinks=50)
+    article.max_backlinks = 50
+    article.save(update_fields=["max_backlinks"])
+    made = {name: make_order(article)[0] for name in ("open", "open2", "open3", "expired", "paid", "done")}
+    made.update(failed_unpaid=make_order(article)[0], refunded=make_order(article)[0])
+    make_order(other)  # another article's hold counts for that one only
+    past = timezone.now() - timedelta(hours=1)
+    Order.objects.filter(pk=made["expired"].pk).update(checkout_expires_at=past)
+    Order.objects.filter(pk=made["paid"].pk).update(status=OrderStatus.PROCESSING, paid_at=past)
+    Order.objects.filter(pk=made["done"].pk).update(status=OrderStatus.PUBLISHED, paid_at=past)
+    Order.objects.filter(pk=made["failed_unpaid"].pk).update(status=OrderStatus.FAILED)
+    Order.objects.filter(pk=made["refunded"].pk).update(status=OrderStatus.REFUNDED, paid_at=past)
+
+    for exclude in (None, made["open"].pk, made["paid"].pk, uuid.uuid4()):
+        with django_assert_num_queries(1):
+            used = article_slots_used(article_id=article.pk, exclude_order_id=exclude)
+        assert used == _slots_held_by_the_orm(article.pk, exclude), exclude
+    # Paid: PROCESSING and PUBLISHED; open: three, or the cap of two.
+    assert article_slots_used(article_id=article.pk) == 2 + (3 if cap is None else 2)
+    assert article_slots_used(article_id=other.pk) == 1
+    assert article_slots_used(article_id=-1) == 0

@@ -117,6 +117,7 @@ def test_readyz_is_503_when_redis_is_unreachable_and_shows_no_url_or_password(
     assert b"hunter2secret" not in response.content and b"redis://" not in response.content
 
 
+@pytest.mark.postgres  # SQLite cannot alter its schema inside the test's transaction
 def test_an_unapplied_migration_makes_readyz_503(
     client: Client, live_worker: SimpleWorker, monkeypatch: pytest.MonkeyPatch
 ) -> None:

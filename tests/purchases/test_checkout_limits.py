@@ -156,6 +156,7 @@ def test_a_paid_or_expired_checkout_no_longer_counts_against_its_address(api: AP
     assert checkout(api, backlink(article, email="a@example.com")).status_code == 409
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_checkouts_from_one_address_cannot_pass_the_cap(caps: Any) -> None:
     article = make_published_article(max_backlinks=50)

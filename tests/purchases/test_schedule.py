@@ -63,6 +63,7 @@ def staff_mail(subject_start: str) -> list[Any]:
     return [m for m in mail.outbox if "editors@localhost" in m.to and subject_start in m.subject]
 
 
+@pytest.mark.postgres  # the worker process shares the test database
 def test_a_scheduled_order_is_published_by_the_periodic_job_on_a_real_rqworker(
     api: Any, article: Any, run_worker: Any, editor: User
 ) -> None:
