@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from articles.content import link_preview_html
 from articles.models import Article, ArticleVersion, Category
+from blogorder.compiled_reads import CompiledRead
 from purchases.models import Order, open_checkout_q, paid_slot_q
 
 # Sort name (as the API and the page spell it) -> order_by; ties fall back to newest first.
@@ -74,11 +76,11 @@ def _unpaid_holds_counted(unpaid: Expression | F) -> Expression | F:
     return Least(unpaid, Value(cap), output_field=IntegerField())
 
 
-def _holds(prefix: str) -> tuple[Q, Q]:
-    """The backlink orders holding a slot: (paid and alive, unpaid with an open checkout)."""
+def _holds(prefix: str, *, now: datetime | None = None) -> tuple[Q, Q]:
+    """The backlink orders holding a slot: (paid and alive, unpaid with an open checkout at ``now``)."""
     backlink = Q(**{f"{prefix}kind": Order.Kind.BACKLINK})
     return backlink & paid_slot_q(prefix=prefix), backlink & open_checkout_q(
-        now=timezone.now(), prefix=prefix
+        now=now or timezone.now(), prefix=prefix
     )
 
 
@@ -155,16 +157,45 @@ def article_catalog_search(*, query: CatalogQuery) -> QuerySet[Article]:
     return qs.order_by(*CATALOG_SORTS[query.sort])
 
 
-def article_slots_used(*, article_id: int, exclude_order_id: UUID | None = None) -> int:
-    """Backlink slots of the article held by orders now: paid and alive, plus open checkouts up to the cap."""
-    paid, unpaid = _holds("")
-    qs = Order.objects.filter(article_id=article_id)
+def _article_holds(
+    *, article_id: int, now: datetime, exclude_order_id: UUID | None = None
+) -> QuerySet[Article]:
+    """The article (its pk only) with ``paid`` and ``unpaid`` annotated: its orders holding a slot at
+    ``now`` (``_holds``), ``exclude_order_id`` not counted."""
+    paid, unpaid = _holds("", now=now)
     if exclude_order_id is not None:
-        qs = qs.exclude(pk=exclude_order_id)
-    counts = qs.aggregate(paid=Count("pk", filter=paid), unpaid=Count("pk", filter=unpaid))
+        paid, unpaid = paid & ~Q(pk=exclude_order_id), unpaid & ~Q(pk=exclude_order_id)
+    return (
+        Article.objects.filter(pk=article_id)
+        .annotate(paid=_orders_holding(paid), unpaid=_orders_holding(unpaid))
+        .only("pk")
+    )
+
+
+# Compiled once per connection: every paid webhook counts its article's slots (the order itself
+# not counted), every checkout counts them too.
+_SLOTS_HELD = CompiledRead(_article_holds, params={"article_id": int, "now": datetime})
+_SLOTS_HELD_BY_OTHERS = CompiledRead(
+    _article_holds, params={"article_id": int, "now": datetime, "exclude_order_id": UUID}
+)
+
+
+def article_slots_used(*, article_id: int, exclude_order_id: UUID | None = None) -> int:
+    """Backlink slots of the article held by orders now: paid and alive, plus open checkouts up to
+    the cap (``UNPAID_HOLDS_PER_ARTICLE``); 0 for an article that does not exist. One statement."""
+    now = timezone.now()
+    try:
+        if exclude_order_id is None:
+            counts = _SLOTS_HELD.get(article_id=article_id, now=now)
+        else:
+            counts = _SLOTS_HELD_BY_OTHERS.get(
+                article_id=article_id, now=now, exclude_order_id=exclude_order_id
+            )
+    except Article.DoesNotExist:
+        return 0
+    paid, unpaid = int(counts.paid), int(counts.unpaid)  # type: ignore[attr-defined]  # annotations
     cap = settings.UNPAID_HOLDS_PER_ARTICLE
-    unpaid_held = counts["unpaid"] if cap is None else min(counts["unpaid"], cap)
-    return int(counts["paid"]) + int(unpaid_held)
+    return paid + (unpaid if cap is None else min(unpaid, cap))
 
 
 def article_get_published(*, article_id: int | None = None, slug: str | None = None) -> Article | None:
