@@ -1,9 +1,16 @@
 """The load client, run in its own process: ``python -m bench.loadclient < spec.json > result.json``.
 
-Spec: ``{"host", "port", "concurrency", "requests": [{"method", "path", "headers", "body"}]}``; the
-requests are sent in order by ``concurrency`` asyncio tasks over plain HTTP/1.1 (one connection a
+Spec: ``{"host", "port", "concurrency", "requests": [{"method", "path", "headers", "body"}], "rate"}``;
+the requests are sent in order by ``concurrency`` asyncio tasks over plain HTTP/1.1 (one connection a
 request, as gunicorn's sync workers close it anyway). Result: ``{"elapsed", "latencies_ms",
 "statuses", "queries"}`` (``queries``: each response's ``X-Bench-Queries``, when present).
+
+Without ``rate`` the load is a closed loop: each task sends its next request as soon as its last one
+is answered, so the server is kept saturated and the latency is the queue it builds (Little's law:
+mean latency = ``concurrency`` / throughput). With ``rate`` (requests per second) it is an open loop,
+as independent senders are: request ``i`` is due at ``start + i / rate`` whether or not earlier ones
+were answered, at most ``concurrency`` are outstanding, and each latency is counted from the moment
+the request was due, so time spent waiting for a free connection counts (no coordinated omission).
 """
 
 from __future__ import annotations
@@ -41,27 +48,31 @@ async def one(host: str, port: int, request: dict[str, Any]) -> tuple[float, int
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     host, port, requests = spec["host"], int(spec["port"]), spec["requests"]
+    rate = float(spec["rate"]) if spec.get("rate") else None
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     queries: list[int] = []
     position = 0
+    start = time.perf_counter()
 
     async def worker() -> None:
         nonlocal position
         while position < len(requests):
             request = requests[position]
+            due = start + position / rate if rate else None
             position += 1
+            if due is not None:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
             try:
                 took, status, count = await one(host, port, request)
             except OSError:
                 statuses["error"] = statuses.get("error", 0) + 1
                 continue
-            latencies.append(took)
+            latencies.append(took if due is None else (time.perf_counter() - due) * 1000)
             statuses[str(status)] = statuses.get(str(status), 0) + 1
             if count is not None:
                 queries.append(count)
 
-    start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(int(spec["concurrency"]))))
     return {
         "elapsed": time.perf_counter() - start,
