@@ -25,9 +25,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Generic, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import connections
 from django.db.models import CharField, DateTimeField, Field, IntegerField, Model, QuerySet, UUIDField
 from django.db.models.query import MAX_GET_RESULTS, get_related_populators
@@ -57,34 +58,35 @@ def _as_datetime(value: Any) -> datetime:
     return value
 
 
-# How a database takes each parameter type (``get_db_prep_value``): a value found in the compiled
-# parameters in that form, not as given, is prepared the same way on each read.
-_AS_STORED: dict[type, Field[Any, Any]] = {
-    uuid.UUID: UUIDField(),
-    int: IntegerField(),
-    str: CharField(),
-    datetime: DateTimeField(),
+def _int_stand_in() -> int:  # within int4, so no integer lookup treats it as out of range
+    return -random.randint(1_000_000_000, 2_000_000_000)
+
+
+def _datetime_stand_in() -> datetime:  # a moment no row holds, distinct to the microsecond
+    return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(microseconds=random.randint(1, 10**12))
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A parameter type a read may declare."""
+
+    coerce: Callable[[Any], Any]  # a caller's value made this type
+    stand_in: Callable[[], Any]  # a unique value of it that no row holds
+    # How a database takes it (``get_db_prep_value``): a stand-in found in the compiled parameters
+    # in that form, not as given, means each value read is prepared the same way.
+    field: Field[Any, Any]
+
+
+KINDS: dict[type, _Kind] = {
+    uuid.UUID: _Kind(_as_uuid, uuid.uuid4, UUIDField()),
+    int: _Kind(int, _int_stand_in, IntegerField()),
+    str: _Kind(str, lambda: f"compiled-read-{uuid.uuid4().hex}", CharField()),
+    datetime: _Kind(_as_datetime, _datetime_stand_in, DateTimeField()),
 }
 
-# The parameter types a read may declare, each with how a caller's value is made that type.
-COERCE: dict[type, Callable[[Any], Any]] = {
-    uuid.UUID: _as_uuid,
-    int: int,
-    str: str,
-    datetime: _as_datetime,
-}
 
-
-def _stand_in(kind: type) -> Any:
-    if kind is uuid.UUID:
-        return uuid.uuid4()
-    if kind is int:  # within int4, so no integer lookup treats it as out of range
-        return -random.randint(1_000_000_000, 2_000_000_000)
-    if kind is str:
-        return f"compiled-read-{uuid.uuid4().hex}"
-    if kind is datetime:  # a moment no row holds, distinct to the microsecond
-        return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(microseconds=random.randint(1, 10**12))
-    raise TypeError(f"a CompiledRead parameter is a UUID, int, str or datetime, not {kind!r}")
+def _coerce_and_store(kind: _Kind, connection: Any, value: Any) -> Any:
+    return kind.field.get_db_prep_value(kind.coerce(value), connection)
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,8 @@ class _Plan:
     connection: Any
     sql: str
     params: tuple[Any, ...]
-    # (parameter, its positions in params, how the database adapts its value, if it does)
-    slots: tuple[tuple[str, tuple[int, ...], Callable[[Any], Any] | None], ...]
+    # (parameter, its positions in params, how a caller's value is made what the statement takes)
+    slots: tuple[tuple[str, tuple[int, ...], Callable[[Any], Any]], ...]
     compiler: Any
     converters: dict[int, Any]
     model_cls: type[Model]
@@ -114,7 +116,7 @@ class CompiledRead(Generic[M]):
 
     def __init__(self, build: Callable[..., QuerySet[M]], *, params: Mapping[str, type]) -> None:
         for kind in params.values():
-            if kind not in COERCE:
+            if kind not in KINDS:
                 raise TypeError(f"a CompiledRead parameter is a UUID, int, str or datetime, not {kind!r}")
         self._build = build
         self._params = dict(params)
@@ -129,10 +131,8 @@ class CompiledRead(Generic[M]):
         if plan.for_update and connection.get_autocommit():
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(plan.params)
-        for name, positions, adapt in plan.slots:
-            value = COERCE[self._params[name]](values[name])
-            if adapt is not None:
-                value = adapt(value)
+        for name, positions, prepare in plan.slots:
+            value = prepare(values[name])
             for position in positions:
                 params[position] = value
         with connection.cursor() as cursor:
@@ -158,6 +158,13 @@ class CompiledRead(Generic[M]):
             setattr(obj, attr_name, row[position])
         return obj  # type: ignore[return-value]  # from_db of the queryset's model
 
+    def get_or_none(self, **values: Any) -> M | None:
+        """As ``get``, but None when there is no such row."""
+        try:
+            return self.get(**values)
+        except ObjectDoesNotExist:  # the model's DoesNotExist: the only one ``get`` raises
+            return None
+
     def _plan(self) -> _Plan:
         plan: _Plan | None = getattr(self._local, "plan", None)
         if plan is None or connections[plan.connection.alias] is not plan.connection:
@@ -165,7 +172,7 @@ class CompiledRead(Generic[M]):
         return plan
 
     def _compile(self) -> _Plan:
-        stand_ins = {name: _stand_in(kind) for name, kind in self._params.items()}
+        stand_ins = {name: KINDS[kind].stand_in() for name, kind in self._params.items()}
         queryset = self._build(**stand_ins)
         internals: Any = queryset  # what .get() would also do: prefetch, or fill a related manager's instance
         if internals._prefetch_related_lookups or internals._known_related_objects:
@@ -179,21 +186,18 @@ class CompiledRead(Generic[M]):
         sql, params = compiler.as_sql()
         slots = []
         for name, stand_in in stand_ins.items():
-            adapt: Callable[[Any], Any] | None = None
+            kind = KINDS[self._params[name]]
+            prepare = kind.coerce
             positions = tuple(i for i, value in enumerate(params) if value == stand_in)
             if not positions:  # as the database takes it: SQLite's UUIDs as hex, datetimes as text
-                field = _AS_STORED[self._params[name]]
-
-                def adapt(value: Any, field: Field[Any, Any] = field, connection: Any = connection) -> Any:
-                    return field.get_db_prep_value(value, connection)
-
-                stored = adapt(stand_in)
+                stored = kind.field.get_db_prep_value(stand_in, connection)
                 positions = tuple(i for i, value in enumerate(params) if value == stored)
+                prepare = partial(_coerce_and_store, kind, connection)
             if not positions:
                 raise ValueError(
                     f"the compiled statement does not pass the parameter {name!r} through as given"
                 )
-            slots.append((name, positions, adapt))
+            slots.append((name, positions, prepare))
         select, klass_info = compiler.select, compiler.klass_info
         fields = [column[0] for column in select[0 : compiler.col_count]]
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1

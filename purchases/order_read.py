@@ -42,7 +42,4 @@ _ORDER_READ = CompiledRead(_orders_read, params={"pk": UUID})
 def order_read(pk: Any) -> Order | None:
     """The order with primary key ``pk`` (a UUID), its article and current version, and
     ``order_read_annotations()`` as attributes; None when there is no such order. One statement."""
-    try:
-        return _ORDER_READ.get(pk=pk)
-    except Order.DoesNotExist:
-        return None
+    return _ORDER_READ.get_or_none(pk=pk)

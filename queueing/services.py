@@ -104,10 +104,10 @@ def job_attempt_start(*, job_id: str, worker: str = "") -> JobAttempt | None:
     transaction: the request's id, one UPDATE filtered on the states allowed into RUNNING (atomic
     on its own, as the locked read-then-write was), and the attempt's INSERT.
     """
-    try:
-        request_id = REQUEST_OF_JOB.get(job_id=job_id).pk
-    except JobRequest.DoesNotExist:
+    request = REQUEST_OF_JOB.get_or_none(job_id=job_id)
+    if request is None:
         return None
+    request_id = request.pk
     now = timezone.now()
     JobRequest.objects.filter(pk=request_id, state__in=states_into(JobState.RUNNING)).update(
         state=JobState.RUNNING, started_at=now, updated_at=now

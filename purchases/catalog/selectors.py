@@ -184,14 +184,13 @@ def article_slots_used(*, article_id: int, exclude_order_id: UUID | None = None)
     """Backlink slots of the article held by orders now: paid and alive, plus open checkouts up to
     the cap (``UNPAID_HOLDS_PER_ARTICLE``); 0 for an article that does not exist. One statement."""
     now = timezone.now()
-    try:
-        if exclude_order_id is None:
-            counts = _SLOTS_HELD.get(article_id=article_id, now=now)
-        else:
-            counts = _SLOTS_HELD_BY_OTHERS.get(
-                article_id=article_id, now=now, exclude_order_id=exclude_order_id
-            )
-    except Article.DoesNotExist:
+    if exclude_order_id is None:
+        counts = _SLOTS_HELD.get_or_none(article_id=article_id, now=now)
+    else:
+        counts = _SLOTS_HELD_BY_OTHERS.get_or_none(
+            article_id=article_id, now=now, exclude_order_id=exclude_order_id
+        )
+    if counts is None:
         return 0
     paid, unpaid = int(counts.paid), int(counts.unpaid)  # type: ignore[attr-defined]  # annotations
     cap = settings.UNPAID_HOLDS_PER_ARTICLE

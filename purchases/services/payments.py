@@ -124,10 +124,7 @@ def order_lock_for_payment(*, payment_intent_id: str, **lookup: Any) -> Order | 
     """The order found by ``pk=`` or ``stripe_checkout_session_id=``, read by ``orders_for_payment``
     in one compiled statement; None when there is none."""
     ((field, value),) = lookup.items()
-    try:
-        return _PAYMENT_LOCKS[field].get(**{field: value, "payment_intent_id": payment_intent_id})
-    except Order.DoesNotExist:
-        return None
+    return _PAYMENT_LOCKS[field].get_or_none(**{field: value, "payment_intent_id": payment_intent_id})
 
 
 def order_lock_for_checkout_session(*, session: dict[str, Any], payment_intent_id: str) -> Order | None:
