@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: install run worker test lint typecheck check deploy-check audit bench clean
+.PHONY: install run worker test test-django6 lint typecheck check deploy-check audit bench clean
 
 install: $(VENV)/.installed
 
@@ -65,6 +65,27 @@ test: install
 	$(call start_redis,$(EMBEDDED_TEST_REDIS_PORT))
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The suite on Django 6 (the stack is Django 5.2 LTS, kept running on 6): a second virtualenv on a
+# Python >= 3.12 (Django 6 needs it) with the newest 6.x that pyproject.toml admits, the rest of the
+# dependencies resolved as `make install` resolves them. `make test-django6 DJANGO6_PYTHON=/path/to/python3.12`;
+# PYTEST_ARGS as for `make test`. The project itself stays an editable install of this checkout.
+DJANGO6_PYTHON ?= python3.12
+DJANGO6_VENV := .venv-django6
+
+$(DJANGO6_VENV)/.installed: pyproject.toml
+	test -x $(DJANGO6_VENV)/bin/python || $(DJANGO6_PYTHON) -m venv $(DJANGO6_VENV)
+	$(DJANGO6_VENV)/bin/pip install --quiet --upgrade pip
+	$(DJANGO6_VENV)/bin/pip install --quiet -e '.[dev]' 'Django>=6,<7'
+	$(DJANGO6_VENV)/bin/python -c "import django, sys; print('Django', django.get_version(), 'on Python', sys.version.split()[0]); sys.exit(django.VERSION[0] != 6)"
+	touch $@
+
+test-django6: install $(DJANGO6_VENV)/.installed
+	set -e
+	REDIS_PID=""
+	trap 'kill $$REDIS_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
+	$(call start_redis,$(EMBEDDED_TEST_REDIS_PORT))
+	$(DJANGO6_VENV)/bin/pytest $(PYTEST_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -76,7 +97,9 @@ typecheck: install
 check: lint typecheck test
 
 # Django's deploy check under production settings, with the environment a deploy has (a long
-# random secret key, Stripe keys, a host name): any warning fails it.
+# random secret key, Stripe keys, a host name): any warning fails it. DEPLOY_CHECK_PYTHON: another
+# virtualenv's Python (CI: the Django 6 one).
+DEPLOY_CHECK_PYTHON ?= $(BIN)/python
 deploy-check: install
 	env -i PATH="$$PATH" HOME="$$HOME" \
 		DJANGO_SETTINGS_MODULE=blogorder.settings.production \
@@ -84,7 +107,7 @@ deploy-check: install
 		STRIPE_SECRET_KEY=sk_live_deploy_check STRIPE_WEBHOOK_SECRET=whsec_deploy_check \
 		ALLOWED_HOSTS=blog.example.com SITE_URL=https://blog.example.com \
 		DATABASE_URL="$${DATABASE_URL:-postgres://localhost/blogorder}" REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}" \
-		$(BIN)/python manage.py check --deploy --fail-level WARNING
+		$(DEPLOY_CHECK_PYTHON) manage.py check --deploy --fail-level WARNING
 
 # Known vulnerabilities in the installed dependencies (pip-audit): fails on any; when the advisory
 # source cannot be reached it says so and passes (see .ci/pip_audit.py).
@@ -95,4 +118,4 @@ bench: install
 	$(BIN)/python -m bench.production
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DJANGO6_VENV) var .pytest_cache .mypy_cache .ruff_cache
