@@ -278,21 +278,33 @@ class Bench:
             f"{hooks['per_second'] / health['per_second']:.2f}x",
         )
         self.vacuum()
-        aimed = self.at_aimed_rate("webhook", self.webhook_requests(aimed_orders), health, 32)
+        aimed = self.at_aimed_rate("webhook", self.webhook_requests(aimed_orders), health, 32, hooks)
         self.results["webhook"]["at_aimed_rate"] = aimed
         self.flush_redis()
         return orders
 
     def at_aimed_rate(
-        self, figure: str, requests: list[dict[str, Any]], health: dict[str, Any], clients: int
+        self,
+        figure: str,
+        requests: list[dict[str, Any]],
+        health: dict[str, Any],
+        clients: int,
+        closed_loop: dict[str, Any],
     ) -> dict[str, Any]:
-        """``requests`` offered open loop at the aim's fraction of /healthz's rate: its p99 beside the aim's."""
+        """``requests`` offered open loop at the aim's fraction of /healthz's rate: its p99 beside the aim's.
+
+        Also how hard that rate drives the server: the offered rate over the rate the same kind reached
+        closed loop in this run (its capacity here). Near 100% every queue grows and no p99 holds.
+        """
         fraction, p99_aim = AIMS[figure]
         offered = fraction * health["per_second"]
         got = self.load(requests, clients, rate=offered)
+        got["offered_per_second"] = offered
+        got["load_factor"] = offered / closed_loop["per_second"]
         self.row(
             f"{figure} offered at its aimed rate, open loop ({fraction}x /healthz, at most {clients} at a time)",
-            f"{offered:.0f}/s offered, {got['per_second']:.0f}/s answered, p50 {got['p50_ms']:.0f} ms, "
+            f"{offered:.0f}/s offered ({got['load_factor']:.0%} of the closed loop's {closed_loop['per_second']:.0f}/s), "
+            f"{got['per_second']:.0f}/s answered, p50 {got['p50_ms']:.0f} ms, "
             f"p99 {got['p99_ms']:.0f} ms from when each was due ({got['ok']}/{len(requests)} 2xx)",
             f"aim: p99 at most {p99_aim:.0f} ms",
             "met" if got["ok"] == len(requests) and got["p99_ms"] <= p99_aim else "not met",
@@ -397,7 +409,7 @@ class Bench:
             f"/healthz {health['per_second']:.0f}/s, p99 {health['p99_ms']:.0f} ms",
             f"{polled['per_second'] / health['per_second']:.2f}x",
         )
-        self.results["status"]["at_aimed_rate"] = self.at_aimed_rate("status", requests, health, 64)
+        self.results["status"]["at_aimed_rate"] = self.at_aimed_rate("status", requests, health, 64, polled)
 
     def memory(self, states: list[Any], paid: list[Any]) -> None:
         slugs = self.demo_slugs
