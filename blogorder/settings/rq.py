@@ -75,8 +75,9 @@ WORKER_SHUTDOWN_GRACE_SECONDS = env.int("WORKER_SHUTDOWN_GRACE_SECONDS", 60)
 # so the horses share them instead of importing and compiling them again for every job.
 WORKER_PRELOAD_MODULES = ["purchases.jobs", "articles.writers", "articles.offline_writer", "openai", "stripe"]
 WORKER_PRELOAD_TEMPLATE_DIRS = ["emails"]
-# Called once by worker_preload too: what every job would otherwise build again (the model client).
-WORKER_PRELOAD_CALLS = ["articles.openai_api.client_preload"]
+# Called once by worker_preload too: what every job would otherwise build again (the model's and
+# Stripe's clients).
+WORKER_PRELOAD_CALLS = ["articles.openai_api.client_preload", "purchases.stripe_api.client_preload"]
 RQ = {"COMMIT_MODE": "on_db_commit", "WORKER_CLASS": "queueing.worker.GracefulWorker"}
 RQ_SHOW_ADMIN_LINK = True
 # Seconds RQ waits before each retry of a job that raised (not QC failures: those loop inside the job).

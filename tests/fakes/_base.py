@@ -26,6 +26,7 @@ class FakeRequest:
     query: str
     headers: dict[str, str]
     body: bytes
+    connection: str = ""  # the client's address and port: one per TCP connection
 
 
 @dataclass
@@ -124,6 +125,7 @@ def _make_handler(fake: FakeHTTPServer) -> type[BaseHTTPRequestHandler]:
                 query=parts.query,
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
+                connection=f"{self.client_address[0]}:{self.client_address[1]}",
             )
             response = fake._respond(request)
             if response.delay > 0 and fake._stopping.wait(response.delay):

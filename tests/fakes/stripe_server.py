@@ -51,6 +51,7 @@ class RecordedRequest(NamedTuple):
     path: str
     headers: dict[str, str]  # lower-cased names
     body: dict[str, Any]  # parsed form body (POST) or parsed query string (GET)
+    connection: str = ""  # the client's address and port: one per TCP connection
 
 
 def parse_stripe_form(data: str) -> dict[str, Any]:
@@ -198,7 +199,9 @@ class FakeStripe(FakeHTTPServer):
         raw = request.body.decode() if request.method == "POST" else request.query
         params = parse_stripe_form(raw)
         with self._lock:
-            self.requests.append(RecordedRequest(request.method, request.path, request.headers, params))
+            self.requests.append(
+                RecordedRequest(request.method, request.path, request.headers, params, request.connection)
+            )
             response = self._dispatch(request, raw, params)
             response.body = response.encoded()  # serialize under the lock: sessions are mutable
         response.headers.setdefault("Request-Id", _rand("req"))
