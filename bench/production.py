@@ -298,8 +298,7 @@ class Bench:
         """
         fraction, p99_aim = AIMS[figure]
         offered = fraction * health["per_second"]
-        got = self.load(requests, clients, rate=offered)
-        got["offered_per_second"] = offered
+        got = self.load(requests, clients, rate=offered)  # its result carries offered_per_second
         got["load_factor"] = offered / closed_loop["per_second"]
         self.row(
             f"{figure} offered at its aimed rate, open loop ({fraction}x /healthz, at most {clients} at a time)",
