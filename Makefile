@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EMBEDDED_REDIS_PORT ?= 6390
 EMBEDDED_TEST_REDIS_PORT ?= 6391
+TEST_PROCESSES ?= 2
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,7 +64,11 @@ test: install
 	REDIS_PID=""
 	trap 'kill $$REDIS_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 	$(call start_redis,$(EMBEDDED_TEST_REDIS_PORT))
-	$(BIN)/pytest $(PYTEST_ARGS)
+	if [ -n "$(PYTEST_ARGS)" ]; then $(BIN)/pytest $(PYTEST_ARGS); exit; fi
+	# The suite in TEST_PROCESSES processes (pytest-xdist; each its own PostgreSQL test database
+	# and Redis database), then the browser tests in one, as they share one browser and its report.
+	$(BIN)/pytest -n $(TEST_PROCESSES) --ignore=tests/browser
+	$(BIN)/pytest tests/browser
 
 # The suite on Django 6 (the stack is Django 5.2 LTS, kept running on 6): a second virtualenv on a
 # Python >= 3.12 (Django 6 needs it) with the newest 6.x that pyproject.toml admits, the rest of the

@@ -1,7 +1,33 @@
 """Tests: PostgreSQL and Redis from DATABASE_URL / REDIS_URL (CI), fast hashing, locmem email."""
 
-from blogorder.settings.base import *  # noqa: F403
-from blogorder.settings.env import env
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+
+def redis_url_for_test_process(url: str, worker: str) -> str:
+    """The Redis database of one pytest-xdist process (``worker`` ``gw0``, ``gw1``…): counted down
+    from ``url``'s (up when that would go below 0), as pytest-django gives each process its own
+    PostgreSQL test database, so one process's ``FLUSHDB`` never empties another's queues."""
+    if not worker.startswith("gw") or not worker[2:].isdigit():
+        return url
+    index = int(worker[2:])
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0)
+    moved = database - index if database - index >= 0 else database + index
+    return urlunsplit(parts._replace(path=f"/{moved}"))
+
+
+# Before base.py reads it, so every Redis setting follows. Processes a test starts inherit the
+# environment, the URL already moved: the mark keeps them from moving it a second time.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER and os.environ.get("TEST_REDIS_URL_MOVED_FOR") != _WORKER:
+    os.environ["REDIS_URL"] = redis_url_for_test_process(
+        os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"), _WORKER
+    )
+    os.environ["TEST_REDIS_URL_MOVED_FOR"] = _WORKER
+
+from blogorder.settings.base import *  # noqa: E402, F403
+from blogorder.settings.env import env  # noqa: E402
 
 REDIS_URL = env.str("REDIS_URL", "redis://127.0.0.1:6379/15")
 RQ_QUEUES = {

@@ -150,3 +150,18 @@ def test_server_side_binding_can_be_turned_off_for_a_pooler_in_transaction_mode(
             [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True
         )
         assert done.stdout.strip() == expected
+
+
+def test_each_test_process_takes_its_own_redis_database_counted_down_from_redis_urls() -> None:
+    """Under pytest-xdist one process's FLUSHDB must not empty another's queues (make test, README)."""
+    from blogorder.settings.test import redis_url_for_test_process as moved
+
+    assert moved("redis://127.0.0.1:6379/15", "gw0") == "redis://127.0.0.1:6379/15"
+    assert moved("redis://127.0.0.1:6379/15", "gw1") == "redis://127.0.0.1:6379/14"
+    assert moved("redis://:secret@127.0.0.1:6391/0", "gw1") == "redis://:secret@127.0.0.1:6391/1"
+    assert moved("redis://127.0.0.1:6379", "gw2") == "redis://127.0.0.1:6379/2"
+    assert moved("redis://127.0.0.1:6379/15", "") == "redis://127.0.0.1:6379/15"  # one process: as given
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker:  # this very process: its settings and what it hands the processes it starts agree
+        assert os.environ["REDIS_URL"] == django_settings.REDIS_URL
+        assert os.environ["TEST_REDIS_URL_MOVED_FOR"] == worker
