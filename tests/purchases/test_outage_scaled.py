@@ -104,9 +104,16 @@ def test_a_writing_service_outage_with_20_orders_and_2_workers_delays_every_orde
     fake_openai.default = responder
     orders = [paid_order(api, article, fake_stripe) for _ in range(ORDERS)]
 
-    started = time.monotonic()
     workers = [worker_process(fake_openai.url) for _ in range(WORKERS)]
     try:
+        # The outage lasts OUTAGE_SECONDS from the first call: the workers' start-up, slower on a busy
+        # machine (the suite runs in two processes), must not eat into it, or no order waits long
+        # enough to be told of the delay.
+        first_call_deadline = time.monotonic() + 60
+        while not calls:
+            assert time.monotonic() < first_call_deadline, "no worker called the model"
+            time.sleep(0.05)
+        started = time.monotonic()
         time.sleep(OUTAGE_SECONDS)
         assert set(statuses(orders)) == {OrderStatus.PROCESSING}
         down["now"] = False
