@@ -8,6 +8,7 @@ simulated Stripe of local TEST MODE.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -164,6 +165,17 @@ def fake_mail(settings: Any, mailoutbox: Any) -> Iterator[FakeMailProvider]:
 @pytest.fixture
 def article(db: Any) -> Any:
     return make_published_article()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0) -> None:
+    """Poll ``predicate`` every 0.1 s until it is truthy; fail the test after ``timeout`` seconds
+    (what a test waits for from a worker process or a server it started)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
 
 
 def signed_post(client: Any, payload: bytes, *, secret: str | None = None, header: str | None = None) -> Any:

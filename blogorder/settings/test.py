@@ -19,17 +19,16 @@ def redis_url_for_test_process(url: str, worker: str) -> str:
 
 # Before base.py reads it, so every Redis setting follows. Processes a test starts inherit the
 # environment, the URL already moved: the mark keeps them from moving it a second time.
+_DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"  # when REDIS_URL is not set
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _WORKER and os.environ.get("TEST_REDIS_URL_MOVED_FOR") != _WORKER:
-    os.environ["REDIS_URL"] = redis_url_for_test_process(
-        os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"), _WORKER
-    )
+    os.environ["REDIS_URL"] = redis_url_for_test_process(os.environ.get("REDIS_URL", _DEFAULT_REDIS_URL), _WORKER)
     os.environ["TEST_REDIS_URL_MOVED_FOR"] = _WORKER
 
 from blogorder.settings.base import *  # noqa: E402, F403
 from blogorder.settings.env import env  # noqa: E402
 
-REDIS_URL = env.str("REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = env.str("REDIS_URL", _DEFAULT_REDIS_URL)
 RQ_QUEUES = {
     "article-generation": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120},
     "backlink-integration": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120},

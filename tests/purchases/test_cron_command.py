@@ -18,6 +18,7 @@ from django.db import connection
 from rq import SimpleWorker
 
 from alerts.models import Incident
+from tests.conftest import wait_for
 
 # postgres: the process needs the test database on disk, shared with this one.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.postgres]
@@ -54,15 +55,6 @@ def sent_subjects(mail_dir: Path) -> list[str]:
                 message = email.message_from_string(block.strip())
                 subjects.append(" ".join(str(message["Subject"]).split()))
     return subjects
-
-
-def wait_for(predicate: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def test_the_checker_run_once_without_any_worker_tells_staff_after_the_hold(

@@ -24,7 +24,7 @@ from django.db import connection
 from purchases.models import EmailRecord, Order, OrderStatus, OrderTransition
 from purchases.services.runs import orders_reconcile
 from queueing.models import JobAttempt, JobRequest
-from tests.conftest import checkout_event, outbox_for, signed_post
+from tests.conftest import checkout_event, outbox_for, signed_post, wait_for
 from tests.factories import GOOD_BACKLINK_REPLY, make_order
 from tests.fakes import sign_stripe_payload
 
@@ -75,15 +75,6 @@ def _test_database_url() -> str:
     return (
         f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
     )
-
-
-def wait_for(predicate: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def paid(api: Any, article: Any, event_id: str) -> Order:

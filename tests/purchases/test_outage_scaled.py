@@ -21,7 +21,7 @@ import pytest
 from django.db import connection
 
 from purchases.models import EmailKind, EmailRecord, Order, OrderStatus
-from tests.conftest import signed_post
+from tests.conftest import signed_post, wait_for
 from tests.factories import GOOD_BACKLINK_REPLY, make_order
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.postgres]
@@ -109,10 +109,7 @@ def test_a_writing_service_outage_with_20_orders_and_2_workers_delays_every_orde
         # The outage lasts OUTAGE_SECONDS from the first call: the workers' start-up, slower on a busy
         # machine (the suite runs in two processes), must not eat into it, or no order waits long
         # enough to be told of the delay.
-        first_call_deadline = time.monotonic() + 60
-        while not calls:
-            assert time.monotonic() < first_call_deadline, "no worker called the model"
-            time.sleep(0.05)
+        wait_for(lambda: calls, timeout=60)
         started = time.monotonic()
         time.sleep(OUTAGE_SECONDS)
         assert set(statuses(orders)) == {OrderStatus.PROCESSING}
